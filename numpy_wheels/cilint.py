@@ -1,0 +1,268 @@
+"""Checks over the CI files: do they agree on what to build, and are the values well formed?
+
+``lint`` reports every finding; ``resolve_commit`` is what ``commit`` and ``build`` use: the
+commit-ish this run must build (release or daily mode), refusing when the files disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, TypeAlias
+
+from .ciconfig import DAILY_NAMES, CIConfig, CIFile, EnvVar, Location, Provider
+from .errors import LintError
+from .log import CIProvider, detect_ci
+
+Mode: TypeAlias = Literal["release", "daily"]
+Kind: TypeAlias = Literal[
+    "disagree",
+    "double-equals",
+    "unbalanced-quote",
+    "not-assignment",
+    "unexpanded",
+    "plain-credential",
+    "unknown-name",
+    "missing",
+]
+
+#: Values this tool reads from the CI files (multibuild's names).
+READ_NAMES = frozenset(
+    {
+        "BUILD_COMMIT",
+        *DAILY_NAMES,
+        "REPO_DIR",
+        "REPO_URL",
+        "PLAT",
+        "MB_PYTHON_VERSION",
+        "MB_ML_VER",
+        "MB_ML_LIBC",
+        "CONFIG_PATH",
+        "ENV_VARS_PATH",
+        "OPENBLAS_VERSION",
+        "BUILD_DEPENDS",
+        "TEST_DEPENDS",
+        "EXTRA_ARGV",
+        "WHEEL_SDIR",
+        "NPY_RELAXED_STRIDES_DEBUG",
+    }
+)
+_CREDENTIAL = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY")
+# A value that refers to a secret store rather than holding one.
+_REFERENCE = re.compile(r"^\s*(\$\{\{.*\}\}|\$\(.*\)|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\s*$")
+_UNEXPANDED = re.compile(r"\$\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.]*\)")
+
+#: The environment variables with which each CI service marks a scheduled run.
+SCHEDULE_MARKERS: tuple[tuple[str, str], ...] = (
+    ("TRAVIS_EVENT_TYPE", "cron"),
+    ("APPVEYOR_SCHEDULED_BUILD", "true"),
+    ("GITHUB_EVENT_NAME", "schedule"),
+    ("BUILD_REASON", "schedule"),
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Finding:
+    kind: Kind
+    message: str
+    locations: tuple[Location, ...]
+    subject: str | None = None  # for "disagree": the value the files disagree on
+
+    def __str__(self) -> str:
+        where = " vs ".join(str(loc) for loc in self.locations)
+        return f"{where}: {self.message}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResolvedCommit:
+    commit: str
+    mode: Mode
+    variable: str
+    location: Location
+    reason: str  # why this mode: the variable that said "scheduled", or "default"
+
+
+def detect_mode(env: Mapping[str, str]) -> tuple[Mode, str]:
+    """Daily when the CI marks this run as scheduled, else release.
+
+    >>> detect_mode({"TRAVIS_EVENT_TYPE": "cron"})
+    ('daily', 'TRAVIS_EVENT_TYPE=cron')
+    >>> detect_mode({"APPVEYOR_SCHEDULED_BUILD": "True"})
+    ('daily', 'APPVEYOR_SCHEDULED_BUILD=True')
+    >>> detect_mode({"GITHUB_EVENT_NAME": "push"})
+    ('release', 'no scheduled-build marker set')
+    """
+    for name, value in SCHEDULE_MARKERS:
+        if env.get(name, "").lower() == value:
+            return "daily", f"{name}={env[name]}"
+    return "release", "no scheduled-build marker set"
+
+
+def _definitions(config: CIConfig, names: Iterable[str]) -> list[EnvVar]:
+    wanted = set(names)
+    return [v for f in config.files for v in f.definitions() if v.name in wanted]
+
+
+def _agreement(config: CIConfig, names: Sequence[str], label: str) -> Finding | None:
+    defs = [v for v in _definitions(config, names) if v.value is not None]
+    values = {v.value for v in defs}
+    if len(values) <= 1:
+        return None
+    listing = "; ".join(f"{v.location} says {v.name}={v.value!r}" for v in defs)
+    return Finding(
+        kind="disagree",
+        message=f"CI files disagree on {label}: {listing}",
+        locations=tuple(v.location for v in defs),
+        subject=names[0],
+    )
+
+
+def _python_versions(ci_file: CIFile) -> set[str]:
+    out = set()
+    for job in ci_file.jobs:
+        var = job.get("MB_PYTHON_VERSION") or job.get("PYTHON_VERSION")
+        if var is not None and var.value:
+            out.add(var.value)
+    return out
+
+
+def _python_agreement(config: CIConfig) -> Finding | None:
+    sets = [(f, _python_versions(f)) for f in config.files]
+    sets = [(f, s) for f, s in sets if s]
+    if len({frozenset(s) for _, s in sets}) <= 1:
+        return None
+    listing = "; ".join(f"{f.path.name} builds {', '.join(sorted(s))}" for f, s in sets)
+    return Finding(
+        kind="disagree",
+        message=f"CI files disagree on the Python versions: {listing}",
+        locations=tuple(Location(path=f.path, line=1) for f, _ in sets),
+        subject="MB_PYTHON_VERSION",
+    )
+
+
+def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
+    loc = (var.location,)
+    if var.problem is not None:
+        kind: Kind = "unbalanced-quote" if "quote" in var.problem else "not-assignment"
+        yield Finding(kind=kind, message=var.problem, locations=loc)
+        return
+    if var.name is None or var.value is None:
+        return
+    if var.value.startswith("="):
+        yield Finding(
+            kind="double-equals",
+            message=f"{var.name}=={var.value[1:]} has a doubled '='; "
+            f"the value read is {var.value!r}",
+            locations=loc,
+        )
+    if var.value.count('"') % 2 or var.value.count("'") % 2:
+        yield Finding(
+            kind="unbalanced-quote",
+            message=f"{var.name} value {var.value!r} has an unbalanced quote",
+            locations=loc,
+        )
+    if var.name in READ_NAMES and _UNEXPANDED.search(var.value):
+        yield Finding(
+            kind="unexpanded",
+            message=f"{var.name}={var.value!r} holds an expression this tool cannot "
+            "expand; write the literal value",
+            locations=loc,
+        )
+    if (
+        _CREDENTIAL.search(var.name)
+        and var.form != "secure"
+        and var.value.strip()
+        and not _REFERENCE.match(var.value)
+    ):
+        yield Finding(
+            kind="plain-credential",
+            message=f"{var.name} holds a credential in plain text; use the CI's "
+            "encrypted variables (secure:/secrets)",
+            locations=loc,
+        )
+    if var.name not in known:
+        close = difflib.get_close_matches(var.name, sorted(known), n=1, cutoff=0.85)
+        if close:
+            yield Finding(
+                kind="unknown-name",
+                message=f"{var.name} is not a variable this tool reads; did you mean {close[0]}?",
+                locations=loc,
+            )
+
+
+def lint(config: CIConfig) -> list[Finding]:
+    """Every problem in the CI files, agreement problems first."""
+    findings = [
+        f
+        for f in (
+            _agreement(config, ("BUILD_COMMIT",), "BUILD_COMMIT"),
+            _agreement(config, DAILY_NAMES, "the daily commit"),
+            _agreement(config, ("OPENBLAS_VERSION",), "the OpenBLAS pin"),
+            _python_agreement(config),
+        )
+        if f is not None
+    ]
+    if not _definitions(config, ("BUILD_COMMIT",)):
+        findings.append(
+            Finding(
+                kind="missing",
+                message="no CI file sets BUILD_COMMIT",
+                locations=tuple(Location(path=f.path, line=1) for f in config.files),
+            )
+        )
+    for ci_file in config.files:
+        for var in ci_file.definitions():
+            findings.extend(_value_findings(var, READ_NAMES))
+    return findings
+
+
+_PROVIDERS: dict[CIProvider, Provider] = {
+    CIProvider.TRAVIS: "travis",
+    CIProvider.APPVEYOR: "appveyor",
+    CIProvider.GITHUB: "github",
+    CIProvider.AZURE: "azure",
+}
+
+
+def _primary(config: CIConfig, defs: Sequence[EnvVar], env: Mapping[str, str]) -> EnvVar:
+    """The definition for the CI that runs us (its own file), else the first file's."""
+    ci = detect_ci(env)
+    running = _PROVIDERS.get(ci)
+    own = config.by_provider(running) if running else None
+    if own is not None:
+        for v in defs:
+            if v.location.path == own.path:
+                return v
+    return defs[0]
+
+
+def resolve_commit(config: CIConfig, env: Mapping[str, str]) -> ResolvedCommit:
+    """The commit-ish this run builds; a LintError when the files disagree or it is invalid."""
+    mode, reason = detect_mode(env)
+    names: Sequence[str] = DAILY_NAMES if mode == "daily" else ("BUILD_COMMIT",)
+    label = "the daily commit" if mode == "daily" else "BUILD_COMMIT"
+    disagreement = _agreement(config, names, label)
+    if disagreement is not None:
+        raise LintError(str(disagreement.message))
+    defs = [v for v in _definitions(config, names) if v.value is not None]
+    if not defs:
+        msg = f"{reason}, so this is a {mode} build, but no CI file sets {' or '.join(names)}"
+        raise LintError(msg)
+    chosen = _primary(config, defs, env)
+    assert chosen.value is not None
+    assert chosen.name is not None
+    for finding in _value_findings(chosen, READ_NAMES):
+        if finding.kind in ("double-equals", "unbalanced-quote", "unexpanded"):
+            raise LintError(str(finding))
+    if not chosen.value.strip():
+        msg = f"{chosen.location}: {chosen.name} is empty"
+        raise LintError(msg)
+    return ResolvedCommit(
+        commit=chosen.value.strip(),
+        mode=mode,
+        variable=chosen.name,
+        location=chosen.location,
+        reason=reason,
+    )

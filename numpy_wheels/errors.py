@@ -1,0 +1,126 @@
+"""The one error hierarchy: every failure class has its own exit code and a hint.
+
+Only ``__main__.main`` prints these and chooses the exit status; everything else raises.
+This module imports nothing from the package so that any module may use it.
+"""
+
+from __future__ import annotations
+
+
+class FatalError(Exception):
+    """A failure the user can act on. Subclasses set ``return_code`` and ``hint``."""
+
+    return_code = 1
+    hint = ""
+
+
+class UsageError(FatalError):
+    """Bad command-line usage (argparse uses the same code)."""
+
+    return_code = 2
+    hint = "See `python -m numpy_wheels COMMAND --help`."
+
+
+class ConfigError(FatalError):
+    """A configuration file is missing, unreadable, malformed or has unknown keys."""
+
+    return_code = 3
+    hint = "Fix the file named above; `python -m numpy_wheels lint` checks all CI files."
+
+
+class LintError(FatalError):
+    """CI files disagree on a value the build reads, or hold an invalid value."""
+
+    return_code = 4
+    hint = "Make the CI files agree (`python -m numpy_wheels bump REF` edits all of them)."
+
+
+class SelectionError(FatalError):
+    """A build selector or identifier matches nothing."""
+
+    return_code = 5
+    hint = "Run `python -m numpy_wheels matrix` to list the identifiers."
+
+
+class SourceError(FatalError):
+    """The project's source could not be fetched or checked out at BUILD_COMMIT."""
+
+    return_code = 6
+    hint = "Check BUILD_COMMIT, REPO_URL and REPO_DIR."
+
+
+class DependencyError(FatalError):
+    """A pinned dependency (OpenBLAS) could not be fetched, or failed its sha256 check."""
+
+    return_code = 7
+    hint = "Check the pins in numpy_wheels/resources/openblas.toml and the package index."
+
+
+class HookError(FatalError):
+    """A config.sh / env_vars.sh hook failed."""
+
+    return_code = 8
+    hint = "The hook's own output is above; run it by hand with `bash -c 'source config.sh; …'`."
+
+
+class BuildError(FatalError):
+    """The wheel build failed or produced no wheel."""
+
+    return_code = 9
+    hint = "The build output is above."
+
+
+class RepairError(FatalError):
+    """Repair failed, or did not produce exactly one uploadable platform wheel."""
+
+    return_code = 10
+    hint = "The repair tool's report is above and kept in the wheelhouse."
+
+
+class LicenceError(FatalError):
+    """The bundled-library licence text is missing or does not cover a grafted library."""
+
+    return_code = 11
+    hint = "Edit LICENSE_<os>.txt in the wheels repository so it names every bundled library."
+
+
+class WheelTestError(FatalError):
+    """The installed wheel failed its tests, or no built wheel fits the test interpreter."""
+
+    return_code = 12
+    hint = "The test output is above; `--only ID` rebuilds just that wheel."
+
+
+class ContainerEngineError(FatalError):
+    """The container engine (docker/podman) is missing or not working."""
+
+    return_code = 13
+    hint = "Start the engine, or use `--backend host`."
+
+
+class CommandNotFoundError(FatalError):
+    """An external program the step needs is not installed."""
+
+    return_code = 14
+    hint = "Install the numpy-wheels[tools] extra, or the program named above."
+
+
+#: Every error class with its exit code, for the README table and `--help`.
+ALL_ERRORS: tuple[type[FatalError], ...] = (
+    FatalError,
+    UsageError,
+    ConfigError,
+    LintError,
+    SelectionError,
+    SourceError,
+    DependencyError,
+    HookError,
+    BuildError,
+    RepairError,
+    LicenceError,
+    WheelTestError,
+    ContainerEngineError,
+    CommandNotFoundError,
+)
+
+INTERRUPTED_RETURN_CODE = 130

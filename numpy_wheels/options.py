@@ -1,0 +1,259 @@
+"""The one place that reads configuration: defaults < pyproject/setup.cfg < CI files < env < CLI.
+
+Everything downstream receives the frozen dataclasses built here. The environment is a
+parameter (a mapping), so tests pass dicts.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import difflib
+import shlex
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from .ciconfig import CIConfig, read_config
+from .cilint import ResolvedCommit, resolve_commit
+from .errors import ConfigError, UsageError
+from .matrix import BuildId, identifier_from_multibuild, load_catalogue, select
+
+Backend: TypeAlias = Literal["host", "cibuildwheel"]
+SourceKind: TypeAlias = Literal["git", "sdist"]
+
+DEFAULT_REPO_URL = "https://github.com/numpy/numpy.git"
+
+_PROJECT_KEYS = {
+    "project": str,
+    "build": list,
+    "skip": list,
+    "config-settings": dict,
+    "repo-dir": str,
+    "repo-url": str,
+    "images": dict,
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProjectConfig:
+    """``[tool.numpy-wheels]`` of the wheels repository's pyproject.toml."""
+
+    project: str = "numpy"
+    build: tuple[str, ...] = ("*",)
+    skip: tuple[str, ...] = ()
+    config_settings: Mapping[str, str | tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    repo_dir: str | None = None
+    repo_url: str | None = None
+    images: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _settings(raw: object, where: str) -> dict[str, str | tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        msg = f"{where}: config-settings must be a table"
+        raise ConfigError(msg)
+    out: dict[str, str | tuple[str, ...]] = {}
+    for key, value in raw.items():
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = tuple(value)
+        elif isinstance(value, str):
+            out[key] = value
+        else:
+            msg = f"{where}: config-settings.{key} must be a string or a list of strings"
+            raise ConfigError(msg)
+    return out
+
+
+def read_project_config(root: Path) -> ProjectConfig:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return ProjectConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML: {exc}"
+        raise ConfigError(msg) from None
+    table = data.get("tool", {}).get("numpy-wheels")
+    if table is None:
+        return ProjectConfig()
+    where = f"{path} [tool.numpy-wheels]"
+    for key, value in table.items():
+        if key not in _PROJECT_KEYS:
+            close = difflib.get_close_matches(key, list(_PROJECT_KEYS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msg = f"{where}: unknown key {key!r}{hint}"
+            raise ConfigError(msg)
+        if not isinstance(value, _PROJECT_KEYS[key]):
+            msg = f"{where}: {key} must be a {_PROJECT_KEYS[key].__name__}"
+            raise ConfigError(msg)
+    return ProjectConfig(
+        project=table.get("project", "numpy"),
+        build=tuple(table.get("build", ("*",))),
+        skip=tuple(table.get("skip", ())),
+        config_settings=_settings(table.get("config-settings", {}), where),
+        repo_dir=table.get("repo-dir"),
+        repo_url=table.get("repo-url"),
+        images=dict(table.get("images", {})),
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StagingConfig:
+    """The multibuild-era ``setup.cfg`` settings (read here, used by staging and release)."""
+
+    release_container: str | None
+    daily_container: str | None
+    artifact_indexes: tuple[str, ...]
+
+
+def read_staging_config(root: Path) -> StagingConfig:
+    parser = configparser.ConfigParser()
+    path = root / "setup.cfg"
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        msg = f"{path}: {exc}"
+        raise ConfigError(msg) from None
+    section = parser["wheelhouse_uploader"] if parser.has_section("wheelhouse_uploader") else {}
+    staging = parser["staging"] if parser.has_section("staging") else {}
+    return StagingConfig(
+        release_container=staging.get("release_container"),
+        daily_container=staging.get("daily_container"),
+        artifact_indexes=tuple(section.get("artifact_indexes", "").split()),
+    )
+
+
+def split_words(value: str | None) -> tuple[str, ...]:
+    """Multibuild's word-splitting of BUILD_DEPENDS/TEST_DEPENDS/EXTRA_ARGV (quotes respected).
+
+    >>> split_words("pytest 'hypothesis>=6' pytest-xdist")
+    ('pytest', 'hypothesis>=6', 'pytest-xdist')
+    """
+    return tuple(shlex.split(value)) if value else ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    root: Path
+    project: ProjectConfig
+    commit: ResolvedCommit
+    identifiers: tuple[BuildId, ...]
+    backend: Backend
+    backend_reason: str
+    source: SourceKind
+    repo_dir: Path
+    repo_url: str
+    wheelhouse: Path
+    cache_dir: Path
+    config_path: Path
+    env_vars_path: Path
+    build_depends: tuple[str, ...]
+    test_depends: tuple[str, ...]
+    extra_argv: tuple[str, ...]
+    keep_going: bool
+    run_tests: bool
+    image: str | None
+    env: Mapping[str, str]
+
+
+def _host_os(env: Mapping[str, str], platform_name: str) -> Literal["linux", "macos", "windows"]:
+    runner = env.get("RUNNER_OS") or env.get("AGENT_OS") or env.get("TRAVIS_OS_NAME") or ""
+    runner = runner.lower()
+    if runner in ("windows", "windows_nt") or env.get("APPVEYOR", "").lower() == "true":
+        return "windows"
+    if runner in ("macos", "osx", "darwin"):
+        return "macos"
+    if runner == "linux":
+        return "linux"
+    return {"darwin": "macos", "win32": "windows"}.get(platform_name, "linux")  # type: ignore[return-value]
+
+
+def choose_identifiers(
+    project: ProjectConfig, *, env: Mapping[str, str], only: str | None, host_platform: str
+) -> tuple[BuildId, ...]:
+    """``--only`` wins; then a CI job's MB_PYTHON_VERSION + PLAT; then the project selection."""
+    catalogue = load_catalogue()
+    if only is None and env.get("MB_PYTHON_VERSION") and env.get("PLAT"):
+        only = identifier_from_multibuild(
+            python_version=env["MB_PYTHON_VERSION"],
+            plat=env["PLAT"],
+            os_name=_host_os(env, host_platform),
+            libc=env.get("MB_ML_LIBC") or "manylinux",
+        )
+    return select(catalogue, build=project.build, skip=project.skip, only=only)
+
+
+def resolve_build_options(
+    *,
+    root: Path,
+    env: Mapping[str, str],
+    only: str | None = None,
+    backend: str | None = None,
+    source: str | None = None,
+    wheelhouse: Path | None = None,
+    keep_going: bool = False,
+    run_tests: bool = True,
+    engine_available: bool = False,
+    host_platform: str = "linux",
+    ci_config: CIConfig | None = None,
+) -> BuildOptions:
+    project = read_project_config(root)
+    config = ci_config or read_config(root)
+    commit = resolve_commit(config, env)
+    identifiers = choose_identifiers(project, env=env, only=only, host_platform=host_platform)
+    if backend not in (None, "host", "cibuildwheel"):
+        msg = f"--backend must be host or cibuildwheel, not {backend!r}"
+        raise UsageError(msg)
+    chosen: Backend
+    if backend is not None:
+        chosen, reason = backend, "chosen with --backend"  # type: ignore[assignment]
+    elif env.get("NUMPY_WHEELS_BACKEND") in ("host", "cibuildwheel"):
+        chosen = env["NUMPY_WHEELS_BACKEND"]  # type: ignore[assignment]
+        reason = "NUMPY_WHEELS_BACKEND"
+    elif env.get("CI") and engine_available:
+        chosen, reason = "cibuildwheel", "on CI with a working container engine"
+    elif env.get("CI"):
+        chosen, reason = "host", "on CI but no container engine answers `docker info`"
+    else:
+        chosen, reason = "host", "a local run (set --backend cibuildwheel for manylinux images)"
+    repo_dir = root / (env.get("REPO_DIR") or project.repo_dir or project.project)
+    if source not in (None, "git", "sdist"):
+        msg = f"--source must be git or sdist, not {source!r}"
+        raise UsageError(msg)
+    kind: SourceKind = source or (
+        "git" if (repo_dir / ".git").exists() or env.get("REPO_URL") else "sdist"
+    )  # type: ignore[assignment]
+    if env.get("NUMPY_WHEELS_CACHE"):
+        cache = Path(env["NUMPY_WHEELS_CACHE"])
+    else:
+        base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(root))) / ".cache")
+        cache = Path(base) / "numpy-wheels"
+    platform_name = identifiers[0].platform.name
+    image = (
+        env.get("NUMPY_WHEELS_IMAGE")
+        or project.images.get(platform_name)
+        or identifiers[0].platform.image
+    )
+    return BuildOptions(
+        root=root,
+        project=project,
+        commit=commit,
+        identifiers=identifiers,
+        backend=chosen,
+        backend_reason=reason,
+        source=kind,
+        repo_dir=repo_dir,
+        repo_url=env.get("REPO_URL") or project.repo_url or DEFAULT_REPO_URL,
+        wheelhouse=wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
+        cache_dir=cache,
+        config_path=root / (env.get("CONFIG_PATH") or "config.sh"),
+        env_vars_path=root / (env.get("ENV_VARS_PATH") or "env_vars.sh"),
+        build_depends=split_words(env.get("BUILD_DEPENDS")),
+        test_depends=split_words(env.get("TEST_DEPENDS")),
+        extra_argv=split_words(env.get("EXTRA_ARGV")),
+        keep_going=keep_going,
+        run_tests=run_tests,
+        image=image,
+        env=dict(env),
+    )
