@@ -10,6 +10,7 @@ import configparser
 import dataclasses
 import difflib
 import shlex
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Literal, TypeAlias
 
 from .ciconfig import CIConfig, read_config
 from .cilint import ResolvedCommit, resolve_commit
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, SelectionError, UsageError
 from .matrix import BuildId, identifier_from_multibuild, load_catalogue, select
 
 Backend: TypeAlias = Literal["host", "cibuildwheel"]
@@ -169,10 +170,39 @@ def _host_os(env: Mapping[str, str], platform_name: str) -> Literal["linux", "ma
     return {"darwin": "macos", "win32": "windows"}.get(platform_name, "linux")  # type: ignore[return-value]
 
 
+def host_identifier(*, version: tuple[int, int], free_threaded: bool, machine: str,
+                    os_name: str, libc: str = "glibc") -> str:
+    """The one identifier the host backend can build here.
+
+    >>> host_identifier(version=(3, 11), free_threaded=False, machine="x86_64", os_name="linux")
+    'cp311-manylinux_x86_64'
+    """
+    suffix = "t" if free_threaded else ""
+    family = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(os_name, os_name)
+    return identifier_from_multibuild(
+        python_version=f"{version[0]}.{version[1]}{suffix}", plat=machine,
+        os_name=family,  # type: ignore[arg-type]
+        libc="manylinux" if libc == "glibc" else "musllinux")
+
+
+def _this_host() -> str:
+    import platform
+    import sysconfig
+
+    return host_identifier(
+        version=(sys.version_info.major, sys.version_info.minor),
+        free_threaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        machine=platform.machine(), os_name=sys.platform,
+        libc=platform.libc_ver()[0] or "musl")
+
+
 def choose_identifiers(
-    project: ProjectConfig, *, env: Mapping[str, str], only: str | None, host_platform: str
+    project: ProjectConfig, *, env: Mapping[str, str], only: str | None, host_platform: str,
+    host: str | None = None,
 ) -> tuple[BuildId, ...]:
-    """``--only`` wins; then a CI job's MB_PYTHON_VERSION + PLAT; then the project selection."""
+    """``--only`` wins; then a CI job's MB_PYTHON_VERSION + PLAT; then, for the host backend,
+    the host's own identifier; then the project selection. The host backend builds only the
+    host's identifier: anything else is a clear error, not a mislabelled wheel."""
     catalogue = load_catalogue()
     if only is None and env.get("MB_PYTHON_VERSION") and env.get("PLAT"):
         only = identifier_from_multibuild(
@@ -181,6 +211,12 @@ def choose_identifiers(
             os_name=_host_os(env, host_platform),
             libc=env.get("MB_ML_LIBC") or "manylinux",
         )
+    if host is not None:
+        only = only or host
+        if only != host:
+            msg = (f"the host backend builds only {host} on this machine, not {only}; use "
+                   "--backend cibuildwheel, or run with the matching interpreter")
+            raise SelectionError(msg)
     return select(catalogue, build=project.build, skip=project.skip, only=only)
 
 
@@ -196,12 +232,14 @@ def resolve_build_options(
     run_tests: bool = True,
     engine_available: bool = False,
     host_platform: str = "linux",
+    host_id: str | None = None,
     ci_config: CIConfig | None = None,
 ) -> BuildOptions:
+    """Resolve every build setting once. ``host_id``: what the host backend can build here."""
+    host_id = host_id or _this_host()
     project = read_project_config(root)
     config = ci_config or read_config(root)
     commit = resolve_commit(config, env)
-    identifiers = choose_identifiers(project, env=env, only=only, host_platform=host_platform)
     if backend not in (None, "host", "cibuildwheel"):
         msg = f"--backend must be host or cibuildwheel, not {backend!r}"
         raise UsageError(msg)
@@ -217,6 +255,8 @@ def resolve_build_options(
         chosen, reason = "host", "on CI but no container engine answers `docker info`"
     else:
         chosen, reason = "host", "a local run (set --backend cibuildwheel for manylinux images)"
+    identifiers = choose_identifiers(project, env=env, only=only, host_platform=host_platform,
+                                     host=host_id if chosen == "host" else None)
     repo_dir = root / (env.get("REPO_DIR") or project.repo_dir or project.project)
     if source not in (None, "git", "sdist"):
         msg = f"--source must be git or sdist, not {source!r}"

@@ -1,0 +1,21 @@
+# numpy's hooks, with multibuild's contract: numpy_wheels sources env_vars.sh, then this file,
+# then calls a function. Define build_wheel here to replace the default PEP 517 build.
+
+function pre_build {
+    # Runs in the wheels repository before the build. OpenBLAS arrives pinned and
+    # sha256-verified through PKG_CONFIG_PATH, so there is nothing to fetch or build here.
+    echo "pre_build: building numpy ${BUILD_COMMIT} (${NUMPY_WHEELS_MODE}) with" \
+         "PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-unset}"
+}
+
+function run_tests {
+    # Runs in an empty directory, numpy installed from the wheel in a fresh venv.
+    python -c "import numpy; numpy.show_config()"
+    python "${WHEELS_REPO}/ci/check_openblas.py"
+    python "${WHEELS_REPO}/ci/check_license.py"
+    # NUMPY_TEST_LABEL: numpy.test's label, "full" as numpy's release CI; EXTRA_ARGV: more
+    # pytest arguments (word-split, as multibuild did).
+    # shellcheck disable=SC2086
+    python -c 'import sys, numpy; sys.exit(not numpy.test(label=sys.argv[1], extra_argv=sys.argv[2:]))' \
+        "${NUMPY_TEST_LABEL:-full}" -n auto --durations=10 ${EXTRA_ARGV:-}
+}

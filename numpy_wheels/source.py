@@ -1,0 +1,213 @@
+"""The project's source at BUILD_COMMIT: a git checkout (multibuild's clean_code) or the sdist.
+
+Also the licence step (multibuild's patch_code.sh): the per-OS text that describes the bundled
+libraries is appended to the project's LICENSE.txt before the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import shutil
+import tarfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from packaging.utils import canonicalize_name
+
+from .cmd import call
+from .errors import LicenceError, SourceError
+from .log import log
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SourceInfo:
+    kind: Literal["git", "sdist"]
+    path: Path  # the source tree the build uses
+    commit: str  # the commit-ish asked for
+    resolved: str  # git: the full SHA; sdist: the sdist's sha256
+    origin: str  # remote URL or sdist URL
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": str(self.path), "commit": self.commit,
+                "resolved": self.resolved, "origin": self.origin}
+
+
+def _git(*args: str, cwd: Path, env: Mapping[str, str], capture: bool = False) -> str:
+    return call("git", *args, cwd=cwd, env=env, capture=capture, error=SourceError)
+
+
+def _absorb_submodule_gitfile(repo: Path, env: Mapping[str, str]) -> None:
+    """A submodule's ``.git`` is a file pointing into the superproject; make it a real repo.
+
+    multibuild re-cloned here because versioneer (and meson's version script) need a real
+    repository; ``git submodule absorbgitdirs`` in reverse is not available, so we copy the
+    module's git directory in place and drop the ``core.worktree`` it carries.
+    """
+    gitfile = repo / ".git"
+    if not gitfile.is_file():
+        return
+    match = re.match(r"gitdir:\s*(.+)", gitfile.read_text().strip())
+    if match is None:
+        msg = f"{gitfile} is a file but not a 'gitdir:' pointer"
+        raise SourceError(msg)
+    gitdir = (repo / match.group(1)).resolve()
+    log.write(f"{repo} is a submodule; making its .git a real repository (from {gitdir})")
+    gitfile.unlink()
+    shutil.copytree(gitdir, gitfile)
+    _git("config", "--unset", "core.worktree", cwd=repo, env=env)
+
+
+def checkout(*, repo_dir: Path, repo_url: str, commit: str, env: Mapping[str, str]) -> SourceInfo:
+    """Clone or fetch, check out ``commit`` (tag, branch or hash), clean, update submodules."""
+    git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
+    if not (repo_dir / ".git").exists():
+        if repo_dir.exists() and any(repo_dir.iterdir()):
+            msg = f"{repo_dir} exists, is not empty and is not a git repository"
+            raise SourceError(msg)
+        _git("clone", "--no-checkout", repo_url, str(repo_dir), cwd=repo_dir.parent, env=git_env)
+    _absorb_submodule_gitfile(repo_dir, git_env)
+    remotes = _git("remote", cwd=repo_dir, env=git_env, capture=True).split()
+    if "origin" in remotes:
+        remote = _git("remote", "get-url", "origin", cwd=repo_dir, env=git_env,
+                      capture=True).strip()
+        _git("fetch", "--tags", "--force", "origin", cwd=repo_dir, env=git_env)
+    else:
+        # A local repository with no remote: its own refs are the source of truth.
+        remote = str(repo_dir)
+        log.write(f"{repo_dir} has no 'origin' remote; using its local tags and branches")
+    sha = _resolve(repo_dir, commit, git_env)
+    if sha is None:
+        msg = (f"BUILD_COMMIT {commit!r} is not a tag, branch or commit of {remote}; "
+               "check the spelling, or that it was pushed")
+        raise SourceError(msg)
+    _git("checkout", "--force", "--detach", sha, cwd=repo_dir, env=git_env)
+    _git("clean", "-fxd", cwd=repo_dir, env=git_env)
+    _git("reset", "--hard", cwd=repo_dir, env=git_env)
+    _git("submodule", "update", "--init", "--recursive", cwd=repo_dir, env=git_env)
+    log.write(f"{repo_dir.name} at {commit} = {sha} (from {remote})")
+    return SourceInfo(kind="git", path=repo_dir, commit=commit, resolved=sha, origin=remote)
+
+
+def _resolve(repo: Path, commit: str, env: Mapping[str, str]) -> str | None:
+    # A branch name means the remote's branch (a stale local branch must not win).
+    for candidate in (f"refs/remotes/origin/{commit}", f"refs/tags/{commit}", commit):
+        try:
+            out = call("git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}",
+                       cwd=repo, env=env, capture=True, error=SourceError, echo=False)
+        except SourceError:
+            continue
+        return out.strip()
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sdist_version(commit: str) -> str:
+    """A release tag names a version: ``v2.4.6`` → ``2.4.6``.
+
+    >>> sdist_version("v2.4.6")
+    '2.4.6'
+    >>> sdist_version("main")
+    Traceback (most recent call last):
+    ...
+    numpy_wheels.errors.SourceError: BUILD_COMMIT 'main' is not a release tag; only a release \
+has an sdist on the package index (use --source git)
+    """
+    match = re.fullmatch(r"v?(\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?)", commit)
+    if match is None:
+        msg = (f"BUILD_COMMIT {commit!r} is not a release tag; only a release has an sdist on "
+               "the package index (use --source git)")
+        raise SourceError(msg)
+    return match.group(1)
+
+
+def fetch_sdist(*, project: str, commit: str, dest: Path, cache: Path,
+                index_url: str = DEFAULT_INDEX_URL) -> SourceInfo:
+    """Download the release sdist through the index's JSON API (PEP 691), verify its sha256,
+    and unpack it into ``dest`` (replacing what was there)."""
+    version = sdist_version(commit)
+    name = canonicalize_name(project)
+    url = index_url.rstrip("/") + f"/{name}/"
+    try:
+        req = urllib.request.Request(url, headers={"Accept": _SIMPLE_JSON})  # noqa: S310
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
+            files = json.load(resp)["files"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        msg = f"cannot read the index page {url}: {exc}"
+        raise SourceError(msg) from None
+    wanted = {f"{n}-{version}.tar.gz" for n in (project, name, name.replace("-", "_"))}
+    entry = next((f for f in files if f["filename"] in wanted), None)
+    if entry is None or "sha256" not in entry.get("hashes", {}):
+        msg = f"{project} {version} has no sdist with a sha256 on {url}"
+        raise SourceError(msg)
+    sha256 = entry["hashes"]["sha256"]
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = cache / entry["filename"]
+    if not archive.is_file() or sha256_of(archive) != sha256:
+        file_url = urllib.parse.urljoin(url, entry["url"])
+        log.write(f"downloading {file_url}")
+        part = archive.with_suffix(".part")
+        try:
+            urllib.request.urlretrieve(file_url, part)  # noqa: S310
+        except (urllib.error.URLError, OSError) as exc:
+            part.unlink(missing_ok=True)
+            msg = f"cannot download {file_url}: {exc}"
+            raise SourceError(msg) from None
+        got = sha256_of(part)
+        if got != sha256:
+            part.unlink()
+            msg = f"{entry['filename']}: sha256 {got} does not match the index's {sha256}"
+            raise SourceError(msg)
+        part.replace(archive)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    (top,) = list(dest.iterdir())
+    log.write(f"{entry['filename']} sha256 {sha256} unpacked in {top}")
+    return SourceInfo(kind="sdist", path=top, commit=commit, resolved=sha256,
+                      origin=urllib.parse.urljoin(url, entry["url"]))
+
+
+# -- licence ----------------------------------------------------------------------------------
+
+LICENCE_MARKER = "also bundles the following software"
+
+
+def append_licence(*, source: Path, root: Path, os_name: str) -> Path:
+    """Append ``LICENSE_<os>.txt`` of the wheels repository to the project's LICENSE.txt."""
+    suffix = {"linux": "linux", "macos": "osx", "windows": "win32"}[os_name]
+    extra = root / f"LICENSE_{suffix}.txt"
+    target = source / "LICENSE.txt"
+    if not target.is_file():
+        msg = f"{target} is missing: cannot append the bundled-library licence {extra.name}"
+        raise LicenceError(msg)
+    if not extra.is_file():
+        msg = f"{extra} is missing: the wheels bundle libraries whose licence must ship"
+        raise LicenceError(msg)
+    text = extra.read_text(encoding="utf-8")
+    if LICENCE_MARKER not in text:
+        msg = f"{extra} does not say which software it bundles ({LICENCE_MARKER!r})"
+        raise LicenceError(msg)
+    current = target.read_text(encoding="utf-8")
+    if text.strip() not in current:  # idempotent for several identifiers on one tree
+        target.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        log.write(f"appended {extra.name} to {target}")
+    return extra
