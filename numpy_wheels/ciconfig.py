@@ -119,7 +119,9 @@ def split_assignments(text: str) -> tuple[list[tuple[str, str]], str | None]:
         if ch == "\\" and quote != "'":
             rest = text[i + 1 :]
             gap = re.match(r"\s+", rest)
-            if gap:  # continuation: backslash-newline, or its YAML-folded form
+            # Continuation: backslash-newline, or the spaces YAML folding left of one. Outside
+            # quotes a backslash before one plain space is the shell's escaped space.
+            if gap and (quote or "\n" in gap.group() or len(gap.group()) > 1):
                 i += 1 + gap.end()
                 if quote:
                     if buf and buf[-1] != " ":
@@ -299,7 +301,8 @@ def read_travis(path: Path, data: Any) -> CIFile:
             for i, row in enumerate(rows):
                 if isinstance(row, Mapping):
                     target.append(_travis_job(row, path, _line(rows, i, 1), len(target)))
-    excluded_envs = {_env_key(j) for j in excluded}
+    # Only excludes that name env rows can match env-defined jobs (others exclude host jobs).
+    excluded_envs = {_env_key(j) for j in excluded if j.env}
     kept = [j for j in jobs if _env_key(j) not in excluded_envs]
     return CIFile(
         path=path,
@@ -367,18 +370,21 @@ def _azure_jobs(nodes: Any, path: Path) -> Iterator[Job]:
             continue
         name = str(job.get("job") or job.get("template") or i)
         base = _azure_variables(job.get("variables"), path, line)
-        matrix = (job.get("strategy") or {}).get("matrix")
+        params = job.get("parameters") if "template" in job else None
+        if isinstance(params, Mapping):
+            # Template parameters: scalars are variables; a `matrix` parameter gives the rows.
+            base += _mapping_env({k: v for k, v in params.items()
+                                  if not isinstance(v, Mapping | list)}, path, line)
+            matrix = params.get("matrix")
+        else:
+            matrix = (job.get("strategy") or {}).get("matrix")
         if isinstance(matrix, Mapping) and matrix:
             for entry, row in matrix.items():
-                env = base + _mapping_env(row, path, _line(matrix, entry, line))
-                yield Job(
-                    name=f"{name} {entry}",
-                    env=tuple(env),
-                    location=Location(path=path, line=_line(matrix, entry, line)),
-                )
+                row_line = _line(matrix, entry, line)
+                yield Job(name=f"{name} {entry}", env=tuple(base + _mapping_env(row, path, row_line)),
+                          location=Location(path=path, line=row_line))
         else:
-            params = _mapping_env(job.get("parameters"), path, line) if "template" in job else []
-            yield Job(name=name, env=tuple(base + params), location=Location(path=path, line=line))
+            yield Job(name=name, env=tuple(base), location=Location(path=path, line=line))
 
 
 def read_azure(path: Path, data: Any) -> CIFile:

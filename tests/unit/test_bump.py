@@ -1,0 +1,102 @@
+"""bump: only the values change; comments, order, quoting and indentation stay."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.bump import apply, plan_bump, validate_ref
+from numpy_wheels.ciconfig import read_config
+from numpy_wheels.cilint import resolve_commit
+from numpy_wheels.errors import LintError, UsageError
+
+FIXTURES = ["travis2018", "travis2021", "travisrows", "appveyor", "azure", "github", "this-repo"]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_bump_changes_only_the_build_commit(data_copy: Callable[[str], Path], name: str) -> None:
+    root = data_copy(name)
+    config = read_config(root)
+    before = {f.path: f.path.read_text() for f in config.files}
+    old_values = {(v.location.path, v.location.line): v.value for f in config.files
+                  for v in f.definitions() if v.name == "BUILD_COMMIT"}
+    edits = plan_bump(config, "v9.9.9")
+    apply(edits)
+    assert edits
+    for edit in edits:
+        old_lines = before[edit.path].splitlines()
+        new_lines = edit.path.read_text().splitlines()
+        assert len(old_lines) == len(new_lines)
+        for number, (old, new) in enumerate(zip(old_lines, new_lines, strict=True), start=1):
+            value = old_values.get((edit.path, number))
+            if value is None:
+                assert new == old  # every other line is byte-identical
+            else:
+                assert new == old.replace(value, "v9.9.9", 1)  # quotes, indent, comment kept
+    assert resolve_commit(read_config(root), {}).commit == "v9.9.9"
+    for path in before.keys() - {e.path for e in edits}:
+        assert path.read_text() == before[path]
+
+
+def test_bump_daily(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("travis2021")
+    apply(plan_bump(read_config(root), "maintenance/2.4.x", daily=True))
+    text = (root / ".travis.yml").read_text()
+    assert "- CRON_COMMIT=maintenance/2.4.x\n" in text
+    assert "- BUILD_COMMIT='v1.21.0'\n" in text  # quoting of the other value kept
+
+
+def test_bump_keeps_quotes(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("travis2021")
+    apply(plan_bump(read_config(root), "v1.21.1"))
+    assert "- BUILD_COMMIT='v1.21.1'\n" in (root / ".travis.yml").read_text()
+
+
+def test_bump_quotes_values_yaml_would_misread(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("appveyor")
+    apply(plan_bump(read_config(root), "1.20"))  # a bare 1.20 would load as the float 1.2
+    assert '      BUILD_COMMIT: "1.20"\n' in (root / "appveyor.yml").read_text()
+    assert resolve_commit(read_config(root), {}).commit == "1.20"
+
+
+def test_git_diff_numstat_one_line_per_file(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("this-repo")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e.invalid", "PATH": "/usr/bin:/bin", "HOME": str(root)}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "ci"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+    apply(plan_bump(read_config(root), "v9.9.9"))
+    out = subprocess.run(["git", "diff", "--numstat"], cwd=root, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    rows = sorted(line.split("\t") for line in out.splitlines())
+    assert rows == [["1", "1", ".github/workflows/wheels.yml"], ["1", "1", ".travis.yml"],
+                    ["1", "1", "appveyor.yml"]]
+
+
+def test_refuses_files_that_disagree_unless_forced(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("this-repo")
+    path = root / "appveyor.yml"
+    path.write_text(path.read_text().replace("BUILD_COMMIT: v2.4.6", "BUILD_COMMIT: v2.4.5"))
+    before = path.read_text()
+    with pytest.raises(LintError, match="already disagree"):
+        plan_bump(read_config(root), "v9.9.9")
+    assert path.read_text() == before
+    apply(plan_bump(read_config(root), "v9.9.9", force=True))
+    assert resolve_commit(read_config(root), {}).commit == "v9.9.9"
+
+
+def test_dry_run_plan_writes_nothing(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("this-repo")
+    before = (root / ".travis.yml").read_text()
+    edits = plan_bump(read_config(root), "v9.9.9")
+    assert "+    - BUILD_COMMIT=v9.9.9" in edits[0].diff()
+    assert (root / ".travis.yml").read_text() == before
+
+
+@pytest.mark.parametrize("ref", ["=v1", "v1 .2", "a..b", "x.lock", "", "-v1", "v1:2"])
+def test_invalid_refs(ref: str) -> None:
+    with pytest.raises(UsageError):
+        validate_ref(ref)

@@ -1,0 +1,152 @@
+"""Reading every CI-file shape of the multibuild-era history into typed records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.ciconfig import CIFile, read_config, read_file, split_assignments
+from numpy_wheels.errors import ConfigError
+from tests.conftest import DATA
+
+
+def values(ci_file: CIFile) -> dict[str | None, str | None]:
+    return {v.name: v.value for v in ci_file.global_env}
+
+
+def line_of(ci_file: CIFile, name: str) -> int:
+    (var,) = [v for v in ci_file.global_env if v.name == name]
+    return var.location.line
+
+
+def test_travis_2018_global_strings_secure_and_continuations() -> None:
+    f = read_file(DATA / "travis2018" / ".travis.yml")
+    env = values(f)
+    assert env["BUILD_COMMIT"] == "v1.15.0"
+    assert env["BUILD_DEPENDS"] == "cython==0.28.5"
+    assert env["TEST_DEPENDS"] == "pytest pytest-timeout hypothesis"  # backslash-continued
+    assert env["DAILY_COMMIT"] == "master"
+    secure = [v for v in f.global_env if v.form == "secure"]
+    assert len(secure) == 1
+    assert secure[0].name is None
+    assert secure[0].value is None
+    assert line_of(f, "BUILD_COMMIT") == 6
+
+
+def test_travis_2018_matrix_include_and_exclude() -> None:
+    f = read_file(DATA / "travis2018" / ".travis.yml")
+    assert [j.get("MB_PYTHON_VERSION").value for j in f.jobs] == ["2.7", "2.7", "3.6", "3.6"]  # type: ignore[union-attr]
+    assert f.jobs[1].get("UNICODE_WIDTH").value == "16"  # type: ignore[union-attr]
+    assert f.jobs[3].os == "osx"
+    assert f.jobs[3].get("NP_EXTRA_DEP").value == "pytest"  # type: ignore[union-attr]  # string env
+    assert len(f.excluded) == 1
+
+
+def test_travis_2021_jobs_include_mapping_items_and_quotes() -> None:
+    f = read_file(DATA / "travis2021" / ".travis.yml")
+    env = values(f)
+    assert env["BUILD_COMMIT"] == "v1.21.0"  # single quotes removed
+    assert env["CRON_COMMIT"] == "main"
+    config_path = next(v for v in f.global_env if v.name == "CONFIG_PATH")
+    assert config_path.form == "mapping"
+    assert config_path.value == "config_ilp64.sh"
+    assert [j.name for j in f.jobs] == ["aarch64 3.8", "aarch64 3.9"]
+    assert f.jobs[0].get("NPY_AVAILABLE_MEM").value == "4 GB"  # type: ignore[union-attr]
+
+
+def test_travis_bare_env_list_is_one_job_per_row() -> None:
+    f = read_file(DATA / "travisrows" / ".travis.yml")
+    assert f.global_env == ()
+    assert [j.get("MB_PYTHON_VERSION").value for j in f.jobs] == ["2.7", "3.5"]  # type: ignore[union-attr]
+    assert {j.get("BUILD_COMMIT").location.line for j in f.jobs} == {3, 4}  # type: ignore[union-attr]
+
+
+def test_appveyor_global_secure_and_matrix() -> None:
+    f = read_file(DATA / "appveyor" / "appveyor.yml")
+    env = values(f)
+    assert env["BUILD_COMMIT"] == "v1.15.0"
+    secret = next(v for v in f.global_env if v.name == "WHEELHOUSE_UPLOADER_SECRET")
+    assert secret.form == "secure"
+    assert secret.value is None
+    assert [j.get("PYTHON_ARCH").value for j in f.jobs] == ["32", "64"]  # type: ignore[union-attr]
+    assert line_of(f, "BUILD_COMMIT") == 9
+
+
+def test_azure_top_level_template_and_matrix_variables() -> None:
+    config = read_config(DATA / "azure")
+    top, template = config.files
+    assert top.provider == template.provider == "azure"
+    assert values(top) == {"BUILD_COMMIT": "v1.19.0", "NIGHTLY_BUILD_COMMIT": "master"}
+    assert [j.name for j in template.jobs] == ["${{ parameters.name }} py_3.8_64",
+                                              "${{ parameters.name }} py_3.7_32"]
+    i686 = template.jobs[1]
+    assert i686.get("PLAT").value == "i686"  # type: ignore[union-attr]  # entry overrides template
+    assert i686.get("REPO_DIR").value == "numpy"  # type: ignore[union-attr]
+    # the top-level file's template job: scalar parameters + one row per matrix entry
+    (row,) = top.jobs
+    assert row.name == "azure/posix.yml py_3.8_64"
+    assert row.get("name").value == "linux"  # type: ignore[union-attr]
+    assert row.get("MB_PYTHON_VERSION").value == "3.8"  # type: ignore[union-attr]
+
+
+def test_github_env_and_matrix_expansion() -> None:
+    f = read_file(DATA / "github" / ".github" / "workflows" / "wheels.yml")
+    assert values(f) == {"BUILD_COMMIT": "v2.4.6", "DAILY_COMMIT": "main"}
+    rows = sorted((j.os, j.get("MB_PYTHON_VERSION").value) for j in f.jobs)  # type: ignore[union-attr]
+    assert rows == [("macos-14", "3.13"), ("ubuntu-24.04", "3.12"), ("ubuntu-24.04", "3.13"),
+                    ("windows-2022", "3.13")]
+
+
+def test_this_repository_ci_files_read() -> None:
+    config = read_config(Path(__file__).parents[2])
+    assert [f.provider for f in config.files] == ["travis", "appveyor", "github"]
+    for f in config.files:
+        assert f.get_global("BUILD_COMMIT") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "pairs", "problem"),
+    [
+        ("A=1", [("A", "1")], None),
+        ('A="x y" B=2', [("A", "x y"), ("B", "2")], None),
+        ("A='x y'", [("A", "x y")], None),
+        ("A=x\\ y", [("A", "x y")], None),
+        ('A="unclosed', [], 'unbalanced " quote'),
+        ("A=1 oops", [("A", "1")], "'oops' is not a NAME=value assignment"),
+        ("BUILD_COMMIT==v1.12.0", [("BUILD_COMMIT", "=v1.12.0")], None),
+    ],
+)
+def test_split_assignments(text: str, pairs: list[tuple[str, str]], problem: str | None) -> None:
+    assert split_assignments(text) == (pairs, problem)
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / ".travis.yml"
+    bad.write_text("env:\n  global:\n    - A=1\n   - B: [\n")
+    with pytest.raises(ConfigError, match=r"\.travis\.yml:\d+: not valid YAML"):
+        read_file(bad)
+
+
+def test_top_level_must_be_mapping(tmp_path: Path) -> None:
+    bad = tmp_path / "appveyor.yml"
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        read_file(bad)
+
+
+def test_no_ci_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no CI files"):
+        read_config(tmp_path)
+
+
+def test_missing_named_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config(tmp_path, [tmp_path / ".travis.yml"])
+
+
+def test_variable_with_list_value_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "appveyor.yml"
+    bad.write_text("environment:\n  global:\n    BUILD_COMMIT: [v1, v2]\n")
+    with pytest.raises(ConfigError, match="appveyor.yml:3: variable BUILD_COMMIT has a"):
+        read_file(bad)

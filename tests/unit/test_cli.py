@@ -1,0 +1,150 @@
+"""The CLI: commands, JSON, exit codes, and bad input without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.__main__ import main
+from numpy_wheels.errors import ConfigError, LintError, SelectionError, UsageError
+
+Copy = Callable[[str], Path]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str,
+        env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    code = main(list(argv), env=env or {})
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_commit_prints_travis_tag(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    root = data_copy("this-repo")
+    code, out, _ = run(capsys, "--root", str(root), "commit")
+    assert code == 0
+    assert out.splitlines()[0] == "v2.4.6"
+    assert ".travis.yml:" in out
+    assert "release" in out
+
+
+def test_commit_json_daily(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    root = data_copy("this-repo")
+    code, out, _ = run(capsys, "--root", str(root), "commit", "--json",
+                       env={"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "schedule"})
+    assert code == 0
+    data = json.loads(out)
+    assert data["commit"] == "main"
+    assert data["mode"] == "daily"
+    assert data["file"].endswith(".github/workflows/wheels.yml")
+    assert data["reason"] == "GITHUB_EVENT_NAME=schedule"
+
+
+def test_lint_clean(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "lint")
+    assert code == 0
+    assert "3 CI files agree" in out
+
+
+def test_lint_and_build_refuse_disagreement(capsys: pytest.CaptureFixture[str],
+                                             data_copy: Copy) -> None:
+    root = data_copy("this-repo")
+    path = root / "appveyor.yml"
+    path.write_text(path.read_text().replace("BUILD_COMMIT: v2.4.6", "BUILD_COMMIT: v2.4.5"))
+    code, _, err = run(capsys, "--root", str(root), "lint")
+    assert code == LintError.return_code
+    assert ".travis.yml:" in err
+    assert "appveyor.yml:" in err
+    code, out, err = run(capsys, "--root", str(root), "build", "--backend", "host")
+    assert code == LintError.return_code
+    assert "disagree" in err
+    assert not (root / "wheelhouse").exists()  # refused before any work
+
+
+def test_lint_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / ".travis.yml").write_text("env:\n  global:\n    - BUILD_COMMIT==v1\n")
+    code, out, _ = run(capsys, "--root", str(tmp_path), "lint", "--json")
+    assert code == LintError.return_code
+    assert [f["kind"] for f in json.loads(out)] == ["double-equals"]
+
+
+def test_bump_dry_run_and_apply(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    root = data_copy("this-repo")
+    before = (root / ".travis.yml").read_text()
+    code, out, _ = run(capsys, "--root", str(root), "bump", "v9.9.9", "--dry-run")
+    assert code == 0
+    assert "+    - BUILD_COMMIT=v9.9.9" in out
+    assert (root / ".travis.yml").read_text() == before
+    code, out, _ = run(capsys, "--root", str(root), "bump", "v9.9.9")
+    assert code == 0
+    assert "3 file(s) changed" in out
+    assert run(capsys, "--root", str(root), "commit")[1].startswith("v9.9.9")
+
+
+def test_bump_bad_ref(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    code, _, err = run(capsys, "--root", str(data_copy("this-repo")), "bump", "=v1")
+    assert code == UsageError.return_code
+    assert "not a valid git ref" in err
+
+
+def test_matrix_json_is_a_github_matrix(capsys: pytest.CaptureFixture[str],
+                                       data_copy: Copy) -> None:
+    code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "matrix", "--json")
+    assert code == 0
+    ids = {row["identifier"] for row in json.loads(out)["include"]}
+    assert {"cp312-manylinux_x86_64", "cp314t-win_amd64", "cp311-macosx_arm64"} <= ids
+    assert len(ids) == 25
+
+
+def test_matrix_wheels(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "matrix", "--wheels",
+                       "2.4.6")
+    assert code == 0
+    assert "numpy-2.4.6-cp314-cp314t-win_amd64.whl" in out.splitlines()
+
+
+def test_matrix_bad_selector(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "--root", str(tmp_path), "matrix", "--build", "cp3l2-*")
+    assert code == SelectionError.return_code
+    assert "matches no known identifier" in err
+
+
+@pytest.mark.parametrize(
+    ("files", "code", "text"),
+    [
+        ({}, ConfigError.return_code, "no CI files"),
+        ({".travis.yml": "env: [\n"}, ConfigError.return_code, "not valid YAML"),
+        ({".travis.yml": "env:\n  global:\n    - BUILD_COMMIT=v1\n",
+          "pyproject.toml": "[tool.numpy-wheels]\nbiuld = ['*']\n"},
+         ConfigError.return_code, "unknown key 'biuld'; did you mean 'build'?"),
+        ({".travis.yml": "env:\n  global:\n    - BUILD_COMMIT=v1\n",
+          "pyproject.toml": "[tool.numpy-wheels\n"}, ConfigError.return_code, "not valid TOML"),
+    ],
+)
+def test_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, str],
+                   code: int, text: str) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    command = "matrix" if "pyproject.toml" in files else "commit"  # matrix reads pyproject
+    got, _, err = run(capsys, "--root", str(tmp_path), command)
+    assert got == code
+    assert text in err
+    assert "hint:" in err
+
+
+def test_usage_error_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "frobnicate")[0] == 2
+    code, out, _ = run(capsys, "build", "--help")
+    assert code == 0
+    assert "exit codes:" in out
+    assert "LintError" in out
+
+
+def test_debug_traceback_shows_stack(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["--root", str(tmp_path), "--debug-traceback", "commit"], env={})
+    err = capsys.readouterr().err
+    assert code == ConfigError.return_code
+    assert "Traceback" in err
