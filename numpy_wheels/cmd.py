@@ -46,7 +46,7 @@ def call(
         raise CommandNotFoundError(msg)
     if echo:
         log.write(f"+ {_render(argv)}" + (f"  (in {os.fspath(cwd)})" if cwd else ""))
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         argv,
         env=dict(env) if env is not None else None,
         cwd=cwd,
@@ -55,21 +55,18 @@ def call(
         stderr=subprocess.PIPE if capture else subprocess.STDOUT,
         text=True,
         errors="replace",
-    )
-    if capture:
-        out, err = proc.communicate()
-        if proc.returncode != 0:
-            for line in err.splitlines()[-40:]:
-                log.write(line)
-    else:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        for line in proc.stdout:
-            log.write(line.rstrip("\n"))
-            lines.append(line)
-            del lines[:-40]
-        proc.wait()
-        out = ""
+    ) as proc:
+        if capture:
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                for line in err.splitlines()[-40:]:
+                    log.write(line)
+        else:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line.rstrip("\n"))
+            proc.wait()
+            out = ""
     if proc.returncode != 0:
         msg = f"command failed with exit code {proc.returncode}: {_render(argv)}"
         raise error(log.redact(msg))
