@@ -10,6 +10,11 @@ function pre_build {
 
 function run_tests {
     # Runs in an empty directory, numpy installed from the wheel in a fresh venv.
+    # numpy's own test requirements (as its release CI's before-test): meson and a compiler
+    # for the f2py/mem_policy tests, pinned pytest and hypothesis.
+    if [ -f "${REPO_DIR}/requirements/test_requirements.txt" ]; then
+        python -m pip install -r "${REPO_DIR}/requirements/test_requirements.txt"
+    fi
     python -c "import numpy; numpy.show_config()"
     python "${WHEELS_REPO}/ci/check_openblas.py"
     python "${WHEELS_REPO}/ci/check_license.py"

@@ -106,7 +106,8 @@ def plan_bump(
             index = var.location.line - 1
             lines[index] = _edit_line(lines[index], var, new)
         new_text = "".join(lines)
-        _check_round_trip(ci_file.path, new_text, names=names, new=new)
+        before = [(v.name, v.value) for v in ci_file.definitions()]
+        _check_round_trip(ci_file.path, new_text, before=before, names=names, new=new)
         edits.append(
             FileEdit(
                 path=ci_file.path,
@@ -126,7 +127,14 @@ def _values(path: Path) -> list[tuple[str | None, str | None]]:
     return [(v.name, v.value) for v in ci_file.definitions()]
 
 
-def _check_round_trip(path: Path, new_text: str, *, names: Sequence[str], new: str) -> None:
+def _check_round_trip(
+    path: Path,
+    new_text: str,
+    *,
+    before: list[tuple[str | None, str | None]],
+    names: Sequence[str],
+    new: str,
+) -> None:
     """Parse the edited text: the bumped names read ``new``, every other value is unchanged."""
     with tempfile.TemporaryDirectory() as tmp:
         # Keep the name (and .github/workflows parent) so the same reader parses it.
@@ -134,7 +142,6 @@ def _check_round_trip(path: Path, new_text: str, *, names: Sequence[str], new: s
         probe.parent.mkdir(parents=True)
         probe.write_text(new_text, encoding="utf-8")
         after = _values(probe)
-    before = _values(path)
     expected = [(n, new if n in names else v) for n, v in before]
     if after != expected:
         msg = f"{path}: editing the value in place would change other values; edit it by hand"

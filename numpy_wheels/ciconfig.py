@@ -373,16 +373,20 @@ def _azure_jobs(nodes: Any, path: Path) -> Iterator[Job]:
         params = job.get("parameters") if "template" in job else None
         if isinstance(params, Mapping):
             # Template parameters: scalars are variables; a `matrix` parameter gives the rows.
-            base += _mapping_env({k: v for k, v in params.items()
-                                  if not isinstance(v, Mapping | list)}, path, line)
+            base += _mapping_env(
+                {k: v for k, v in params.items() if not isinstance(v, Mapping | list)}, path, line
+            )
             matrix = params.get("matrix")
         else:
             matrix = (job.get("strategy") or {}).get("matrix")
         if isinstance(matrix, Mapping) and matrix:
             for entry, row in matrix.items():
                 row_line = _line(matrix, entry, line)
-                yield Job(name=f"{name} {entry}", env=tuple(base + _mapping_env(row, path, row_line)),
-                          location=Location(path=path, line=row_line))
+                yield Job(
+                    name=f"{name} {entry}",
+                    env=tuple(base + _mapping_env(row, path, row_line)),
+                    location=Location(path=path, line=row_line),
+                )
         else:
             yield Job(name=name, env=tuple(base), location=Location(path=path, line=line))
 

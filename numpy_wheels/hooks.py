@@ -47,16 +47,26 @@ class Hooks:
         script = f"source {shlex.quote(str(self.env_vars_path))}\nenv -0"
         out = shell(script, env=env, cwd=cwd, error=HookError, capture=True)
         after = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
-        return {k: v for k, v in after.items()
-                if k not in _SHELL_NOISE and env.get(k) != v}
+        return {k: v for k, v in after.items() if k not in _SHELL_NOISE and env.get(k) != v}
 
     def defines(self, function: str, *, env: Mapping[str, str], cwd: Path) -> bool:
-        out = shell(self._prelude() + f"type -t {shlex.quote(function)} || true", env=env,
-                    cwd=cwd, error=HookError, capture=True)
+        out = shell(
+            self._prelude() + f"type -t {shlex.quote(function)} || true",
+            env=env,
+            cwd=cwd,
+            error=HookError,
+            capture=True,
+        )
         return out.strip() == "function"
 
-    def run(self, function: str, *args: str, env: Mapping[str, str], cwd: Path,
-            error: type[FatalError] = HookError) -> None:
+    def run(
+        self,
+        function: str,
+        *args: str,
+        env: Mapping[str, str],
+        cwd: Path,
+        error: type[FatalError] = HookError,
+    ) -> None:
         """Call a hook function; its failure (any failing line: set -e) raises ``error``."""
         call_line = shlex.join([function, *args])
         shell(self._prelude() + call_line, env=env, cwd=cwd, error=error)

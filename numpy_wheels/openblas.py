@@ -51,8 +51,12 @@ class OpenBLAS:
     pkgconfig_dir: Path
 
     def as_json(self) -> dict[str, str]:
-        return {"package": self.pin.package, "version": self.pin.version,
-                "file": self.pin.filename, "sha256": self.pin.sha256}
+        return {
+            "package": self.pin.package,
+            "version": self.pin.version,
+            "file": self.pin.filename,
+            "sha256": self.pin.sha256,
+        }
 
 
 @functools.cache
@@ -78,8 +82,9 @@ def pin_for(build_id: BuildId, data: Mapping[str, object] | None = None) -> Open
     if not re.fullmatch(r"[0-9a-f]{64}", sha):
         msg = f"openblas.toml: {package} {build_id.platform.name} needs a sha256 pin"
         raise ConfigError(msg)
-    return OpenBLASPin(package=package, version=str(entry["version"]),
-                       wheel_tag=str(pinned["tag"]), sha256=sha)
+    return OpenBLASPin(
+        package=package, version=str(entry["version"]), wheel_tag=str(pinned["tag"]), sha256=sha
+    )
 
 
 def _download(pin: OpenBLASPin, cache: Path, env: Mapping[str, str], python: str) -> Path:
@@ -94,9 +99,23 @@ def _download(pin: OpenBLASPin, cache: Path, env: Mapping[str, str], python: str
     shutil.rmtree(with_tmp, ignore_errors=True)
     with_tmp.mkdir(parents=True)
     # pip honours the user's index configuration; --platform fetches the exact file.
-    call(sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-         "--platform", pin.wheel_tag.split(".")[0], "--python-version", python, "--dest",
-         str(with_tmp), f"{pin.package}=={pin.version}", env=env, error=DependencyError)
+    call(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        pin.wheel_tag.split(".")[0],
+        "--python-version",
+        python,
+        "--dest",
+        str(with_tmp),
+        f"{pin.package}=={pin.version}",
+        env=env,
+        error=DependencyError,
+    )
     got = with_tmp / pin.filename
     if not got.is_file():
         found = ", ".join(p.name for p in with_tmp.iterdir()) or "nothing"
@@ -106,16 +125,19 @@ def _download(pin: OpenBLASPin, cache: Path, env: Mapping[str, str], python: str
     digest = sha256_of(got)
     if digest != pin.sha256:
         shutil.rmtree(with_tmp)
-        msg = (f"{pin.filename}: sha256 {digest} does not match the pinned {pin.sha256}; "
-               "the file was deleted")
+        msg = (
+            f"{pin.filename}: sha256 {digest} does not match the pinned {pin.sha256}; "
+            "the file was deleted"
+        )
         raise DependencyError(msg)
     got.replace(target)
     shutil.rmtree(with_tmp)
     return target
 
 
-def fetch(build_id: BuildId, *, cache: Path, env: Mapping[str, str],
-          pin: OpenBLASPin | None = None) -> OpenBLAS | None:
+def fetch(
+    build_id: BuildId, *, cache: Path, env: Mapping[str, str], pin: OpenBLASPin | None = None
+) -> OpenBLAS | None:
     """Download (once), verify, unpack and write ``scipy-openblas.pc`` for this identifier."""
     pin = pin or pin_for(build_id)
     if pin is None:
@@ -134,13 +156,20 @@ def fetch(build_id: BuildId, *, cache: Path, env: Mapping[str, str],
     pkgconfig_dir.mkdir(exist_ok=True)
     if build_id.platform.os == "linux":
         # The package writes a .pc with absolute paths to where it is unpacked.
-        pc = call(sys.executable, "-c",
-                  f"import {pin.module} as m; print(m.get_pkg_config())",
-                  env={**env, "PYTHONPATH": str(prefix)}, capture=True, error=DependencyError,
-                  echo=False)
+        pc = call(
+            sys.executable,
+            "-c",
+            f"import {pin.module} as m; print(m.get_pkg_config())",
+            env={**env, "PYTHONPATH": str(prefix)},
+            capture=True,
+            error=DependencyError,
+            echo=False,
+        )
         (pkgconfig_dir / f"{PKG_CONFIG_NAME}.pc").write_text(pc)
-    log.write(f"{pin.package} {pin.version} ({pin.wheel_tag}) sha256 {pin.sha256[:16]}… "
-              f"→ PKG_CONFIG_PATH={pkgconfig_dir}")
+    log.write(
+        f"{pin.package} {pin.version} ({pin.wheel_tag}) sha256 {pin.sha256[:16]}… "
+        f"→ PKG_CONFIG_PATH={pkgconfig_dir}"
+    )
     return OpenBLAS(pin=pin, wheel=wheel, prefix=prefix, pkgconfig_dir=pkgconfig_dir)
 
 
@@ -159,14 +188,20 @@ def bundled_versions(library_bytes: bytes) -> set[str]:
 def check_bundled(wheel: Path, pin: OpenBLASPin) -> str:
     """The repaired wheel must carry exactly the pinned OpenBLAS; return the library's name."""
     with zipfile.ZipFile(wheel) as zf:
-        libs = [n for n in zf.namelist() if "openblas" in n.rsplit("/", 1)[-1].lower()
-                and re.search(r"\.(so(\.\d+)*|dylib|dll)$", n)]
+        libs = [
+            n
+            for n in zf.namelist()
+            if "openblas" in n.rsplit("/", 1)[-1].lower()
+            and re.search(r"\.(so(\.\d+)*|dylib|dll)$", n)
+        ]
         if not libs:
             msg = f"{wheel.name} bundles no OpenBLAS library, but the build pinned {pin.package}"
             raise DependencyError(msg)
         found = {v for name in libs for v in bundled_versions(zf.read(name))}
     if found != {pin.version}:
-        msg = (f"{wheel.name} bundles OpenBLAS {', '.join(sorted(found)) or 'of unknown version'}"
-               f" in {', '.join(libs)}; the pin is {pin.version}")
+        msg = (
+            f"{wheel.name} bundles OpenBLAS {', '.join(sorted(found)) or 'of unknown version'}"
+            f" in {', '.join(libs)}; the pin is {pin.version}"
+        )
         raise DependencyError(msg)
     return libs[0]

@@ -170,8 +170,14 @@ def _host_os(env: Mapping[str, str], platform_name: str) -> Literal["linux", "ma
     return {"darwin": "macos", "win32": "windows"}.get(platform_name, "linux")  # type: ignore[return-value]
 
 
-def host_identifier(*, version: tuple[int, int], free_threaded: bool, machine: str,
-                    os_name: str, libc: str = "glibc") -> str:
+def host_identifier(
+    *,
+    version: tuple[int, int],
+    free_threaded: bool,
+    machine: str,
+    os_name: str,
+    libc: str = "glibc",
+) -> str:
     """The one identifier the host backend can build here.
 
     >>> host_identifier(version=(3, 11), free_threaded=False, machine="x86_64", os_name="linux")
@@ -180,9 +186,11 @@ def host_identifier(*, version: tuple[int, int], free_threaded: bool, machine: s
     suffix = "t" if free_threaded else ""
     family = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(os_name, os_name)
     return identifier_from_multibuild(
-        python_version=f"{version[0]}.{version[1]}{suffix}", plat=machine,
+        python_version=f"{version[0]}.{version[1]}{suffix}",
+        plat=machine,
         os_name=family,  # type: ignore[arg-type]
-        libc="manylinux" if libc == "glibc" else "musllinux")
+        libc="manylinux" if libc == "glibc" else "musllinux",
+    )
 
 
 def _this_host() -> str:
@@ -192,12 +200,18 @@ def _this_host() -> str:
     return host_identifier(
         version=(sys.version_info.major, sys.version_info.minor),
         free_threaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        machine=platform.machine(), os_name=sys.platform,
-        libc=platform.libc_ver()[0] or "musl")
+        machine=platform.machine(),
+        os_name=sys.platform,
+        libc=platform.libc_ver()[0] or "musl",
+    )
 
 
 def choose_identifiers(
-    project: ProjectConfig, *, env: Mapping[str, str], only: str | None, host_platform: str,
+    project: ProjectConfig,
+    *,
+    env: Mapping[str, str],
+    only: str | None,
+    host_platform: str,
     host: str | None = None,
 ) -> tuple[BuildId, ...]:
     """``--only`` wins; then a CI job's MB_PYTHON_VERSION + PLAT; then, for the host backend,
@@ -214,8 +228,10 @@ def choose_identifiers(
     if host is not None:
         only = only or host
         if only != host:
-            msg = (f"the host backend builds only {host} on this machine, not {only}; use "
-                   "--backend cibuildwheel, or run with the matching interpreter")
+            msg = (
+                f"the host backend builds only {host} on this machine, not {only}; use "
+                "--backend cibuildwheel, or run with the matching interpreter"
+            )
             raise SelectionError(msg)
     return select(catalogue, build=project.build, skip=project.skip, only=only)
 
@@ -255,8 +271,13 @@ def resolve_build_options(
         chosen, reason = "host", "on CI but no container engine answers `docker info`"
     else:
         chosen, reason = "host", "a local run (set --backend cibuildwheel for manylinux images)"
-    identifiers = choose_identifiers(project, env=env, only=only, host_platform=host_platform,
-                                     host=host_id if chosen == "host" else None)
+    identifiers = choose_identifiers(
+        project,
+        env=env,
+        only=only,
+        host_platform=host_platform,
+        host=host_id if chosen == "host" else None,
+    )
     repo_dir = root / (env.get("REPO_DIR") or project.repo_dir or project.project)
     if source not in (None, "git", "sdist"):
         msg = f"--source must be git or sdist, not {source!r}"

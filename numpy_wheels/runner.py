@@ -28,8 +28,14 @@ from .source import SourceInfo, append_licence, checkout, fetch_sdist, sha256_of
 
 _LICENCE_SUFFIX = {"linux": "linux", "macos": "osx", "windows": "win32"}
 # Credentials never reach the build or the tests (they only matter to the upload step).
-_SECRET_NAMES = ("WHEELHOUSE_UPLOADER_SECRET", "WHEELHOUSE_UPLOADER_USERNAME", "TWINE_PASSWORD",
-                 "AWS_SECRET_ACCESS_KEY", "OS_PASSWORD", "ST_KEY")
+_SECRET_NAMES = (
+    "WHEELHOUSE_UPLOADER_SECRET",
+    "WHEELHOUSE_UPLOADER_USERNAME",
+    "TWINE_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "OS_PASSWORD",
+    "ST_KEY",
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -57,12 +63,17 @@ def _engine_available(env: Mapping[str, str]) -> bool:
 
 def prepare_source(opts: BuildOptions) -> SourceInfo:
     if opts.source == "git":
-        return checkout(repo_dir=opts.repo_dir, repo_url=opts.repo_url,
-                        commit=opts.commit.commit, env=opts.env)
+        return checkout(
+            repo_dir=opts.repo_dir, repo_url=opts.repo_url, commit=opts.commit.commit, env=opts.env
+        )
     index = opts.env.get("PIP_INDEX_URL") or "https://pypi.org/simple/"
-    return fetch_sdist(project=opts.project.project, commit=opts.commit.commit,
-                       dest=opts.cache_dir / "src", cache=opts.cache_dir / "sdists",
-                       index_url=index)
+    return fetch_sdist(
+        project=opts.project.project,
+        commit=opts.commit.commit,
+        dest=opts.cache_dir / "src",
+        cache=opts.cache_dir / "sdists",
+        index_url=index,
+    )
 
 
 def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], dict[str, str]]:
@@ -88,8 +99,14 @@ def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], di
     return env, crossing
 
 
-def run_identifier(index: int, opts: BuildOptions, source: SourceInfo, backend: Backend,
-                   env: Mapping[str, str], crossing: Mapping[str, str]) -> WheelRecord:
+def run_identifier(
+    index: int,
+    opts: BuildOptions,
+    source: SourceInfo,
+    backend: Backend,
+    env: Mapping[str, str],
+    crossing: Mapping[str, str],
+) -> WheelRecord:
     build_id = opts.identifiers[index]
     steps: dict[str, float] = {}
     start = time.monotonic()
@@ -102,9 +119,12 @@ def run_identifier(index: int, opts: BuildOptions, source: SourceInfo, backend: 
         openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
     job_env = dict(env)
     job_crossing = dict(crossing)
-    extra = {"MB_PYTHON_VERSION": build_id.python.version + ("t" if build_id.python.free_threaded
-                                                           else ""),
-             "PLAT": build_id.platform.arch, "NUMPY_WHEELS_IDENTIFIER": build_id.identifier}
+    extra = {
+        "MB_PYTHON_VERSION": build_id.python.version
+        + ("t" if build_id.python.free_threaded else ""),
+        "PLAT": build_id.platform.arch,
+        "NUMPY_WHEELS_IDENTIFIER": build_id.identifier,
+    }
     if openblas is not None:
         extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
         extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
@@ -115,8 +135,16 @@ def run_identifier(index: int, opts: BuildOptions, source: SourceInfo, backend: 
         job_env.setdefault("CCACHE_BASEDIR", str(source.path))
     workdir = opts.cache_dir / "work" / build_id.identifier
     workdir.mkdir(parents=True, exist_ok=True)
-    job = WheelJob(build_id=build_id, options=opts, source=source, openblas=openblas,
-                   hooks=hooks, env=job_env, crossing=job_crossing, workdir=workdir)
+    job = WheelJob(
+        build_id=build_id,
+        options=opts,
+        source=source,
+        openblas=openblas,
+        hooks=hooks,
+        env=job_env,
+        crossing=job_crossing,
+        workdir=workdir,
+    )
     log.write("environment crossing into the build and tests:")
     for key, value in sorted(job_crossing.items()):
         log.write(f"  {key}={value}")
@@ -143,11 +171,18 @@ def run_identifier(index: int, opts: BuildOptions, source: SourceInfo, backend: 
         with timed("test"):
             test_result = backend.test(job, repaired.wheel)
     return WheelRecord(
-        identifier=build_id.identifier, ok=True, wheel=repaired.wheel.name,
-        size=repaired.wheel.stat().st_size, sha256=sha256_of(repaired.wheel),
-        seconds=time.monotonic() - start, steps=steps, test=test_result,
-        openblas=openblas.as_json() if openblas else None, grafted=repaired.grafted,
-        env=job_crossing)
+        identifier=build_id.identifier,
+        ok=True,
+        wheel=repaired.wheel.name,
+        size=repaired.wheel.stat().st_size,
+        sha256=sha256_of(repaired.wheel),
+        seconds=time.monotonic() - start,
+        steps=steps,
+        test=test_result,
+        openblas=openblas.as_json() if openblas else None,
+        grafted=repaired.grafted,
+        env=job_crossing,
+    )
 
 
 @contextlib.contextmanager
@@ -169,14 +204,23 @@ def build_all(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     root = Path(args.root).resolve()
     engine = args.backend != "host" and _engine_available(env)
     opts = resolve_build_options(
-        root=root, env=env, only=args.only, backend=args.backend, source=args.source,
+        root=root,
+        env=env,
+        only=args.only,
+        backend=args.backend,
+        source=args.source,
         wheelhouse=args.wheelhouse.resolve() if args.wheelhouse else None,
-        keep_going=args.keep_going, run_tests=not args.no_test, engine_available=engine,
-        host_platform=sys.platform)
+        keep_going=args.keep_going,
+        run_tests=not args.no_test,
+        engine_available=engine,
+        host_platform=sys.platform,
+    )
     backend = get_backend(opts.backend)
-    log.write(f"numpy-wheels {__version__}: building {opts.project.project} "
-              f"{opts.commit.commit} ({opts.commit.mode} mode, {opts.commit.reason}; "
-              f"from {opts.commit.location})")
+    log.write(
+        f"numpy-wheels {__version__}: building {opts.project.project} "
+        f"{opts.commit.commit} ({opts.commit.mode} mode, {opts.commit.reason}; "
+        f"from {opts.commit.location})"
+    )
     log.write(f"  identifiers: {', '.join(b.identifier for b in opts.identifiers)}")
     log.write(f"  backend: {opts.backend} ({opts.backend_reason})")
     log.write(f"  source: {opts.source}; wheelhouse: {opts.wheelhouse}; cache: {opts.cache_dir}")
@@ -197,9 +241,15 @@ def build_all(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             records.append(run_identifier(index, opts, source, backend, env_all, crossing))
         except FatalError as exc:
             first_error = first_error or exc
-            records.append(WheelRecord(identifier=build_id.identifier, ok=False,
-                                       seconds=time.monotonic() - start, error=str(exc),
-                                       error_class=type(exc).__name__))
+            records.append(
+                WheelRecord(
+                    identifier=build_id.identifier,
+                    ok=False,
+                    seconds=time.monotonic() - start,
+                    error=str(exc),
+                    error_class=type(exc).__name__,
+                )
+            )
             log.error(f"{build_id}: {type(exc).__name__}: {exc}")
             if not opts.keep_going:
                 break
@@ -218,10 +268,20 @@ def build_all(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     tmp.replace(summary_path)
     log.write("")
-    log.table(["identifier", "wheel", "size", "sha256", "time", "result"], [
-        [r.identifier, r.wheel or "-", _human(r.size) if r.size else "-",
-         (r.sha256 or "-")[:16], f"{r.seconds:.0f}s", "ok" if r.ok else f"FAILED {r.error_class}"]
-        for r in records])
+    log.table(
+        ["identifier", "wheel", "size", "sha256", "time", "result"],
+        [
+            [
+                r.identifier,
+                r.wheel or "-",
+                _human(r.size) if r.size else "-",
+                (r.sha256 or "-")[:16],
+                f"{r.seconds:.0f}s",
+                "ok" if r.ok else f"FAILED {r.error_class}",
+            ]
+            for r in records
+        ],
+    )
     log.write(f"wheelhouse: {opts.wheelhouse}  (summary: {summary_path})")
     if getattr(args, "json", False):
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")

@@ -38,8 +38,13 @@ class SourceInfo:
     origin: str  # remote URL or sdist URL
 
     def as_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "path": str(self.path), "commit": self.commit,
-                "resolved": self.resolved, "origin": self.origin}
+        return {
+            "kind": self.kind,
+            "path": str(self.path),
+            "commit": self.commit,
+            "resolved": self.resolved,
+            "origin": self.origin,
+        }
 
 
 def _git(*args: str, cwd: Path, env: Mapping[str, str], capture: bool = False) -> str:
@@ -78,8 +83,9 @@ def checkout(*, repo_dir: Path, repo_url: str, commit: str, env: Mapping[str, st
     _absorb_submodule_gitfile(repo_dir, git_env)
     remotes = _git("remote", cwd=repo_dir, env=git_env, capture=True).split()
     if "origin" in remotes:
-        remote = _git("remote", "get-url", "origin", cwd=repo_dir, env=git_env,
-                      capture=True).strip()
+        remote = _git(
+            "remote", "get-url", "origin", cwd=repo_dir, env=git_env, capture=True
+        ).strip()
         _git("fetch", "--tags", "--force", "origin", cwd=repo_dir, env=git_env)
     else:
         # A local repository with no remote: its own refs are the source of truth.
@@ -87,8 +93,10 @@ def checkout(*, repo_dir: Path, repo_url: str, commit: str, env: Mapping[str, st
         log.write(f"{repo_dir} has no 'origin' remote; using its local tags and branches")
     sha = _resolve(repo_dir, commit, git_env)
     if sha is None:
-        msg = (f"BUILD_COMMIT {commit!r} is not a tag, branch or commit of {remote}; "
-               "check the spelling, or that it was pushed")
+        msg = (
+            f"BUILD_COMMIT {commit!r} is not a tag, branch or commit of {remote}; "
+            "check the spelling, or that it was pushed"
+        )
         raise SourceError(msg)
     _git("checkout", "--force", "--detach", sha, cwd=repo_dir, env=git_env)
     _git("clean", "-fxd", cwd=repo_dir, env=git_env)
@@ -102,8 +110,18 @@ def _resolve(repo: Path, commit: str, env: Mapping[str, str]) -> str | None:
     # A branch name means the remote's branch (a stale local branch must not win).
     for candidate in (f"refs/remotes/origin/{commit}", f"refs/tags/{commit}", commit):
         try:
-            out = call("git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}",
-                       cwd=repo, env=env, capture=True, error=SourceError, echo=False)
+            out = call(
+                "git",
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                f"{candidate}^{{commit}}",
+                cwd=repo,
+                env=env,
+                capture=True,
+                error=SourceError,
+                echo=False,
+            )
         except SourceError:
             continue
         return out.strip()
@@ -131,14 +149,17 @@ has an sdist on the package index (use --source git)
     """
     match = re.fullmatch(r"v?(\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?)", commit)
     if match is None:
-        msg = (f"BUILD_COMMIT {commit!r} is not a release tag; only a release has an sdist on "
-               "the package index (use --source git)")
+        msg = (
+            f"BUILD_COMMIT {commit!r} is not a release tag; only a release has an sdist on "
+            "the package index (use --source git)"
+        )
         raise SourceError(msg)
     return match.group(1)
 
 
-def fetch_sdist(*, project: str, commit: str, dest: Path, cache: Path,
-                index_url: str = DEFAULT_INDEX_URL) -> SourceInfo:
+def fetch_sdist(
+    *, project: str, commit: str, dest: Path, cache: Path, index_url: str = DEFAULT_INDEX_URL
+) -> SourceInfo:
     """Download the release sdist through the index's JSON API (PEP 691), verify its sha256,
     and unpack it into ``dest`` (replacing what was there)."""
     version = sdist_version(commit)
@@ -182,8 +203,13 @@ def fetch_sdist(*, project: str, commit: str, dest: Path, cache: Path,
         tar.extractall(dest, filter="data")
     (top,) = list(dest.iterdir())
     log.write(f"{entry['filename']} sha256 {sha256} unpacked in {top}")
-    return SourceInfo(kind="sdist", path=top, commit=commit, resolved=sha256,
-                      origin=urllib.parse.urljoin(url, entry["url"]))
+    return SourceInfo(
+        kind="sdist",
+        path=top,
+        commit=commit,
+        resolved=sha256,
+        origin=urllib.parse.urljoin(url, entry["url"]),
+    )
 
 
 # -- licence ----------------------------------------------------------------------------------

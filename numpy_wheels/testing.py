@@ -31,9 +31,11 @@ def supported_wheel(wheels: Sequence[Path], tags: Iterable[Tag] | None = None) -
             best = (score, wheel)
     if best is None:
         names = ", ".join(w.name for w in wheels) or "no wheels"
-        msg = (f"none of {names} can be installed by this interpreter "
-               f"({sys.implementation.name} {sys.version.split()[0]}, most specific tag "
-               f"{supported[0] if supported else '?'})")
+        msg = (
+            f"none of {names} can be installed by this interpreter "
+            f"({sys.implementation.name} {sys.version.split()[0]}, most specific tag "
+            f"{supported[0] if supported else '?'})"
+        )
         raise WheelTestError(msg)
     return best[1]
 
@@ -41,12 +43,24 @@ def supported_wheel(wheels: Sequence[Path], tags: Iterable[Tag] | None = None) -
 def venv_env(venv: Path, env: Mapping[str, str]) -> dict[str, str]:
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
-    return {**env, "VIRTUAL_ENV": str(venv), "PATH": f"{bindir}{os.pathsep}{env.get('PATH', '')}",
-            "PYTHON_EXE": str(python), "PIP_CMD": f"{python} -m pip"}
+    return {
+        **env,
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{bindir}{os.pathsep}{env.get('PATH', '')}",
+        "PYTHON_EXE": str(python),
+        "PIP_CMD": f"{python} -m pip",
+    }
 
 
-def test_wheel(wheels: Sequence[Path], *, hooks: Hooks, test_depends: Sequence[str],
-               env: Mapping[str, str], root: Path, python: str = sys.executable) -> Path:
+def run_wheel_tests(
+    wheels: Sequence[Path],
+    *,
+    hooks: Hooks,
+    test_depends: Sequence[str],
+    env: Mapping[str, str],
+    root: Path,
+    python: str = sys.executable,
+) -> Path:
     """Install the supported wheel into a fresh venv and run ``run_tests``; return the wheel."""
     wheel = supported_wheel(wheels)
     with tempfile.TemporaryDirectory(prefix="numpy-wheels-test-") as tmp:
@@ -60,6 +74,7 @@ def test_wheel(wheels: Sequence[Path], *, hooks: Hooks, test_depends: Sequence[s
         empty = Path(tmp) / "tmp_for_test"
         empty.mkdir()
         log.write(f"running run_tests for {wheel.name} in {empty}")
-        hooks.run("run_tests", env={**tenv, "WHEELS_REPO": str(root)}, cwd=empty,
-                  error=WheelTestError)
+        hooks.run(
+            "run_tests", env={**tenv, "WHEELS_REPO": str(root)}, cwd=empty, error=WheelTestError
+        )
     return wheel

@@ -117,11 +117,17 @@ packages = ["fooext"]
 
 
 def git(*args: str, cwd: Path) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-           "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(cwd),
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def make_project(path: Path, *, version: str = "0.1.0", tag: str | None = "v0.1.0") -> str:
@@ -142,8 +148,7 @@ def make_project(path: Path, *, version: str = "0.1.0", tag: str | None = "v0.1.
     return git("rev-parse", "HEAD", cwd=path)
 
 
-def make_wheels_repo(root: Path, *, commit: str = "v0.1.0",
-                     test_depends: str = "") -> Path:
+def make_wheels_repo(root: Path, *, commit: str = "v0.1.0", test_depends: str = "") -> Path:
     """A wheels repository in ``root`` whose REPO_DIR ``fooext`` is a tagged local git repo."""
     root.mkdir(parents=True, exist_ok=True)
     (root / ".travis.yml").write_text(TRAVIS.format(commit=commit, test_depends=test_depends))

@@ -15,8 +15,13 @@ from . import WheelJob
 def engine_works(env: Mapping[str, str]) -> bool:
     """True when ``docker info`` answers (the engine cibuildwheel will use)."""
     try:
-        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                              env=dict(env), capture_output=True, timeout=20, check=False)
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            env=dict(env),
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..cmd import call
 from ..errors import BuildError, RepairError
 from ..repair import RepairResult, auditwheel_repair
-from ..testing import test_wheel, venv_env
+from ..testing import run_wheel_tests, venv_env
 from . import WheelJob
 
 
@@ -36,8 +36,14 @@ class HostBackend:
         env = {**job.env, "WHEEL_SDIR": str(out)}
         if job.hooks.defines("build_wheel", env=env, cwd=job.options.root):
             # The project overrides multibuild's build_wheel: it must leave a wheel in WHEEL_SDIR.
-            job.hooks.run("build_wheel", str(job.source.path), job.build_id.platform.arch,
-                          env=env, cwd=job.options.root, error=BuildError)
+            job.hooks.run(
+                "build_wheel",
+                str(job.source.path),
+                job.build_id.platform.arch,
+                env=env,
+                cwd=job.options.root,
+                error=BuildError,
+            )
         else:
             python = sys.executable
             isolation = ["--no-isolation"] if job.options.build_depends else []
@@ -47,11 +53,30 @@ class HostBackend:
                 call(sys.executable, "-m", "venv", str(venv), env=env, error=BuildError)
                 env = venv_env(venv, env)
                 python = env["PYTHON_EXE"]
-                call(python, "-m", "pip", "install", "build", *job.options.build_depends,
-                     env=env, error=BuildError)
-            call(python, "-m", "build", "--wheel", *isolation, "--outdir", str(out),
-                 *config_setting_args(dict(job.options.project.config_settings)),
-                 str(job.source.path), env=env, cwd=job.source.path, error=BuildError)
+                call(
+                    python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "build",
+                    *job.options.build_depends,
+                    env=env,
+                    error=BuildError,
+                )
+            call(
+                python,
+                "-m",
+                "build",
+                "--wheel",
+                *isolation,
+                "--outdir",
+                str(out),
+                *config_setting_args(dict(job.options.project.config_settings)),
+                str(job.source.path),
+                env=env,
+                cwd=job.source.path,
+                error=BuildError,
+            )
         wheels = sorted(out.glob("*.whl"))
         if len(wheels) != 1:
             msg = f"the build left {len(wheels)} wheels in {out}; expected one"
@@ -63,11 +88,18 @@ class HostBackend:
             case "linux":
                 return auditwheel_repair(wheel, dest=job.options.wheelhouse, env=job.env)
             case "macos" | "windows":
-                msg = (f"{job.build_id}: host builds of {job.build_id.platform.os} wheels are "
-                       "not supported yet; use --backend cibuildwheel on that OS")
+                msg = (
+                    f"{job.build_id}: host builds of {job.build_id.platform.os} wheels are "
+                    "not supported yet; use --backend cibuildwheel on that OS"
+                )
                 raise RepairError(msg)
 
     def test(self, job: WheelJob, wheel: Path) -> str:
-        test_wheel([wheel], hooks=job.hooks, test_depends=job.options.test_depends,
-                   env=job.env, root=job.options.root)
+        run_wheel_tests(
+            [wheel],
+            hooks=job.hooks,
+            test_depends=job.options.test_depends,
+            env=job.env,
+            root=job.options.root,
+        )
         return "passed (host venv)"

@@ -8,8 +8,17 @@ import pytest
 
 from tests.wheels_repo import make_wheels_repo
 
-CI_MARKERS = ("CI", "TRAVIS", "APPVEYOR", "GITHUB_ACTIONS", "TF_BUILD", "TRAVIS_EVENT_TYPE",
-              "GITHUB_EVENT_NAME", "BUILD_REASON", "APPVEYOR_SCHEDULED_BUILD")
+CI_MARKERS = (
+    "CI",
+    "TRAVIS",
+    "APPVEYOR",
+    "GITHUB_ACTIONS",
+    "TF_BUILD",
+    "TRAVIS_EVENT_TYPE",
+    "GITHUB_EVENT_NAME",
+    "BUILD_REASON",
+    "APPVEYOR_SCHEDULED_BUILD",
+)
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,10 @@ Build = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def build(capsys: pytest.CaptureFixture[str], build_env: dict[str, str]) -> Build:
     def run(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        code = main(["--root", str(root), "build", "--backend", "host", *args],
-                    env={**build_env, **(env or {})})
+        code = main(
+            ["--root", str(root), "build", "--backend", "host", *args],
+            env={**build_env, **(env or {})},
+        )
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err
         return code, out, err
@@ -70,8 +72,9 @@ def test_fixture_builds_repairs_and_tests(fooext_repo: Callable[..., Path], buil
     assert "canary-5ecret-value" not in json.dumps(summary)
 
 
-def test_daily_mode_variables_reach_build_and_tests(fooext_repo: Callable[..., Path],
-                                                    build: Build) -> None:
+def test_daily_mode_variables_reach_build_and_tests(
+    fooext_repo: Callable[..., Path], build: Build
+) -> None:
     root = fooext_repo()
     project = root / "fooext"
     (project / "NEWS").write_text("daily\n")
@@ -118,8 +121,11 @@ def test_uncovered_grafted_library(fooext_repo: Callable[..., Path], build: Buil
 
 def test_failing_hook(fooext_repo: Callable[..., Path], build: Build) -> None:
     root = fooext_repo()
-    (root / "config.sh").write_text((root / "config.sh").read_text().replace(
-        'function pre_build {\n', 'function pre_build {\n    false\n'))
+    (root / "config.sh").write_text(
+        (root / "config.sh")
+        .read_text()
+        .replace("function pre_build {\n", "function pre_build {\n    false\n")
+    )
     code, _, err = build(root)
     assert code == HookError.return_code
     assert "exit code 1" in err
@@ -134,8 +140,9 @@ def test_failing_tests_fail_the_build(fooext_repo: Callable[..., Path], build: B
     assert "FAILED WheelTestError" in out
 
 
-def test_host_backend_refuses_other_identifiers(fooext_repo: Callable[..., Path],
-                                                build: Build) -> None:
+def test_host_backend_refuses_other_identifiers(
+    fooext_repo: Callable[..., Path], build: Build
+) -> None:
     code, _, err = build(fooext_repo(), "--only", "cp313-win_amd64")
     assert code == SelectionError.return_code
     assert "host backend builds only" in err

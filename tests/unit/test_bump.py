@@ -21,8 +21,12 @@ def test_bump_changes_only_the_build_commit(data_copy: Callable[[str], Path], na
     root = data_copy(name)
     config = read_config(root)
     before = {f.path: f.path.read_text() for f in config.files}
-    old_values = {(v.location.path, v.location.line): v.value for f in config.files
-                  for v in f.definitions() if v.name == "BUILD_COMMIT"}
+    old_values = {
+        (v.location.path, v.location.line): v.value
+        for f in config.files
+        for v in f.definitions()
+        if v.name == "BUILD_COMMIT"
+    }
     edits = plan_bump(config, "v9.9.9")
     apply(edits)
     assert edits
@@ -64,16 +68,26 @@ def test_bump_quotes_values_yaml_would_misread(data_copy: Callable[[str], Path])
 
 def test_git_diff_numstat_one_line_per_file(data_copy: Callable[[str], Path]) -> None:
     root = data_copy("this-repo")
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.invalid", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@e.invalid", "PATH": "/usr/bin:/bin", "HOME": str(root)}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e.invalid",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(root),
+    }
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "ci"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
     apply(plan_bump(read_config(root), "v9.9.9"))
-    out = subprocess.run(["git", "diff", "--numstat"], cwd=root, env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["git", "diff", "--numstat"], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout
     rows = sorted(line.split("\t") for line in out.splitlines())
-    assert rows == [["1", "1", ".github/workflows/wheels.yml"], ["1", "1", ".travis.yml"],
-                    ["1", "1", "appveyor.yml"]]
+    assert rows == [
+        ["1", "1", ".github/workflows/wheels.yml"],
+        ["1", "1", ".travis.yml"],
+        ["1", "1", "appveyor.yml"],
+    ]
 
 
 def test_refuses_files_that_disagree_unless_forced(data_copy: Callable[[str], Path]) -> None:

@@ -78,8 +78,10 @@ def test_azure_top_level_template_and_matrix_variables() -> None:
     top, template = config.files
     assert top.provider == template.provider == "azure"
     assert values(top) == {"BUILD_COMMIT": "v1.19.0", "NIGHTLY_BUILD_COMMIT": "master"}
-    assert [j.name for j in template.jobs] == ["${{ parameters.name }} py_3.8_64",
-                                              "${{ parameters.name }} py_3.7_32"]
+    assert [j.name for j in template.jobs] == [
+        "${{ parameters.name }} py_3.8_64",
+        "${{ parameters.name }} py_3.7_32",
+    ]
     i686 = template.jobs[1]
     assert i686.get("PLAT").value == "i686"  # type: ignore[union-attr]  # entry overrides template
     assert i686.get("REPO_DIR").value == "numpy"  # type: ignore[union-attr]
@@ -94,8 +96,12 @@ def test_github_env_and_matrix_expansion() -> None:
     f = read_file(DATA / "github" / ".github" / "workflows" / "wheels.yml")
     assert values(f) == {"BUILD_COMMIT": "v2.4.6", "DAILY_COMMIT": "main"}
     rows = sorted((j.os, j.get("MB_PYTHON_VERSION").value) for j in f.jobs)  # type: ignore[union-attr]
-    assert rows == [("macos-14", "3.13"), ("ubuntu-24.04", "3.12"), ("ubuntu-24.04", "3.13"),
-                    ("windows-2022", "3.13")]
+    assert rows == [
+        ("macos-14", "3.13"),
+        ("ubuntu-24.04", "3.12"),
+        ("ubuntu-24.04", "3.13"),
+        ("windows-2022", "3.13"),
+    ]
 
 
 def test_this_repository_ci_files_read() -> None:
@@ -148,5 +154,5 @@ def test_missing_named_file(tmp_path: Path) -> None:
 def test_variable_with_list_value_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "appveyor.yml"
     bad.write_text("environment:\n  global:\n    BUILD_COMMIT: [v1, v2]\n")
-    with pytest.raises(ConfigError, match="appveyor.yml:3: variable BUILD_COMMIT has a"):
+    with pytest.raises(ConfigError, match=r"appveyor\.yml:3: variable BUILD_COMMIT has a"):
         read_file(bad)

@@ -14,8 +14,9 @@ from numpy_wheels.errors import ConfigError, LintError, SelectionError, UsageErr
 Copy = Callable[[str], Path]
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str,
-        env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def run(
+    capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     code = main(list(argv), env=env or {})
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
@@ -33,8 +34,14 @@ def test_commit_prints_travis_tag(capsys: pytest.CaptureFixture[str], data_copy:
 
 def test_commit_json_daily(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
     root = data_copy("this-repo")
-    code, out, _ = run(capsys, "--root", str(root), "commit", "--json",
-                       env={"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "schedule"})
+    code, out, _ = run(
+        capsys,
+        "--root",
+        str(root),
+        "commit",
+        "--json",
+        env={"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "schedule"},
+    )
     assert code == 0
     data = json.loads(out)
     assert data["commit"] == "main"
@@ -49,8 +56,9 @@ def test_lint_clean(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None
     assert "3 CI files agree" in out
 
 
-def test_lint_and_build_refuse_disagreement(capsys: pytest.CaptureFixture[str],
-                                             data_copy: Copy) -> None:
+def test_lint_and_build_refuse_disagreement(
+    capsys: pytest.CaptureFixture[str], data_copy: Copy
+) -> None:
     root = data_copy("this-repo")
     path = root / "appveyor.yml"
     path.write_text(path.read_text().replace("BUILD_COMMIT: v2.4.6", "BUILD_COMMIT: v2.4.5"))
@@ -58,7 +66,7 @@ def test_lint_and_build_refuse_disagreement(capsys: pytest.CaptureFixture[str],
     assert code == LintError.return_code
     assert ".travis.yml:" in err
     assert "appveyor.yml:" in err
-    code, out, err = run(capsys, "--root", str(root), "build", "--backend", "host")
+    code, _, err = run(capsys, "--root", str(root), "build", "--backend", "host")
     assert code == LintError.return_code
     assert "disagree" in err
     assert not (root / "wheelhouse").exists()  # refused before any work
@@ -90,8 +98,9 @@ def test_bump_bad_ref(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> No
     assert "not a valid git ref" in err
 
 
-def test_matrix_json_is_a_github_matrix(capsys: pytest.CaptureFixture[str],
-                                       data_copy: Copy) -> None:
+def test_matrix_json_is_a_github_matrix(
+    capsys: pytest.CaptureFixture[str], data_copy: Copy
+) -> None:
     code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "matrix", "--json")
     assert code == 0
     ids = {row["identifier"] for row in json.loads(out)["include"]}
@@ -100,8 +109,7 @@ def test_matrix_json_is_a_github_matrix(capsys: pytest.CaptureFixture[str],
 
 
 def test_matrix_wheels(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
-    code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "matrix", "--wheels",
-                       "2.4.6")
+    code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "matrix", "--wheels", "2.4.6")
     assert code == 0
     assert "numpy-2.4.6-cp314-cp314t-win_amd64.whl" in out.splitlines()
 
@@ -117,15 +125,27 @@ def test_matrix_bad_selector(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     [
         ({}, ConfigError.return_code, "no CI files"),
         ({".travis.yml": "env: [\n"}, ConfigError.return_code, "not valid YAML"),
-        ({".travis.yml": "env:\n  global:\n    - BUILD_COMMIT=v1\n",
-          "pyproject.toml": "[tool.numpy-wheels]\nbiuld = ['*']\n"},
-         ConfigError.return_code, "unknown key 'biuld'; did you mean 'build'?"),
-        ({".travis.yml": "env:\n  global:\n    - BUILD_COMMIT=v1\n",
-          "pyproject.toml": "[tool.numpy-wheels\n"}, ConfigError.return_code, "not valid TOML"),
+        (
+            {
+                ".travis.yml": "env:\n  global:\n    - BUILD_COMMIT=v1\n",
+                "pyproject.toml": "[tool.numpy-wheels]\nbiuld = ['*']\n",
+            },
+            ConfigError.return_code,
+            "unknown key 'biuld'; did you mean 'build'?",
+        ),
+        (
+            {
+                ".travis.yml": "env:\n  global:\n    - BUILD_COMMIT=v1\n",
+                "pyproject.toml": "[tool.numpy-wheels\n",
+            },
+            ConfigError.return_code,
+            "not valid TOML",
+        ),
     ],
 )
-def test_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, str],
-                   code: int, text: str) -> None:
+def test_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, str], code: int, text: str
+) -> None:
     for name, content in files.items():
         (tmp_path / name).write_text(content)
     command = "matrix" if "pyproject.toml" in files else "commit"  # matrix reads pyproject

@@ -31,8 +31,15 @@ environment:
 """
 
 
-def repo(tmp_path: Path, *, travis: str = "v1.0", appveyor: str = "v1.0", daily: str = "main",
-         py: str = "3.12", extra: str = "") -> Path:
+def repo(
+    tmp_path: Path,
+    *,
+    travis: str = "v1.0",
+    appveyor: str = "v1.0",
+    daily: str = "main",
+    py: str = "3.12",
+    extra: str = "",
+) -> Path:
     (tmp_path / ".travis.yml").write_text(TRAVIS.format(build=travis) + extra)
     (tmp_path / "appveyor.yml").write_text(APPVEYOR.format(build=appveyor, daily=daily, py=py))
     return tmp_path
@@ -49,8 +56,10 @@ def test_agreeing_files_are_clean(tmp_path: Path) -> None:
 def test_build_commit_disagreement_names_both_sides(tmp_path: Path) -> None:
     (finding,) = lint(read_config(repo(tmp_path, appveyor="v1.1")))
     assert finding.kind == "disagree"
-    assert [(loc.path.name, loc.line) for loc in finding.locations] == [(".travis.yml", 3),
-                                                                        ("appveyor.yml", 3)]
+    assert [(loc.path.name, loc.line) for loc in finding.locations] == [
+        (".travis.yml", 3),
+        ("appveyor.yml", 3),
+    ]
     assert "'v1.0'" in finding.message
     assert "'v1.1'" in finding.message
 
@@ -73,10 +82,13 @@ def test_openblas_pin_disagrees(tmp_path: Path) -> None:
     root = repo(tmp_path)
     (root / ".github" / "workflows").mkdir(parents=True)
     (root / ".github" / "workflows" / "w.yml").write_text(
-        "env:\n  OPENBLAS_VERSION: 0.3.31\n  BUILD_COMMIT: v1.0\n")
+        "env:\n  OPENBLAS_VERSION: 0.3.31\n  BUILD_COMMIT: v1.0\n"
+    )
     (root / "appveyor.yml").write_text(
-        (root / "appveyor.yml").read_text().replace("  matrix:", "    OPENBLAS_VERSION: 0.3.30\n"
-                                                                 "  matrix:"))
+        (root / "appveyor.yml")
+        .read_text()
+        .replace("  matrix:", "    OPENBLAS_VERSION: 0.3.30\n  matrix:")
+    )
     findings = lint(read_config(root))
     assert [f.subject for f in findings] == ["OPENBLAS_VERSION"]
 
@@ -92,12 +104,12 @@ def test_openblas_pin_disagrees(tmp_path: Path) -> None:
     ],
 )
 def test_value_findings(tmp_path: Path, line: str, kind: str) -> None:
-    (tmp_path / ".travis.yml").write_text(
-        f"env:\n  global:\n    - BUILD_COMMIT=v1.0\n    {line}\n")
+    (tmp_path / ".travis.yml").write_text(f"env:\n  global:\n    - BUILD_COMMIT=v1.0\n    {line}\n")
     found = lint(read_config(tmp_path))
     assert kind in [f.kind for f in found]
-    assert all(str(loc).endswith(".travis.yml:4") for f in found if f.kind == kind
-               for loc in f.locations)
+    assert all(
+        str(loc).endswith(".travis.yml:4") for f in found if f.kind == kind for loc in f.locations
+    )
 
 
 def test_unexpanded_expression_in_a_value_the_tool_reads(tmp_path: Path) -> None:
@@ -107,14 +119,17 @@ def test_unexpanded_expression_in_a_value_the_tool_reads(tmp_path: Path) -> None
     (tmp_path / "azure-pipelines.yml").write_text("variables:\n  DAILY_COMMIT: $(Build.Ref)\n")
     found = [f for f in lint(read_config(tmp_path)) if f.kind == "unexpanded"]
     assert sorted(str(f.locations[0]).rsplit("/", 1)[-1] for f in found) == [
-        "azure-pipelines.yml:2", "w.yml:2"]  # OTHER is not read: not flagged
+        "azure-pipelines.yml:2",
+        "w.yml:2",
+    ]  # OTHER is not read: not flagged
 
 
 def test_secret_references_are_not_plain_credentials(tmp_path: Path) -> None:
     wf = tmp_path / ".github" / "workflows"
     wf.mkdir(parents=True)
     (wf / "w.yml").write_text(
-        "env:\n  BUILD_COMMIT: v1\n  TWINE_PASSWORD: ${{ secrets.PYPI }}\n  API_TOKEN: $TOKEN\n")
+        "env:\n  BUILD_COMMIT: v1\n  TWINE_PASSWORD: ${{ secrets.PYPI }}\n  API_TOKEN: $TOKEN\n"
+    )
     assert lint(read_config(tmp_path)) == []
 
 

@@ -11,15 +11,20 @@ from numpy_wheels.matrix import identifier_from_multibuild, load_catalogue, mani
 REQUIRED = {
     f"{py}-{plat}"
     for py in ("cp311", "cp312", "cp313", "cp314", "cp314t")
-    for plat in ("manylinux_x86_64", "manylinux_aarch64", "macosx_x86_64", "macosx_arm64",
-                 "win_amd64")
+    for plat in (
+        "manylinux_x86_64",
+        "manylinux_aarch64",
+        "macosx_x86_64",
+        "macosx_arm64",
+        "win_amd64",
+    )
 }
-THIS_REPO = {"build": ("cp311-*", "cp312-*", "cp313-*", "cp314-*", "cp314t-*"),
-             "skip": ("*-musllinux_*", "*-macosx_universal2", "*-win32", "*-win_arm64")}
+BUILD = ("cp311-*", "cp312-*", "cp313-*", "cp314-*", "cp314t-*")
+SKIP = ("*-musllinux_*", "*-macosx_universal2", "*-win32", "*-win_arm64")
 
 
 def test_this_repository_selection() -> None:
-    ids = {b.identifier for b in select(load_catalogue(), **THIS_REPO)}
+    ids = {b.identifier for b in select(load_catalogue(), build=BUILD, skip=SKIP)}
     assert ids == REQUIRED
 
 
@@ -60,14 +65,15 @@ def test_only_unknown() -> None:
     ],
 )
 def test_manifest_matches_numpy_release_names(name: str, expected: bool) -> None:
-    names = manifest(select(load_catalogue(), **THIS_REPO), project="numpy", version="2.4.6")
+    names = manifest(
+        select(load_catalogue(), build=BUILD, skip=SKIP), project="numpy", version="2.4.6"
+    )
     assert len(names) == 25
     assert (name in names) is expected
 
 
 def test_manifest_names_parse() -> None:
-    for name in manifest(select(load_catalogue(), build=["*"]), project="numpy",
-                         version="2.4.6"):
+    for name in manifest(select(load_catalogue(), build=["*"]), project="numpy", version="2.4.6"):
         project, version, build_tag, tags = parse_wheel_filename(name)
         assert project == "numpy"
         assert str(version) == "2.4.6"
@@ -89,10 +95,18 @@ def test_manifest_names_parse() -> None:
         ("3.13", "i686", "windows", "manylinux", "cp313-win32"),
     ],
 )
-def test_identifier_from_multibuild(py: str, plat: str, os_name: str, libc: str,
-                                    expected: str) -> None:
-    assert identifier_from_multibuild(python_version=py, plat=plat, os_name=os_name,  # type: ignore[arg-type]
-                                      libc=libc) == expected
+def test_identifier_from_multibuild(
+    py: str, plat: str, os_name: str, libc: str, expected: str
+) -> None:
+    assert (
+        identifier_from_multibuild(
+            python_version=py,
+            plat=plat,
+            os_name=os_name,  # type: ignore[arg-type]
+            libc=libc,
+        )
+        == expected
+    )
 
 
 def test_bad_python_version() -> None:

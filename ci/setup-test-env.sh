@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian machine: the project venv with the
+# test extra, and (as root) Debian's docker.io and debootstrap for the container tests, whose
+# engine and image the test fixtures start and build themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    missing=()
+    for cmd in dockerd:docker.io debootstrap:debootstrap; do
+        command -v "${cmd%%:*}" >/dev/null || [ -x "/usr/sbin/${cmd%%:*}" ] || missing+=("${cmd##*:}")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} (container tests)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
