@@ -291,11 +291,8 @@ def resolve_build_options(
         base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(root))) / ".cache")
         cache = Path(base) / "numpy-wheels"
     platform_name = identifiers[0].platform.name
-    image = (
-        env.get("NUMPY_WHEELS_IMAGE")
-        or project.images.get(platform_name)
-        or identifiers[0].platform.image
-    )
+    # Only an image the user names; otherwise cibuildwheel's own digest-pinned default.
+    image = env.get("NUMPY_WHEELS_IMAGE") or project.images.get(platform_name)
     return BuildOptions(
         root=root,
         project=project,

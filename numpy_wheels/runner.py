@@ -149,10 +149,7 @@ def run_identifier(
     for key, value in sorted(job_crossing.items()):
         log.write(f"  {key}={value}")
     with timed("pre_build"):
-        if hooks.defines("pre_build", env=job_env, cwd=opts.root):
-            hooks.run("pre_build", env=job_env, cwd=opts.root)
-        else:
-            log.write("config.sh defines no pre_build")
+        backend.pre_build(job)
     with timed("build"):
         raw = backend.build(job)
     with timed("repair"):

@@ -36,6 +36,10 @@ class WheelJob:
 class Backend(Protocol):
     name: str
 
+    def pre_build(self, job: WheelJob) -> None:
+        """Run the project's ``pre_build`` hook where the build will happen."""
+        ...
+
     def build(self, job: WheelJob) -> Path:
         """Build the wheel; return it (unrepaired, unless the backend repairs as it builds)."""
         ...

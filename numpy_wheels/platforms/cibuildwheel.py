@@ -1,41 +1,158 @@
-"""Drive cibuildwheel: manylinux containers (and macOS/Windows runners) with the same hooks,
-pins and environment as the host backend; nothing is lost at the container boundary."""
+"""Drive cibuildwheel (manylinux containers, macOS/Windows runners) with the same hooks, pins
+and environment as the host backend, so nothing is lost at the container boundary.
+
+The container sees only the project directory (cibuildwheel copies it to ``/project``), so the
+hook files, the verified OpenBLAS wheel and a small driver are staged in
+``<project>/.numpy_wheels/`` first. Every variable that crosses is written explicitly into
+``CIBW_ENVIRONMENT`` (build) and ``CIBW_TEST_ENVIRONMENT`` (tests) — multibuild's silent
+whitelist is what lost ``NPY_RELAXED_STRIDES_DEBUG`` at the docker boundary.
+"""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
-from ..errors import ContainerEngineError
-from ..repair import RepairResult
+from ..cmd import call
+from ..errors import BuildError
+from ..repair import RepairResult, grafted_libraries, one_platform_wheel
 from . import WheelJob
+
+STAGE = ".numpy_wheels"
+CONTAINER_PROJECT = "/project"
+
+DRIVER = """\
+#!/bin/bash
+# Runs inside the build container/VM: cibuildwheel's before-build and test-command.
+set -eo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+case "$1" in
+before_build)
+    if [ -n "${OPENBLAS_WHEEL:-}" ]; then
+        python -m pip install --no-deps "$here/$OPENBLAS_WHEEL"
+        mkdir -p "$here/../.openblas"
+        python -c "import ${OPENBLAS_MODULE} as m; print(m.get_pkg_config())" \\
+            > "$here/../.openblas/scipy-openblas.pc"
+    fi
+    hook=pre_build ;;
+run_tests)
+    hook=run_tests ;;
+*)
+    echo "usage: driver.sh before_build|run_tests" >&2; exit 2 ;;
+esac
+source "$here/mb_compat.sh"
+[ -f "$ENV_VARS_PATH" ] && source "$ENV_VARS_PATH"
+source "$CONFIG_PATH"
+if is_function "$hook"; then "$hook"; else echo "config.sh defines no $hook"; fi
+"""
 
 
 def engine_works(env: Mapping[str, str]) -> bool:
     """True when ``docker info`` answers (the engine cibuildwheel will use)."""
     try:
-        proc = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
-            env=dict(env),
-            capture_output=True,
-            timeout=20,
-            check=False,
-        )
+        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                              env=dict(env), capture_output=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
 
 
+def environment_string(values: Mapping[str, str]) -> str:
+    """cibuildwheel's ``environment`` syntax, every value quoted (no expansion happens).
+
+    >>> environment_string({"A": "x y", "B": "$HOME"})
+    "A='x y' B='$HOME'"
+    """
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
+
+
+def stage(job: WheelJob) -> dict[str, str]:
+    """Copy hooks, licence texts, ci/ and the OpenBLAS wheel into the project; return the
+    variables the container needs, with paths as the container sees them."""
+    opts = job.options
+    staged = job.source.path / STAGE
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir()
+    compat = resources.files("numpy_wheels").joinpath("resources/mb_compat.sh")
+    (staged / "mb_compat.sh").write_text(compat.read_text())
+    (staged / "driver.sh").write_text(DRIVER)
+    inside = f"{CONTAINER_PROJECT}/{STAGE}"
+    for path in (opts.config_path, opts.env_vars_path, *opts.root.glob("LICENSE_*.txt")):
+        if path.is_file():
+            shutil.copy(path, staged / path.name)
+    if (opts.root / "ci").is_dir():
+        shutil.copytree(opts.root / "ci", staged / "ci")
+    values = {k: v for k, v in job.crossing.items()
+              if k not in ("PKG_CONFIG_PATH", "REPO_DIR", "CONFIG_PATH", "ENV_VARS_PATH",
+                           "WHEEL_SDIR")}
+    values.update({
+        "REPO_DIR": CONTAINER_PROJECT,
+        "WHEELS_REPO": inside,
+        "CONFIG_PATH": f"{inside}/{opts.config_path.name}",
+        "ENV_VARS_PATH": f"{inside}/{opts.env_vars_path.name}",
+    })
+    if job.openblas is not None:
+        shutil.copy(job.openblas.wheel, staged / job.openblas.wheel.name)
+        values.update({
+            "OPENBLAS_WHEEL": job.openblas.wheel.name,
+            "OPENBLAS_MODULE": job.openblas.pin.module,
+            "PKG_CONFIG_PATH": f"{CONTAINER_PROJECT}/.openblas",
+        })
+    return values
+
+
 class CibuildwheelBackend:
     name = "cibuildwheel"
 
+    def pre_build(self, job: WheelJob) -> None:
+        del job  # runs inside the container, as cibuildwheel's before-build (driver.sh)
+
     def build(self, job: WheelJob) -> Path:
-        msg = f"{job.build_id}: the cibuildwheel backend is not wired up yet"
-        raise ContainerEngineError(msg)
+        """One cibuildwheel run builds, repairs (auditwheel in the container) and tests."""
+        opts = job.options
+        values = stage(job)
+        out = job.workdir / "cibw-out"
+        shutil.rmtree(out, ignore_errors=True)
+        user_env = opts.env.get("CIBW_ENVIRONMENT", "")
+        crossing = environment_string(values)
+        env = {
+            **job.env,
+            "CIBW_BUILD_VERBOSITY": job.env.get("CIBW_BUILD_VERBOSITY", "1"),
+            "CIBW_ENVIRONMENT": f"{user_env} {crossing}".strip(),
+            "CIBW_TEST_ENVIRONMENT": f"{user_env} {crossing}".strip(),
+            "CIBW_BEFORE_BUILD": f"bash {{project}}/{STAGE}/driver.sh before_build",
+        }
+        settings = [f"{k}={v}" for k, vs in opts.project.config_settings.items()
+                    for v in ((vs,) if isinstance(vs, str) else vs)]
+        if settings:
+            env["CIBW_CONFIG_SETTINGS"] = " ".join(shlex.quote(s) for s in settings)
+        if opts.run_tests:
+            env["CIBW_TEST_COMMAND"] = f"bash {{project}}/{STAGE}/driver.sh run_tests"
+            if opts.test_depends:
+                env["CIBW_TEST_REQUIRES"] = " ".join(opts.test_depends)
+        if opts.image:
+            arch = job.build_id.platform.arch
+            family = job.build_id.platform.name.split("_")[0].upper()
+            env[f"CIBW_{family}_{arch.upper()}_IMAGE"] = opts.image
+        # cibuildwheel wants the project inside its working directory.
+        call(sys.executable, "-m", "cibuildwheel", "--only", job.build_id.identifier,
+             "--output-dir", str(out), ".", env=env, cwd=job.source.path, error=BuildError)
+        wheel = one_platform_wheel(out)
+        final = opts.wheelhouse / wheel.name
+        wheel.replace(final)
+        return final
 
     def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
-        raise NotImplementedError
+        del job  # cibuildwheel repaired it inside the container (auditwheel/delocate/delvewheel)
+        return RepairResult(wheel=wheel, report=None, grafted=grafted_libraries(wheel))
 
     def test(self, job: WheelJob, wheel: Path) -> str:
-        raise NotImplementedError
+        del wheel
+        if not job.options.run_tests:
+            return "not run (--no-test)"
+        return "passed in the container (cibuildwheel test-command → run_tests)"

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..cmd import call
 from ..errors import BuildError, RepairError
 from ..repair import RepairResult, auditwheel_repair
+from ..log import log
 from ..testing import run_wheel_tests, venv_env
 from . import WheelJob
 
@@ -28,6 +29,12 @@ def config_setting_args(settings: dict[str, str | tuple[str, ...]]) -> list[str]
 
 class HostBackend:
     name = "host"
+
+    def pre_build(self, job: WheelJob) -> None:
+        if job.hooks.defines("pre_build", env=job.env, cwd=job.options.root):
+            job.hooks.run("pre_build", env=job.env, cwd=job.options.root)
+        else:
+            log.write("config.sh defines no pre_build")
 
     def build(self, job: WheelJob) -> Path:
         out = job.workdir / "dist"

@@ -1,0 +1,65 @@
+"""The cibuildwheel backend for real: Docker engine started here, a locally made manylinux-layout
+image, cibuildwheel building, repairing and testing the fooext fixture inside the container."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from packaging.utils import parse_wheel_filename
+
+from numpy_wheels.__main__ import main
+from tests.container import IMAGE, PLAT, build_image, docker_engine, engine_binaries_present
+
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    if not engine_binaries_present():
+        pytest.fail("the container tests need root with docker.io and debootstrap installed: "
+                    "run `bash ci/setup-test-env.sh` first")
+    with docker_engine() as env:
+        build_image(tmp_path_factory.mktemp("image"), env)
+        yield env
+
+
+def test_cibuildwheel_builds_repairs_and_tests_in_the_container(
+    engine: dict[str, str], fooext_repo: Callable[..., Path], build_env: dict[str, str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = fooext_repo()
+    env = {
+        **build_env, **engine,
+        "TRAVIS": "true", "TRAVIS_EVENT_TYPE": "cron",  # daily mode: NPY_RELAXED_STRIDES_DEBUG
+        "NUMPY_WHEELS_IMAGE": IMAGE,
+        "CIBW_CONTAINER_ENGINE": "docker; create_args: --network=none; disable_host_mount: true",
+        "CIBW_ENVIRONMENT": "PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheels",
+        "CIBW_CACHE_PATH": str(tmp_path / "cibw-cache"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    }
+    code = main(["--root", str(root), "build", "--backend", "cibuildwheel", "--only",
+                 "cp311-manylinux_x86_64"], env=env)
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    (wheel,) = (root / "wheelhouse").glob("*.whl")
+    _, _, _, tags = parse_wheel_filename(wheel.name)
+    platforms = {t.platform for t in tags}
+    assert PLAT in platforms  # repaired by the image's auditwheel, with the image's policy
+    assert all(p.startswith("manylinux") for p in platforms)
+    assert "dot = 32.0" in out  # run_tests ran inside the container
+    assert "run_tests saw FOOEXT_MARK=from-env-vars" in out
+    with zipfile.ZipFile(wheel) as zf:
+        info = zf.read("fooext/_buildinfo.py").decode()
+        libs = [n for n in zf.namelist() if n.startswith("fooext.libs/")]
+    assert "'NPY_RELAXED_STRIDES_DEBUG': '1'" in info  # crossed the container boundary
+    assert "'FOOEXT_MARK': 'from-env-vars'" in info
+    assert any("openblas" in lib for lib in libs)
+    summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
+    assert summary["backend"] == "cibuildwheel"
+    assert summary["wheels"][0]["test"].startswith("passed in the container")
+    assert os.environ.get("DOCKER_HOST") != engine["DOCKER_HOST"]  # the engine is ours alone
