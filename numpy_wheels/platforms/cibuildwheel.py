@@ -55,8 +55,13 @@ if is_function "$hook"; then "$hook"; else echo "config.sh defines no $hook"; fi
 def engine_works(env: Mapping[str, str]) -> bool:
     """True when ``docker info`` answers (the engine cibuildwheel will use)."""
     try:
-        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                              env=dict(env), capture_output=True, timeout=20, check=False)
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            env=dict(env),
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
@@ -87,22 +92,28 @@ def stage(job: WheelJob) -> dict[str, str]:
             shutil.copy(path, staged / path.name)
     if (opts.root / "ci").is_dir():
         shutil.copytree(opts.root / "ci", staged / "ci")
-    values = {k: v for k, v in job.crossing.items()
-              if k not in ("PKG_CONFIG_PATH", "REPO_DIR", "CONFIG_PATH", "ENV_VARS_PATH",
-                           "WHEEL_SDIR")}
-    values.update({
-        "REPO_DIR": CONTAINER_PROJECT,
-        "WHEELS_REPO": inside,
-        "CONFIG_PATH": f"{inside}/{opts.config_path.name}",
-        "ENV_VARS_PATH": f"{inside}/{opts.env_vars_path.name}",
-    })
+    values = {
+        k: v
+        for k, v in job.crossing.items()
+        if k not in ("PKG_CONFIG_PATH", "REPO_DIR", "CONFIG_PATH", "ENV_VARS_PATH", "WHEEL_SDIR")
+    }
+    values.update(
+        {
+            "REPO_DIR": CONTAINER_PROJECT,
+            "WHEELS_REPO": inside,
+            "CONFIG_PATH": f"{inside}/{opts.config_path.name}",
+            "ENV_VARS_PATH": f"{inside}/{opts.env_vars_path.name}",
+        }
+    )
     if job.openblas is not None:
         shutil.copy(job.openblas.wheel, staged / job.openblas.wheel.name)
-        values.update({
-            "OPENBLAS_WHEEL": job.openblas.wheel.name,
-            "OPENBLAS_MODULE": job.openblas.pin.module,
-            "PKG_CONFIG_PATH": f"{CONTAINER_PROJECT}/.openblas",
-        })
+        values.update(
+            {
+                "OPENBLAS_WHEEL": job.openblas.wheel.name,
+                "OPENBLAS_MODULE": job.openblas.pin.module,
+                "PKG_CONFIG_PATH": f"{CONTAINER_PROJECT}/.openblas",
+            }
+        )
     return values
 
 
@@ -127,8 +138,11 @@ class CibuildwheelBackend:
             "CIBW_TEST_ENVIRONMENT": f"{user_env} {crossing}".strip(),
             "CIBW_BEFORE_BUILD": f"bash {{project}}/{STAGE}/driver.sh before_build",
         }
-        settings = [f"{k}={v}" for k, vs in opts.project.config_settings.items()
-                    for v in ((vs,) if isinstance(vs, str) else vs)]
+        settings = [
+            f"{k}={v}"
+            for k, vs in opts.project.config_settings.items()
+            for v in ((vs,) if isinstance(vs, str) else vs)
+        ]
         if settings:
             env["CIBW_CONFIG_SETTINGS"] = " ".join(shlex.quote(s) for s in settings)
         if opts.run_tests:
@@ -140,8 +154,19 @@ class CibuildwheelBackend:
             family = job.build_id.platform.name.split("_")[0].upper()
             env[f"CIBW_{family}_{arch.upper()}_IMAGE"] = opts.image
         # cibuildwheel wants the project inside its working directory.
-        call(sys.executable, "-m", "cibuildwheel", "--only", job.build_id.identifier,
-             "--output-dir", str(out), ".", env=env, cwd=job.source.path, error=BuildError)
+        call(
+            sys.executable,
+            "-m",
+            "cibuildwheel",
+            "--only",
+            job.build_id.identifier,
+            "--output-dir",
+            str(out),
+            ".",
+            env=env,
+            cwd=job.source.path,
+            error=BuildError,
+        )
         wheel = one_platform_wheel(out)
         final = opts.wheelhouse / wheel.name
         wheel.replace(final)

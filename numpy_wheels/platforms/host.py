@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..cmd import call
 from ..errors import BuildError, RepairError
-from ..repair import RepairResult, auditwheel_repair
 from ..log import log
+from ..repair import RepairResult, auditwheel_repair
 from ..testing import run_wheel_tests, venv_env
 from . import WheelJob
 

@@ -17,9 +17,19 @@ from numpy_wheels.source import sha256_of
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
-CONFIG_FILES = (".travis.yml", "appveyor.yml", ".github", "pyproject.toml", "setup.cfg",
-                "config.sh", "env_vars.sh", "LICENSE_linux.txt", "LICENSE_osx.txt",
-                "LICENSE_win32.txt", "ci")
+CONFIG_FILES = (
+    ".travis.yml",
+    "appveyor.yml",
+    ".github",
+    "pyproject.toml",
+    "setup.cfg",
+    "config.sh",
+    "env_vars.sh",
+    "LICENSE_linux.txt",
+    "LICENSE_osx.txt",
+    "LICENSE_win32.txt",
+    "ci",
+)
 
 
 def test_numpy_wheel_builds_repairs_and_passes_its_tests(
@@ -33,8 +43,11 @@ def test_numpy_wheel_builds_repairs_and_passes_its_tests(
             shutil.copytree(src, root / name)
         else:
             shutil.copy(src, root / name)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CI", "TRAVIS", "GITHUB_ACTIONS", "APPVEYOR", "TF_BUILD")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CI", "TRAVIS", "GITHUB_ACTIONS", "APPVEYOR", "TF_BUILD")
+    }
     # numpy's "fast" label keeps CI within its budget; the README's run uses "full".
     env.setdefault("NUMPY_TEST_LABEL", "fast")
     env["NUMPY_WHEELS_CACHE"] = str(tmp_path / "cache")

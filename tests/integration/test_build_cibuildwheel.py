@@ -21,29 +21,46 @@ pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     if not engine_binaries_present():
-        pytest.fail("the container tests need root with docker.io and debootstrap installed: "
-                    "run `bash ci/setup-test-env.sh` first")
+        pytest.fail(
+            "the container tests need root with docker.io and debootstrap installed: "
+            "run `bash ci/setup-test-env.sh` first"
+        )
     with docker_engine() as env:
         build_image(tmp_path_factory.mktemp("image"), env)
         yield env
 
 
 def test_cibuildwheel_builds_repairs_and_tests_in_the_container(
-    engine: dict[str, str], fooext_repo: Callable[..., Path], build_env: dict[str, str],
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    engine: dict[str, str],
+    fooext_repo: Callable[..., Path],
+    build_env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = fooext_repo()
     env = {
-        **build_env, **engine,
-        "TRAVIS": "true", "TRAVIS_EVENT_TYPE": "cron",  # daily mode: NPY_RELAXED_STRIDES_DEBUG
+        **build_env,
+        **engine,
+        "TRAVIS": "true",
+        "TRAVIS_EVENT_TYPE": "cron",  # daily mode: NPY_RELAXED_STRIDES_DEBUG
         "NUMPY_WHEELS_IMAGE": IMAGE,
         "CIBW_CONTAINER_ENGINE": "docker; create_args: --network=none; disable_host_mount: true",
         "CIBW_ENVIRONMENT": "PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheels",
         "CIBW_CACHE_PATH": str(tmp_path / "cibw-cache"),
         "XDG_CACHE_HOME": str(tmp_path / "xdg"),
     }
-    code = main(["--root", str(root), "build", "--backend", "cibuildwheel", "--only",
-                 "cp311-manylinux_x86_64"], env=env)
+    code = main(
+        [
+            "--root",
+            str(root),
+            "build",
+            "--backend",
+            "cibuildwheel",
+            "--only",
+            "cp311-manylinux_x86_64",
+        ],
+        env=env,
+    )
     out, err = capsys.readouterr()
     assert code == 0, out + err
     (wheel,) = (root / "wheelhouse").glob("*.whl")
