@@ -197,7 +197,11 @@ def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def build_all(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def build_all(
+    args: argparse.Namespace, env: Mapping[str, str], backend: Backend | None = None
+) -> int:
+    """``numpy-wheels build``: every selected identifier through the steps; ``backend``
+    replaces the one the options choose (tests pass fakes)."""
     root = Path(args.root).resolve()
     engine = args.backend != "host" and _engine_available(env)
     opts = resolve_build_options(
@@ -212,7 +216,7 @@ def build_all(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         engine_available=engine,
         host_platform=sys.platform,
     )
-    backend = get_backend(opts.backend)
+    backend = backend or get_backend(opts.backend)
     log.write(
         f"numpy-wheels {__version__}: building {opts.project.project} "
         f"{opts.commit.commit} ({opts.commit.mode} mode, {opts.commit.reason}; "

@@ -146,3 +146,32 @@ def test_host_backend_refuses_other_identifiers(
     code, _, err = build(fooext_repo(), "--only", "cp313-win_amd64")
     assert code == SelectionError.return_code
     assert "host backend builds only" in err
+
+
+def test_multibuild_variables_are_honoured(fooext_repo: Callable[..., Path], build: Build) -> None:
+    root = fooext_repo()
+    alt = (
+        (root / "config.sh")
+        .read_text()
+        .replace(
+            "function run_tests {\n",
+            "function run_tests {\n    python -c 'import packaging; print(\"TEST_DEPENDS ok\")'\n"
+            '    echo "alternative config for PLAT=$PLAT MB_PYTHON_VERSION=$MB_PYTHON_VERSION"\n',
+        )
+    )
+    (root / "config_alt.sh").write_text(alt)
+    code, out, _ = build(
+        root,
+        env={
+            "CONFIG_PATH": "config_alt.sh",
+            "WHEEL_SDIR": "dist-out",
+            "BUILD_DEPENDS": "setuptools>=77 wheel",  # a build venv of its own, no isolation
+            "TEST_DEPENDS": "packaging",
+        },
+    )
+    assert code == 0, out
+    assert "--no-isolation" in out
+    assert "TEST_DEPENDS ok" in out
+    assert "alternative config for PLAT=x86_64 MB_PYTHON_VERSION=3.11" in out
+    assert len(list((root / "dist-out").glob("*.whl"))) == 1
+    assert not (root / "wheelhouse").exists()

@@ -1,0 +1,84 @@
+"""The step loop: --keep-going and the exit code of the first failure class, with a fake backend."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.errors import BuildError, RepairError
+from numpy_wheels.platforms import WheelJob
+from numpy_wheels.repair import RepairResult
+from numpy_wheels.runner import build_all
+from tests.wheels_repo import make_wheels_repo
+
+
+class FailingBackend:
+    """Fails cp311 at build and cp312 at repair; records what was attempted."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.attempted: list[str] = []
+
+    def pre_build(self, job: WheelJob) -> None:
+        self.attempted.append(job.build_id.identifier)
+
+    def build(self, job: WheelJob) -> Path:
+        if job.build_id.python.tag == "cp311":
+            msg = "compiler exploded"
+            raise BuildError(msg)
+        return job.workdir / "x.whl"
+
+    def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
+        del job, wheel
+        msg = "two wheels"
+        raise RepairError(msg)
+
+    def test(self, job: WheelJob, wheel: Path) -> str:
+        del job, wheel
+        msg = "never reached: every identifier failed before its tests"
+        raise AssertionError(msg)
+
+
+def args(root: Path, *, keep_going: bool) -> argparse.Namespace:
+    return argparse.Namespace(
+        root=str(root),
+        only=None,
+        backend="cibuildwheel",
+        source="git",
+        wheelhouse=None,
+        keep_going=keep_going,
+        no_test=False,
+        json=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("keep_going", "attempted"),
+    [
+        (False, ["cp311-manylinux_x86_64"]),
+        (True, ["cp311-manylinux_x86_64", "cp312-manylinux_x86_64"]),
+    ],
+)
+def test_keep_going(tmp_path: Path, keep_going: bool, attempted: list[str]) -> None:
+    root = make_wheels_repo(tmp_path / "wheels")
+    (root / "pyproject.toml").write_text(
+        '[tool.numpy-wheels]\nproject = "fooext"\nbuild = ["cp31{1,2}-manylinux_x86_64"]\n'
+    )
+    backend = FailingBackend()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "NUMPY_WHEELS_CACHE": str(tmp_path / "cache"),
+        "PIP_CACHE_DIR": str(tmp_path / "pip"),
+    }
+    with pytest.raises(BuildError, match="compiler exploded"):
+        build_all(args(root, keep_going=keep_going), env, backend=backend)
+    assert backend.attempted == attempted
+    summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
+    assert [w["error_class"] for w in summary["wheels"]] == (
+        ["BuildError", "RepairError"] if keep_going else ["BuildError"]
+    )
