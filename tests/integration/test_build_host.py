@@ -175,3 +175,20 @@ def test_multibuild_variables_are_honoured(fooext_repo: Callable[..., Path], bui
     assert "alternative config for PLAT=x86_64 MB_PYTHON_VERSION=3.11" in out
     assert len(list((root / "dist-out").glob("*.whl"))) == 1
     assert not (root / "wheelhouse").exists()
+
+
+def test_build_wheel_hook_overrides_the_default_build(
+    fooext_repo: Callable[..., Path], build: Build
+) -> None:
+    root = fooext_repo()
+    with (root / "config.sh").open("a") as fh:
+        fh.write(
+            'function build_wheel {\n    echo "custom build_wheel $1 $2"\n'
+            '    python -m pip wheel --no-deps -w "$WHEEL_SDIR" "$1"\n}\n'
+        )
+    code, out, _ = build(root)
+    assert code == 0, out
+    assert f"custom build_wheel {root / 'fooext'} x86_64" in out
+    summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
+    assert summary["wheels"][0]["ok"] is True
+    assert summary["tools"]["auditwheel"] == "6.8.2"

@@ -1,0 +1,77 @@
+"""Option resolution: backend choice and its reason, identifiers from multibuild variables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.errors import SelectionError
+from numpy_wheels.options import resolve_build_options, split_words
+
+HOST = "cp311-manylinux_x86_64"
+
+
+@pytest.mark.parametrize(
+    ("env", "engine", "backend", "reason"),
+    [
+        ({}, False, "host", "a local run"),
+        ({"CI": "true"}, False, "host", "no container engine answers"),
+        ({"CI": "true"}, True, "cibuildwheel", "with a working container engine"),
+        ({"NUMPY_WHEELS_BACKEND": "cibuildwheel"}, False, "cibuildwheel", "NUMPY_WHEELS_BACKEND"),
+    ],
+)
+def test_backend_choice_is_explained(
+    data_copy: Callable[[str], Path], env: dict[str, str], engine: bool, backend: str, reason: str
+) -> None:
+    opts = resolve_build_options(
+        root=data_copy("this-repo"), env=env, engine_available=engine, host_id=HOST
+    )
+    assert opts.backend == backend
+    assert reason in opts.backend_reason
+
+
+def test_ci_job_identifier_from_multibuild_variables(data_copy: Callable[[str], Path]) -> None:
+    opts = resolve_build_options(
+        root=data_copy("this-repo"),
+        backend="cibuildwheel",
+        host_id=HOST,
+        env={"MB_PYTHON_VERSION": "3.14t", "PLAT": "aarch64", "TRAVIS_OS_NAME": "linux"},
+    )
+    assert [b.identifier for b in opts.identifiers] == ["cp314t-manylinux_aarch64"]
+
+
+def test_host_backend_builds_the_host_identifier(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("this-repo")
+    opts = resolve_build_options(root=root, env={}, backend="host", host_id=HOST)
+    assert [b.identifier for b in opts.identifiers] == [HOST]
+    with pytest.raises(SelectionError, match="builds only cp311-manylinux_x86_64"):
+        resolve_build_options(
+            root=root,
+            env={"MB_PYTHON_VERSION": "3.12", "PLAT": "x86_64"},
+            backend="host",
+            host_id=HOST,
+        )
+
+
+def test_source_and_paths(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("this-repo")
+    opts = resolve_build_options(
+        root=root, env={"TEST_DEPENDS": "pytest 'hypothesis>=6'", "WHEEL_SDIR": "out"}, host_id=HOST
+    )
+    assert opts.source == "sdist"  # no numpy checkout in REPO_DIR
+    assert opts.test_depends == ("pytest", "hypothesis>=6")
+    assert opts.wheelhouse == root / "out"
+    assert opts.image is None  # cibuildwheel's own pinned image unless the user names one
+    assert dict(opts.project.config_settings)["setup-args"] == (
+        "-Duse-ilp64=true",
+        "-Dallow-noblas=false",
+    )
+    (root / "numpy" / ".git").mkdir(parents=True)
+    assert resolve_build_options(root=root, env={}, host_id=HOST).source == "git"
+
+
+def test_split_words() -> None:
+    assert split_words(None) == ()
+    assert split_words("a  b") == ("a", "b")
