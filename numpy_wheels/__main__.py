@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from . import __version__
-from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError, LintError, UsageError
+from .commands import (
+    cmd_build,
+    cmd_bump,
+    cmd_commit,
+    cmd_lint,
+    cmd_matrix,
+    cmd_staged,
+    cmd_upload,
+)
+from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError, UsageError
 from .log import log
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
@@ -25,128 +33,6 @@ EPILOG = (
     )
     + f"\n  {INTERRUPTED_RETURN_CODE:>3}  interrupted"
 )
-
-
-def _emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
-
-
-def _root(args: argparse.Namespace) -> Path:
-    return Path(args.root).resolve()
-
-
-def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .ciconfig import read_config
-    from .cilint import resolve_commit
-
-    resolved = resolve_commit(read_config(_root(args)), env)
-    if args.json:
-        _emit_json(
-            {
-                "commit": resolved.commit,
-                "mode": resolved.mode,
-                "variable": resolved.variable,
-                "file": str(resolved.location.path),
-                "line": resolved.location.line,
-                "reason": resolved.reason,
-            }
-        )
-    else:
-        log.write(resolved.commit)
-        log.write(
-            f"  from {resolved.variable} at {resolved.location}; "
-            f"mode {resolved.mode} ({resolved.reason})"
-        )
-    return 0
-
-
-def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from .ciconfig import read_config
-    from .cilint import lint
-
-    config = read_config(_root(args))
-    findings = lint(config)
-    if args.json:
-        _emit_json(
-            [
-                {
-                    "kind": f.kind,
-                    "message": f.message,
-                    "locations": [str(loc) for loc in f.locations],
-                }
-                for f in findings
-            ]
-        )
-    for finding in findings:
-        log.error(f"{finding} [{finding.kind}]")
-    if findings:
-        msg = f"{len(findings)} problem(s) in {len(config.files)} CI file(s)"
-        raise LintError(msg)
-    if not args.json:
-        log.write(
-            f"{len(config.files)} CI files agree: "
-            + ", ".join(str(f.path.relative_to(config.root)) for f in config.files)
-        )
-    return 0
-
-
-def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from .bump import apply, plan_bump
-    from .ciconfig import read_config
-
-    edits = plan_bump(read_config(_root(args)), args.ref, daily=args.daily, force=args.force)
-    for edit in edits:
-        log.write(edit.diff().rstrip("\n"))
-    if args.dry_run:
-        log.write(f"dry run: {len(edits)} file(s) would change")
-    else:
-        apply(edits)
-        log.write(f"{len(edits)} file(s) changed: " + ", ".join(e.path.name for e in edits))
-    return 0
-
-
-def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from .matrix import load_catalogue, manifest, select
-    from .options import read_project_config
-
-    project = read_project_config(_root(args))
-    build = tuple(args.build) if args.build else project.build
-    skip = tuple(args.skip) if args.skip else project.skip
-    ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
-    if args.wheels:
-        names = manifest(ids, project=project.project, version=args.wheels)
-        if args.json:
-            _emit_json({"project": project.project, "version": args.wheels, "wheels": names})
-        else:
-            for name in names:
-                log.write(name)
-        return 0
-    if args.json:
-        _emit_json(
-            {
-                "include": [
-                    {
-                        "identifier": b.identifier,
-                        "python": b.python.version,
-                        "python_tag": b.python.tag,
-                        "platform": b.platform.name,
-                        "os": b.platform.os,
-                        "arch": b.platform.arch,
-                    }
-                    for b in ids
-                ]
-            }
-        )
-    else:
-        for b in ids:
-            log.write(b.identifier)
-    return 0
-
-
-def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .runner import build_all
-
-    return build_all(args, env)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -254,6 +140,80 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-test", action="store_true", help="skip the test step (not on CI)")
     p.add_argument("--json", action="store_true", help="print the build summary as JSON")
+
+    def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
+        container_help = (
+            "container/bucket (default: setup.cfg [staging] release_container, "
+            "or daily_container on scheduled runs)"
+        )
+        if positional:
+            p.add_argument("container", nargs="?", metavar="CONTAINER", help=container_help)
+        else:
+            p.add_argument("--container", help=container_help)
+        p.add_argument(
+            "--provider-name",
+            help="local, swift, cloudfiles or s3 (default: "
+            "setup.cfg [staging] provider-name, else local)",
+        )
+        p.add_argument(
+            "--username",
+            help="default: WHEELHOUSE_UPLOADER_USERNAME, ST_USER, OS_USERNAME or AWS_ACCESS_KEY_ID",
+        )
+        p.add_argument(
+            "--secret",
+            help="default: WHEELHOUSE_UPLOADER_SECRET, ST_KEY, "
+            "OS_PASSWORD or AWS_SECRET_ACCESS_KEY (prefer the environment)",
+        )
+        p.add_argument("--region", help="Swift region / S3 region")
+        p.add_argument("--auth-url", help="Swift/Keystone auth URL (ST_AUTH, OS_AUTH_URL)")
+        p.add_argument("--auth-version", help="Swift auth version: 1 (tempauth), 2 or 3")
+        p.add_argument("--storage-url", help="Swift storage URL (skip the service catalogue)")
+        p.add_argument("--endpoint-url", help="S3 endpoint URL (AWS_ENDPOINT_URL)")
+        p.add_argument("--local-root", help="local store: the directory holding containers")
+        p.add_argument("--public-url", help="where anonymous readers find the container")
+        p.add_argument(
+            "--no-enable-cdn",
+            action="store_true",
+            help="keep the container private (default: anonymous reads, like the Rackspace CDN)",
+        )
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "upload",
+        cmd_upload,
+        "Stage the wheelhouse in the container: sha256-checked, "
+        "idempotent, with metadata.json, index.html and a PEP 503 simple/ index.",
+    )
+    store_options(p, positional=True)
+    p.add_argument("--local-folder", default="wheelhouse", help="files to upload")
+    p.add_argument(
+        "--no-update-index",
+        action="store_true",
+        help="do not rebuild metadata.json / index.html / simple/",
+    )
+    p.add_argument(
+        "--upload-pull-request",
+        action="store_true",
+        help="upload from pull request builds too (skipped by default)",
+    )
+    p.add_argument("--max-workers", type=int, default=4, help="parallel uploads (default 4)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a staged release file that has different bytes",
+    )
+    p.add_argument(
+        "--keep-dev",
+        type=int,
+        default=5,
+        metavar="N",
+        help="keep the newest N dev versions per project and tags (default 5)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be uploaded")
+
+    p = add("staged", cmd_staged, "List what the container holds, with sha256s.")
+    store_options(p, positional=False)
+    p.add_argument("version", nargs="?", metavar="VERSION", help="only this version")
     return parser
 
 

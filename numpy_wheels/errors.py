@@ -105,6 +105,34 @@ class CommandNotFoundError(FatalError):
     hint = "Install the numpy-wheels[tools] extra, or the program named above."
 
 
+class StoreError(FatalError):
+    """The staging store could not be reached or refused an operation."""
+
+    return_code = 15
+    hint = "Check the store URL (--auth-url/--endpoint-url/--local-root); rerun to resume."
+
+
+class AuthError(FatalError):
+    """The store rejected the credentials."""
+
+    return_code = 16
+    hint = "Check WHEELHOUSE_UPLOADER_USERNAME / WHEELHOUSE_UPLOADER_SECRET."
+
+
+class CredentialsMissingError(FatalError):
+    """Upload skipped: no credentials, or a CI secret that arrived unexpanded."""
+
+    return_code = 17
+    hint = "Set the upload secret for this CI job; pull requests skip uploads on their own."
+
+
+class UploadConflictError(FatalError):
+    """A release file already staged with different bytes (release names are immutable)."""
+
+    return_code = 18
+    hint = "Release files never change; rerun with --force only if the staged file is bad."
+
+
 #: Every error class with its exit code, for the README table and `--help`.
 ALL_ERRORS: tuple[type[FatalError], ...] = (
     FatalError,
@@ -121,6 +149,10 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
     WheelTestError,
     ContainerEngineError,
     CommandNotFoundError,
+    StoreError,
+    AuthError,
+    CredentialsMissingError,
+    UploadConflictError,
 )
 
 INTERRUPTED_RETURN_CODE = 130

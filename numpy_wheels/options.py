@@ -6,7 +6,6 @@ parameter (a mapping), so tests pass dicts.
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import difflib
 import shlex
@@ -96,32 +95,6 @@ def read_project_config(root: Path) -> ProjectConfig:
         repo_dir=table.get("repo-dir"),
         repo_url=table.get("repo-url"),
         images=dict(table.get("images", {})),
-    )
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class StagingConfig:
-    """The multibuild-era ``setup.cfg`` settings (read here, used by staging and release)."""
-
-    release_container: str | None
-    daily_container: str | None
-    artifact_indexes: tuple[str, ...]
-
-
-def read_staging_config(root: Path) -> StagingConfig:
-    parser = configparser.ConfigParser()
-    path = root / "setup.cfg"
-    try:
-        parser.read(path, encoding="utf-8")
-    except configparser.Error as exc:
-        msg = f"{path}: {exc}"
-        raise ConfigError(msg) from None
-    section = parser["wheelhouse_uploader"] if parser.has_section("wheelhouse_uploader") else {}
-    staging = parser["staging"] if parser.has_section("staging") else {}
-    return StagingConfig(
-        release_container=staging.get("release_container"),
-        daily_container=staging.get("daily_container"),
-        artifact_indexes=tuple(section.get("artifact_indexes", "").split()),
     )
 
 

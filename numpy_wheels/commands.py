@@ -1,0 +1,250 @@
+"""Sub-command handlers: each turns parsed arguments into options and calls one domain
+function; output formatting lives here, domain modules return data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import LintError
+from .log import log
+
+
+def _emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.root).resolve()
+
+
+def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .ciconfig import read_config
+    from .cilint import resolve_commit
+
+    resolved = resolve_commit(read_config(_root(args)), env)
+    if args.json:
+        _emit_json(
+            {
+                "commit": resolved.commit,
+                "mode": resolved.mode,
+                "variable": resolved.variable,
+                "file": str(resolved.location.path),
+                "line": resolved.location.line,
+                "reason": resolved.reason,
+            }
+        )
+    else:
+        log.write(resolved.commit)
+        log.write(
+            f"  from {resolved.variable} at {resolved.location}; "
+            f"mode {resolved.mode} ({resolved.reason})"
+        )
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
+    from .ciconfig import read_config
+    from .cilint import lint
+
+    config = read_config(_root(args))
+    findings = lint(config)
+    if args.json:
+        _emit_json(
+            [
+                {
+                    "kind": f.kind,
+                    "message": f.message,
+                    "locations": [str(loc) for loc in f.locations],
+                }
+                for f in findings
+            ]
+        )
+    for finding in findings:
+        log.error(f"{finding} [{finding.kind}]")
+    if findings:
+        msg = f"{len(findings)} problem(s) in {len(config.files)} CI file(s)"
+        raise LintError(msg)
+    if not args.json:
+        log.write(
+            f"{len(config.files)} CI files agree: "
+            + ", ".join(str(f.path.relative_to(config.root)) for f in config.files)
+        )
+    return 0
+
+
+def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
+    from .bump import apply, plan_bump
+    from .ciconfig import read_config
+
+    edits = plan_bump(read_config(_root(args)), args.ref, daily=args.daily, force=args.force)
+    for edit in edits:
+        log.write(edit.diff().rstrip("\n"))
+    if args.dry_run:
+        log.write(f"dry run: {len(edits)} file(s) would change")
+    else:
+        apply(edits)
+        log.write(f"{len(edits)} file(s) changed: " + ", ".join(e.path.name for e in edits))
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
+    from .matrix import load_catalogue, manifest, select
+    from .options import read_project_config
+
+    project = read_project_config(_root(args))
+    build = tuple(args.build) if args.build else project.build
+    skip = tuple(args.skip) if args.skip else project.skip
+    ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
+    if args.wheels:
+        names = manifest(ids, project=project.project, version=args.wheels)
+        if args.json:
+            _emit_json({"project": project.project, "version": args.wheels, "wheels": names})
+        else:
+            for name in names:
+                log.write(name)
+        return 0
+    if args.json:
+        _emit_json(
+            {
+                "include": [
+                    {
+                        "identifier": b.identifier,
+                        "python": b.python.version,
+                        "python_tag": b.python.tag,
+                        "platform": b.platform.name,
+                        "os": b.platform.os,
+                        "arch": b.platform.arch,
+                    }
+                    for b in ids
+                ]
+            }
+        )
+    else:
+        for b in ids:
+            log.write(b.identifier)
+    return 0
+
+
+def _store_args(args: argparse.Namespace) -> Any:
+    from .stage_options import StoreArgs
+
+    return StoreArgs(
+        container=args.container,
+        provider=args.provider_name,
+        username=args.username,
+        secret=args.secret,
+        region=args.region,
+        auth_url=args.auth_url,
+        auth_version=args.auth_version,
+        storage_url=args.storage_url,
+        endpoint_url=args.endpoint_url,
+        local_root=Path(args.local_root).resolve() if args.local_root else None,
+        public_url=args.public_url,
+        public=not args.no_enable_cdn,
+    )
+
+
+def _project_selection(root: Path) -> tuple[str, Any]:
+    from .matrix import load_catalogue, select
+    from .options import read_project_config
+
+    project = read_project_config(root)
+    return project.project, select(load_catalogue(), build=project.build, skip=project.skip)
+
+
+def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .cilint import detect_mode
+    from .log import format_table
+    from .stage import upload
+    from .stage_options import pull_request, resolve_store_config
+    from .store import open_store
+
+    pr = pull_request(env)
+    if pr is not None and not args.upload_pull_request:
+        log.write(
+            f"upload skipped: this is a pull request build ({pr}); "
+            "--upload-pull-request uploads anyway"
+        )
+        return 0
+    root = _root(args)
+    mode, reason = detect_mode(env)
+    config = resolve_store_config(root, env, _store_args(args), mode=mode)
+    folder = Path(args.local_folder).resolve()
+    files = sorted(p for p in folder.glob("*") if p.suffix == ".whl" or p.name.endswith(".tar.gz"))
+    log.write(
+        f"staging {len(files)} file(s) from {folder} to {config.provider} container "
+        f"{config.container!r} ({mode} mode: {reason})"
+    )
+    project, expected = _project_selection(root)
+    total = len(files)
+    counter = iter(range(1, total + 1))
+
+    def progress(item: Any) -> None:
+        rate = item.size / 1e6 / item.seconds if item.seconds > 0 else 0.0
+        log.write(
+            f"[{next(counter)}/{total}] {item.filename} {item.size / 1e6:.1f} MB "
+            f"{item.action} ({item.seconds:.2f}s, {rate:.0f} MB/s)"
+        )
+
+    results = upload(
+        files,
+        store=open_store(config),
+        project=project,
+        expected=expected,
+        update_index=not args.no_update_index,
+        force=args.force,
+        keep_dev=args.keep_dev,
+        max_workers=args.max_workers,
+        dry_run=args.dry_run,
+        progress=progress,
+    )
+    rows = [[r.filename, f"{r.size / 1e6:.1f} MB", r.sha256[:16], r.action] for r in results]
+    log.write(format_table(["file", "size", "sha256", "action"], rows))
+    if args.json:
+        _emit_json(
+            {
+                "container": config.container,
+                "provider": config.provider,
+                "mode": mode,
+                "files": [
+                    {"filename": r.filename, "size": r.size, "sha256": r.sha256, "action": r.action}
+                    for r in results
+                ],
+            }
+        )
+    return 0
+
+
+def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .cilint import detect_mode
+    from .log import format_table
+    from .stage import read_records
+    from .stage_options import resolve_store_config
+    from .store import open_store
+
+    mode, _ = detect_mode(env)
+    config = resolve_store_config(_root(args), env, _store_args(args), mode=mode)
+    records = sorted(read_records(open_store(config)).values(), key=lambda r: r.filename)
+    if args.version:
+        records = [r for r in records if r.version == args.version]
+    if args.json:
+        _emit_json({"container": config.container, "files": [r.as_json() for r in records]})
+    else:
+        log.write(
+            format_table(
+                ["file", "size", "sha256", "uploaded"],
+                [[r.filename, str(r.size), r.sha256, r.uploaded] for r in records],
+            )
+        )
+    return 0
+
+
+def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .runner import build_all
+
+    return build_all(args, env)

@@ -1,0 +1,138 @@
+"""The container's pages: ``index.html`` (per version, a Python-by-platform grid of the expected
+wheels, each cell present with size and sha256, or missing) and PEP 503 ``simple/`` pages so
+``pip install --index-url <container>/simple/`` works against a public container. Pure
+functions of the staged records."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Mapping, Sequence
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .matrix import BuildId
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Record:
+    """What the store knows about one staged file (``.records/<file>.json``)."""
+
+    filename: str
+    project: str
+    version: str
+    sha256: str
+    size: int
+    uploaded: str
+
+    def as_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (1, Version(text))
+    except InvalidVersion:
+        return (0, text)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+_STYLE = """body{font-family:sans-serif;margin:1.5em}
+table{border-collapse:collapse;margin-bottom:2em}
+td,th{border:1px solid #999;padding:.3em .6em;font-size:90%}
+td.present{background:#dfd}td.missing{background:#fdd;color:#900;text-align:center}
+code{font-size:85%}"""
+
+
+def index_html(records: Sequence[Record], *, project: str, expected: Sequence[BuildId]) -> str:
+    """The maintainer's page: one grid per version, then every file with its sha256 link."""
+    by_name = {r.filename: r for r in records}
+    versions = sorted({r.version for r in records}, key=_version_key, reverse=True)
+    pythons = list(dict.fromkeys(b.python.tag for b in expected))
+    platforms = list(dict.fromkeys(b.platform.name for b in expected))
+    out = [
+        "<!DOCTYPE html>",
+        "<html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(project)} staged wheels</title><style>{_STYLE}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(project)}: staged files</h1>",
+    ]
+    for version in versions:
+        ids = {b.wheel_name(project, version): b for b in expected}
+        cells = {(b.python.tag, b.platform.name): name for name, b in ids.items()}
+        present = sum(1 for name in ids if name in by_name)
+        out.append(
+            f"<h2 id='v{html.escape(version)}'>{html.escape(version)}: {present} of "
+            f"{len(ids)} expected wheels</h2>"
+        )
+        out.append(
+            "<table><tr><th>Python</th>"
+            + "".join(f"<th>{html.escape(p)}</th>" for p in platforms)
+            + "</tr>"
+        )
+        for py in pythons:
+            row = [f"<tr><th>{html.escape(py)}</th>"]
+            for plat in platforms:
+                name = cells.get((py, plat))
+                record = by_name.get(name) if name else None
+                if name is None:
+                    row.append("<td></td>")
+                elif record is None:
+                    row.append(f"<td class='missing' title='{html.escape(name)}'>missing</td>")
+                else:
+                    row.append(
+                        f"<td class='present'><a href='{html.escape(name)}#sha256="
+                        f"{record.sha256}'>{_mb(record.size)}</a><br>"
+                        f"<code>{record.sha256[:16]}</code></td>"
+                    )
+            out.append("".join(row) + "</tr>")
+        out.append("</table>")
+        others = sorted(
+            r.filename for r in records if r.version == version and r.filename not in ids
+        )
+        if others:
+            out.append(
+                "<p>Other files for this version:</p><ul>"
+                + "".join(f"<li>{html.escape(n)}</li>" for n in others)
+                + "</ul>"
+            )
+    out.append("<h2>All files</h2><ul>")
+    out.extend(
+        f"<li><a href='{html.escape(r.filename)}#sha256={r.sha256}'>"
+        f"{html.escape(r.filename)}</a> {_mb(r.size)} <code>{r.sha256}</code></li>"
+        for r in sorted(records, key=lambda r: r.filename)
+    )
+    out.append("</ul></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def simple_pages(records: Sequence[Record]) -> Mapping[str, str]:
+    """PEP 503 pages keyed by object name: ``simple/`` and ``simple/<project>/``."""
+    projects: dict[str, list[Record]] = {}
+    for record in records:
+        projects.setdefault(canonicalize_name(record.project), []).append(record)
+    pages = {
+        "simple/": "<!DOCTYPE html>\n<html><body>\n"
+        + "".join(f"<a href='{name}/'>{name}</a>\n" for name in sorted(projects))
+        + "</body></html>\n"
+    }
+    for name, files in projects.items():
+        links = "".join(
+            f"<a href='../../{html.escape(r.filename)}#sha256={r.sha256}'>"
+            f"{html.escape(r.filename)}</a>\n"
+            for r in sorted(files, key=lambda r: r.filename)
+        )
+        pages[f"simple/{name}/"] = f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n"
+    return pages
+
+
+def metadata_json(records: Sequence[Record]) -> dict[str, dict[str, object]]:
+    """``metadata.json``: sha256, size and upload time per file (wheelhouse-uploader's shape)."""
+    return {
+        r.filename: {"sha256": r.sha256, "size": r.size, "uploaded": r.uploaded}
+        for r in sorted(records, key=lambda r: r.filename)
+    }

@@ -1,0 +1,154 @@
+"""Staging/release configuration: ``setup.cfg`` < environment < command line, resolved once.
+
+The companion of options.py (build settings) for the upload and release steps; nothing else
+reads these sources.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+
+from .cilint import Mode
+from .errors import ConfigError, UsageError
+from .store import PROVIDERS, Provider, StoreConfig, credentials
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StagingConfig:
+    """The multibuild-era ``setup.cfg``: ``[staging]`` (where CI jobs stage wheels) and
+    ``[wheelhouse_uploader] artifact_indexes`` (where releases are fetched from)."""
+
+    release_container: str | None
+    daily_container: str | None
+    artifact_indexes: tuple[str, ...]
+    store: Mapping[str, str]  # provider-name, auth-url, endpoint-url, region, local-root, …
+
+
+_STORE_KEYS = (
+    "provider-name",
+    "auth-url",
+    "auth-version",
+    "storage-url",
+    "endpoint-url",
+    "region",
+    "local-root",
+    "public-url",
+    "project-name",
+)
+
+
+def read_staging_config(root: Path) -> StagingConfig:
+    parser = configparser.ConfigParser()
+    path = root / "setup.cfg"
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        msg = f"{path}: {exc}"
+        raise ConfigError(msg) from None
+    uploader = (
+        dict(parser["wheelhouse_uploader"]) if parser.has_section("wheelhouse_uploader") else {}
+    )
+    staging = dict(parser["staging"]) if parser.has_section("staging") else {}
+    for key in staging:
+        if key not in (*_STORE_KEYS, "release_container", "daily_container"):
+            close = difflib.get_close_matches(key, _STORE_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msg = f"{path} [staging]: unknown key {key!r}{hint}"
+            raise ConfigError(msg)
+    return StagingConfig(
+        release_container=staging.get("release_container"),
+        daily_container=staging.get("daily_container"),
+        artifact_indexes=tuple(uploader.get("artifact_indexes", "").split()),
+        store={k: v for k, v in staging.items() if k in _STORE_KEYS},
+    )
+
+
+def pull_request(env: Mapping[str, str]) -> str | None:
+    """Why this CI run is a pull request build, or None.
+
+    >>> pull_request({"TRAVIS_PULL_REQUEST": "false"}) is None
+    True
+    >>> pull_request({"GITHUB_EVENT_NAME": "pull_request"})
+    'GITHUB_EVENT_NAME=pull_request'
+    """
+    checks = (
+        ("TRAVIS_PULL_REQUEST", lambda v: v not in ("", "false")),
+        ("APPVEYOR_PULL_REQUEST_NUMBER", bool),
+        ("GITHUB_EVENT_NAME", lambda v: v in ("pull_request", "pull_request_target")),
+        ("BUILD_REASON", lambda v: v == "PullRequest"),
+        ("SYSTEM_PULLREQUEST_PULLREQUESTID", bool),
+    )
+    for name, test in checks:
+        value = env.get(name, "")
+        if value and test(value):
+            return f"{name}={value}"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StoreArgs:
+    """What the command line says about the store (None: not given)."""
+
+    container: str | None = None
+    provider: str | None = None
+    username: str | None = None
+    secret: str | None = None
+    region: str | None = None
+    auth_url: str | None = None
+    auth_version: str | None = None
+    storage_url: str | None = None
+    endpoint_url: str | None = None
+    local_root: Path | None = None
+    public_url: str | None = None
+    public: bool = True
+
+
+def resolve_store_config(
+    root: Path, env: Mapping[str, str], args: StoreArgs, *, mode: Mode
+) -> StoreConfig:
+    """The store to use: the mode picks the release or daily container unless one is named."""
+    cfg = read_staging_config(root)
+    container = args.container or (
+        cfg.daily_container if mode == "daily" else cfg.release_container
+    )
+    if not container:
+        msg = f"no container named, and setup.cfg [staging] has no {mode}_container; pass CONTAINER"
+        raise UsageError(msg)
+    provider = (
+        args.provider or env.get("NUMPY_WHEELS_STORE") or cfg.store.get("provider-name", "local")
+    )
+    provider = provider.lower()
+    if provider not in PROVIDERS:
+        msg = f"--provider-name must be one of {', '.join(PROVIDERS)}, not {provider!r}"
+        raise UsageError(msg)
+    typed: Provider = provider  # narrowed by the PROVIDERS check above
+    username, secret = credentials(typed, env, username=args.username, secret=args.secret)
+    local_root = args.local_root or (
+        Path(cfg.store["local-root"]) if "local-root" in cfg.store else root / "staging"
+    )
+    return StoreConfig(
+        provider=typed,
+        container=container,
+        username=username,
+        secret=secret,
+        region=args.region or cfg.store.get("region"),
+        auth_url=args.auth_url
+        or env.get("ST_AUTH")
+        or env.get("OS_AUTH_URL")
+        or cfg.store.get("auth-url"),
+        auth_version=args.auth_version
+        or env.get("ST_AUTH_VERSION")
+        or cfg.store.get("auth-version", "1"),
+        project=env.get("OS_PROJECT_NAME") or cfg.store.get("project-name"),
+        storage_url=args.storage_url or env.get("OS_STORAGE_URL") or cfg.store.get("storage-url"),
+        endpoint_url=args.endpoint_url
+        or env.get("AWS_ENDPOINT_URL")
+        or cfg.store.get("endpoint-url"),
+        local_root=local_root if local_root.is_absolute() else root / local_root,
+        public_url=args.public_url or cfg.store.get("public-url"),
+        public=args.public,
+    )

@@ -1,0 +1,376 @@
+"""Staging stores: a local directory, OpenStack Swift (Rackspace Cloud Files) and S3.
+
+One small protocol over maintained clients (python-swiftclient, boto3); the protocols are not
+hand-rolled. Every object write is whole or absent: Swift and S3 PUTs are atomic and carry the
+MD5 the server checks; the local store writes a temporary file and renames it. Retries of
+connection errors and 5xx are the clients' own (swiftclient ``retries``, botocore "standard").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeAlias
+
+from .errors import AuthError, CredentialsMissingError, StoreError
+from .log import log
+
+Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
+PROVIDERS: tuple[Provider, ...] = ("local", "swift", "cloudfiles", "s3")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ObjectInfo:
+    name: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StoreConfig:
+    provider: Provider
+    container: str
+    username: str | None = None
+    secret: str | None = dataclasses.field(default=None, repr=False)
+    region: str | None = None
+    auth_url: str | None = None  # Swift: v1 tempauth or Keystone v2/v3
+    auth_version: str = "1"
+    project: str | None = None  # Keystone project (tenant)
+    storage_url: str | None = None  # Swift: skip the catalogue, use this storage URL
+    endpoint_url: str | None = None  # S3
+    local_root: Path | None = None
+    public_url: str | None = None  # where anonymous readers find the container
+    public: bool = True  # wheelhouse-uploader's CDN switch: anonymous reads
+    retries: int = 5
+
+
+class Store(Protocol):
+    config: StoreConfig
+
+    def ensure_container(self) -> None: ...
+    def list(self, prefix: str = "") -> list[ObjectInfo]: ...
+    def put_file(self, name: str, path: Path, *, content_type: str) -> None: ...
+    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None: ...
+    def get_bytes(self, name: str) -> bytes | None: ...
+    def delete(self, name: str) -> None: ...
+    def base_url(self) -> str: ...
+
+
+class LocalStore:
+    """A directory; keys ending in ``/`` are stored as ``…/index.html`` (served as pages)."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self.root = (config.local_root or Path("staging")).resolve() / config.container
+
+    def _path(self, name: str) -> Path:
+        return self.root / (name + "index.html" if name.endswith("/") or not name else name)
+
+    def ensure_container(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        if not self.root.is_dir():
+            return []
+        out = []
+        for path in sorted(self.root.rglob("*")):
+            name = path.relative_to(self.root).as_posix()
+            if path.is_file() and name.startswith(prefix) and ".part-" not in path.name:
+                out.append(ObjectInfo(name=name, size=path.stat().st_size))
+        return out
+
+    def _write(self, name: str, write: Any) -> None:
+        target = self._path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            Path(tmp).chmod(0o644)
+            Path(tmp).replace(target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, name: str, path: Path, *, content_type: str) -> None:
+        del content_type
+        with path.open("rb") as src:
+            self._write(name, lambda fh: _copy(src, fh))
+
+    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
+        del content_type
+        self._write(name, lambda fh: fh.write(data))
+
+    def get_bytes(self, name: str) -> bytes | None:
+        path = self._path(name)
+        return path.read_bytes() if path.is_file() else None
+
+    def delete(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def base_url(self) -> str:
+        return self.config.public_url or self.root.as_uri() + "/"
+
+
+def _copy(src: Any, dst: Any) -> None:
+    while block := src.read(1 << 20):
+        dst.write(block)
+
+
+class SwiftStore:
+    """OpenStack Swift / Rackspace Cloud Files through python-swiftclient."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        from swiftclient.client import Connection
+
+        self.config = config
+        os_options: dict[str, str] = {}
+        if config.region:
+            os_options["region_name"] = config.region
+        if config.project:
+            os_options["project_name"] = config.project
+        if config.storage_url:
+            os_options["object_storage_url"] = config.storage_url
+        self.conn = Connection(
+            authurl=config.auth_url,
+            user=config.username,
+            key=config.secret,
+            auth_version=config.auth_version,
+            os_options=os_options,
+            retries=config.retries,
+            starting_backoff=0.5,
+            max_backoff=8,
+            timeout=60,
+        )
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from swiftclient.exceptions import ClientException
+
+        try:
+            return fn(*args, **kwargs)
+        except ClientException as exc:
+            status = getattr(exc, "http_status", None)
+            if status in (401, 403):
+                msg = f"Swift refused the credentials of {self.config.username!r} ({status})"
+                raise AuthError(log.redact(msg)) from None
+            if status == 404 and what == "get":
+                return None
+            msg = f"Swift {what} failed: {exc.msg if hasattr(exc, 'msg') else exc}"
+            raise StoreError(log.redact(msg)) from None
+        except OSError as exc:  # requests' ConnectionError is an OSError
+            msg = f"Swift {what} failed: cannot reach {self.config.auth_url}: {type(exc).__name__}"
+            raise StoreError(log.redact(msg)) from None
+
+    def ensure_container(self) -> None:
+        headers = {"X-Container-Read": ".r:*,.rlistings"} if self.config.public else {}
+        self._call("put container", self.conn.put_container, self.config.container, headers)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        _, items = self._call(
+            "list",
+            self.conn.get_container,
+            self.config.container,
+            prefix=prefix or None,
+            full_listing=True,
+        )
+        return [ObjectInfo(name=i["name"], size=int(i["bytes"])) for i in items]
+
+    def put_file(self, name: str, path: Path, *, content_type: str) -> None:
+        # A PUT with its Content-Length is stored whole or not at all.
+        with path.open("rb") as fh:
+            self._call(
+                "upload",
+                self.conn.put_object,
+                self.config.container,
+                name,
+                fh,
+                content_length=path.stat().st_size,
+                content_type=content_type,
+            )
+
+    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
+        self._call(
+            "upload",
+            self.conn.put_object,
+            self.config.container,
+            name,
+            data,
+            content_type=content_type,
+        )
+
+    def get_bytes(self, name: str) -> bytes | None:
+        got = self._call("get", self.conn.get_object, self.config.container, name)
+        return None if got is None else bytes(got[1])
+
+    def delete(self, name: str) -> None:
+        self._call("delete", self.conn.delete_object, self.config.container, name)
+
+    def base_url(self) -> str:
+        if self.config.public_url:
+            return self.config.public_url
+        url, _ = self._call("auth", self.conn.get_auth)
+        return f"{url}/{self.config.container}/"
+
+
+class S3Store:
+    """S3-compatible buckets through boto3 (endpoint URL, region, path-style addressing)."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.config = config
+        self.client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=config.endpoint_url,
+            region_name=config.region or "us-east-1",
+            aws_access_key_id=config.username,
+            aws_secret_access_key=config.secret,
+            config=Config(
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": config.retries, "mode": "standard"},
+            ),
+        )
+
+    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
+                msg = f"S3 refused the credentials ({code})"
+                raise AuthError(msg) from None
+            if code in ("NoSuchKey", "404") and what == "get":
+                return None
+            msg = f"S3 {what} failed: {code}"
+            raise StoreError(msg) from None
+        except BotoCoreError as exc:
+            msg = f"S3 {what} failed: {type(exc).__name__} ({self.config.endpoint_url})"
+            raise StoreError(msg) from None
+
+    def ensure_container(self) -> None:
+        bucket = self.config.container
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("404", "NoSuchBucket"):
+                self._call("head bucket", self.client.head_bucket, Bucket=bucket)
+            self._call("create bucket", self.client.create_bucket, Bucket=bucket)
+
+    def _acl(self) -> dict[str, str]:
+        return {"ACL": "public-read"} if self.config.public else {}
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        out: list[ObjectInfo] = []
+        token: str | None = None
+        while True:
+            args = {"Bucket": self.config.container, "Prefix": prefix}
+            if token:
+                args["ContinuationToken"] = token
+            page = self._call("list", self.client.list_objects_v2, **args)
+            out.extend(
+                ObjectInfo(name=o["Key"], size=int(o["Size"])) for o in page.get("Contents", [])
+            )
+            token = page.get("NextContinuationToken")
+            if not token:
+                return out
+
+    def put_file(self, name: str, path: Path, *, content_type: str) -> None:
+        with path.open("rb") as fh:
+            self._call(
+                "upload",
+                self.client.put_object,
+                Bucket=self.config.container,
+                Key=name,
+                Body=fh,
+                ContentType=content_type,
+                ContentLength=path.stat().st_size,
+                **self._acl(),
+            )
+
+    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
+        self._call(
+            "upload",
+            self.client.put_object,
+            Bucket=self.config.container,
+            Key=name,
+            Body=data,
+            ContentType=content_type,
+            **self._acl(),
+        )
+
+    def get_bytes(self, name: str) -> bytes | None:
+        got = self._call("get", self.client.get_object, Bucket=self.config.container, Key=name)
+        return None if got is None else bytes(got["Body"].read())
+
+    def delete(self, name: str) -> None:
+        self._call("delete", self.client.delete_object, Bucket=self.config.container, Key=name)
+
+    def base_url(self) -> str:
+        return self.config.public_url or f"{self.config.endpoint_url}/{self.config.container}/"
+
+
+def unexpanded(value: str) -> bool:
+    """A CI variable that arrived as its own reference: ``$(SECRET)``, ``${{ … }}``, ``$SECRET``.
+
+    >>> unexpanded("$(WHEELHOUSE_UPLOADER_SECRET)"), unexpanded("s3cr3t")
+    (True, False)
+    """
+    v = value.strip()
+    return v.startswith(("$(", "${{", "${")) or (v.startswith("$") and v[1:].isidentifier())
+
+
+_CREDENTIAL_VARS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "swift": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
+    "cloudfiles": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
+    "s3": (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
+}
+
+
+def credentials(
+    provider: Provider, env: Mapping[str, str], *, username: str | None, secret: str | None
+) -> tuple[str | None, str | None]:
+    """Username and secret: command line, then WHEELHOUSE_UPLOADER_*, then the backend's own
+    variables. Missing or unexpanded is a CredentialsMissingError (a visible, distinct exit)."""
+    if provider == "local":
+        return None, None
+    user_vars, secret_vars = _CREDENTIAL_VARS[provider]
+    found: dict[str, tuple[str, str]] = {}
+    for label, given, names in (("username", username, user_vars), ("secret", secret, secret_vars)):
+        candidates = [("--" + label, given)] + [
+            (n, env.get(n)) for n in (f"WHEELHOUSE_UPLOADER_{label.upper()}", *names)
+        ]
+        source, value = next(((s, v) for s, v in candidates if v), ("", ""))
+        if not value:
+            msg = (
+                f"no {label} for the {provider} store: set WHEELHOUSE_UPLOADER_"
+                f"{label.upper()} (or {' / '.join(names)}); nothing was uploaded"
+            )
+            raise CredentialsMissingError(msg)
+        if unexpanded(value):
+            msg = (
+                f"{source} holds the unexpanded reference {value!r}: the CI did not pass "
+                "the secret (pull request from a fork, or a missing mapping); nothing was "
+                "uploaded"
+            )
+            raise CredentialsMissingError(msg)
+        found[label] = (source, value)
+    log.add_secret(found["secret"][1])
+    return found["username"][1], found["secret"][1]
+
+
+def open_store(config: StoreConfig) -> Store:
+    match config.provider:
+        case "local":
+            return LocalStore(config)
+        case "swift" | "cloudfiles":
+            return SwiftStore(config)
+        case "s3":
+            return S3Store(config)
