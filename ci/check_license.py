@@ -13,11 +13,17 @@ import sys
 def main() -> int:
     sys.path = [p for p in sys.path if p not in ("", ".")]
     dist = importlib.metadata.distribution("numpy")
-    files = [f for f in dist.files or () if f.name.upper().startswith("LICENSE")
-             and ".dist-info" in str(f)]
+    files = [
+        f
+        for f in dist.files or ()
+        if f.name.upper().startswith("LICENSE") and ".dist-info" in str(f)
+    ]
     text = "\n".join(f.read_text() or "" for f in files)
-    needed = ("Copyright (c)", "NumPy Developers",
-              "This binary distribution of NumPy also bundles the following software")
+    needed = (
+        "Copyright (c)",
+        "NumPy Developers",
+        "This binary distribution of NumPy also bundles the following software",
+    )
     missing = [n for n in needed if n not in text]
     if missing:
         print(f"licence check failed: {files} lack {missing}")

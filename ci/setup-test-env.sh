@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh Debian machine: the project venv with the
 # test extra, and (as root) Debian's docker.io and debootstrap for the container tests, whose
-# engine and image the test fixtures start and build themselves.
+# engine and image the test fixtures start and build themselves; chromium renders the staged
+# index.html; gnupg signs release files with a throwaway key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
-    for cmd in dockerd:docker.io debootstrap:debootstrap; do
+    for cmd in dockerd:docker.io debootstrap:debootstrap chromium:chromium gpg:gnupg; do
         command -v "${cmd%%:*}" >/dev/null || [ -x "/usr/sbin/${cmd%%:*}" ] || missing+=("${cmd##*:}")
     done
     if [ ${#missing[@]} -gt 0 ]; then

@@ -111,7 +111,12 @@ def index_html(records: Sequence[Record], *, project: str, expected: Sequence[Bu
 
 
 def simple_pages(records: Sequence[Record]) -> Mapping[str, str]:
-    """PEP 503 pages keyed by object name: ``simple/`` and ``simple/<project>/``."""
+    """PEP 503 pages keyed by object name: ``simple/index.html`` and ``simple/<project>/``.
+
+    pip asks for ``<index>/<project>/``, so a project page is the object with exactly that
+    name (the local store writes it as ``index.html``). The root page is not an object named
+    ``simple/``: filesystem-backed servers cannot hold a key that is also a prefix.
+    """
     projects: dict[str, list[Record]] = {}
     for record in records:
         projects.setdefault(canonicalize_name(record.project), []).append(record)

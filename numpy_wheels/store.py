@@ -244,7 +244,7 @@ class S3Store:
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
                 msg = f"S3 refused the credentials ({code})"
                 raise AuthError(msg) from None
-            if code in ("NoSuchKey", "404") and what == "get":
+            if code in ("NoSuchKey", "NoSuchBucket", "404") and what in ("get", "head bucket"):
                 return None
             msg = f"S3 {what} failed: {code}"
             raise StoreError(msg) from None
@@ -254,14 +254,7 @@ class S3Store:
 
     def ensure_container(self) -> None:
         bucket = self.config.container
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_bucket(Bucket=bucket)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code not in ("404", "NoSuchBucket"):
-                self._call("head bucket", self.client.head_bucket, Bucket=bucket)
+        if self._call("head bucket", self.client.head_bucket, Bucket=bucket) is None:
             self._call("create bucket", self.client.create_bucket, Bucket=bucket)
 
     def _acl(self) -> dict[str, str]:

@@ -168,3 +168,22 @@ def test_debug_traceback_shows_stack(capsys: pytest.CaptureFixture[str], tmp_pat
     err = capsys.readouterr().err
     assert code == ConfigError.return_code
     assert "Traceback" in err
+
+
+def test_readme_exit_code_table_matches_the_error_classes() -> None:
+    """Every error class has one documented code, and the README table says the same."""
+    import re
+
+    from numpy_wheels import errors
+
+    classes = {
+        c.__name__: c.return_code
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.FatalError)
+    }
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = {
+        name: int(code) for code, name in re.findall(r"^\| (\d+) \| `(\w+Error)` \|", readme, re.M)
+    }
+    assert table == classes
+    assert len(set(classes.values())) == len(classes)

@@ -1,0 +1,473 @@
+"""Staging against real servers on 127.0.0.1: Swift (tempauth), S3 (moto; rclone for auth) and
+a local directory. One suite, parametrised over the backends."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.__main__ import main
+from numpy_wheels.errors import (
+    AuthError,
+    CredentialsMissingError,
+    StoreError,
+    UploadConflictError,
+)
+from numpy_wheels.source import sha256_of
+from tests.servers import SwiftAIO, moto_server, rclone_server, swift_server
+from tests.wheelfiles import make_sdist, make_wheel
+
+# The real secret of every store in this suite: no captured output may ever contain it.
+CANARY = "canary-S3CRET-do-not-print"
+PYPROJECT = (
+    '[tool.numpy-wheels]\nproject = "fooext"\n'
+    'build = ["cp311-manylinux_x86_64", "cp311-win_amd64", "cp312-manylinux_x86_64"]\n'
+)
+
+
+@dataclasses.dataclass
+class Target:
+    provider: str
+    args: list[str]
+    env: dict[str, str]
+    public_url: str  # anonymous read base URL of the container, ending in "/"
+    container: str
+
+
+@pytest.fixture(scope="session")
+def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftAIO]:
+    with swift_server(tmp_path_factory.mktemp("swift"), key=CANARY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with rclone_server(tmp_path_factory.mktemp("rclone"), "AKTEST", "SKTEST") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A plain HTTP server on 127.0.0.1 over a directory (the local store's public face)."""
+    root = tmp_path / "served"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture(params=["local", "swift", "s3"])
+def target(request: pytest.FixtureRequest) -> Target:
+    container = f"c{uuid.uuid4().hex[:10]}"
+    if request.param == "local":
+        root, url = request.getfixturevalue("http_root")
+        return Target(
+            "local",
+            ["--provider-name", "local", "--local-root", str(root)],
+            {},
+            f"{url}{container}/",
+            container,
+        )
+    if request.param == "swift":
+        swift: SwiftAIO = request.getfixturevalue("swift")
+        return Target(
+            "swift",
+            ["--provider-name", "swift", "--auth-url", swift.auth_url],
+            {"WHEELHOUSE_UPLOADER_USERNAME": "test:tester", "WHEELHOUSE_UPLOADER_SECRET": CANARY},
+            f"{swift.storage_url}/{container}/",
+            container,
+        )
+    endpoint = request.getfixturevalue("moto")
+    return Target(
+        "s3",
+        ["--provider-name", "s3", "--endpoint-url", endpoint],
+        {"AWS_ACCESS_KEY_ID": "testing", "WHEELHOUSE_UPLOADER_SECRET": CANARY},
+        f"{endpoint}/{container}/",
+        container,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "wheels"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], repo: Path) -> Run:
+    def go(
+        target: Target,
+        *argv: str,
+        env: dict[str, str] | None = None,
+        folder: Path | None = None,
+        command: str = "upload",
+    ) -> tuple[int, str, str]:
+        full_env = {"PATH": "/usr/bin:/bin", **target.env, **(env or {})}
+        debug = [a for a in argv if a == "--debug-traceback"]  # a global option
+        argv = tuple(a for a in argv if a not in debug)
+        args = [*debug, "--root", str(repo), command, *target.args]
+        if command == "upload":
+            args += [target.container, "--local-folder", str(folder or repo / "wheelhouse")]
+        else:
+            args += ["--container", target.container]
+        code = main([*args, *argv], env=full_env)
+        out, err = capsys.readouterr()
+        assert debug or "Traceback" not in out + err
+        assert CANARY not in out + err
+        return code, out, err
+
+    return go
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310
+        return bytes(resp.read())
+
+
+def wheelhouse(repo: Path) -> list[Path]:
+    house = repo / "wheelhouse"
+    return [
+        make_wheel(house, tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64", size=2000),
+        make_wheel(house, tag="py3-none-any", payload=b"# any\n"),
+        make_sdist(house),
+    ]
+
+
+def test_upload_listing_index_and_pip(target: Target, run: Run, repo: Path, tmp_path: Path) -> None:
+    files = wheelhouse(repo)
+    code, out, err = run(target, "--json")
+    assert code == 0, err
+    report = json.loads(out)  # stdout carries only the JSON; progress goes to stderr
+    assert sorted(f["action"] for f in report["files"]) == ["uploaded"] * 3
+    assert "[3/3]" in err
+    metadata = json.loads(fetch(target.public_url + "metadata.json"))
+    assert {name: m["sha256"] for name, m in metadata.items()} == {
+        p.name: sha256_of(p) for p in files
+    }
+    page = fetch(target.public_url + "index.html").decode()
+    assert "0.1.0: 1 of 3 expected wheels" in page
+    assert page.count("class='missing'") == 2
+    assert f"#sha256={sha256_of(files[0])}" in page
+    # pip, anonymously, against the container's PEP 503 index
+    out_dir = tmp_path / "dl"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-deps",
+            "--no-cache-dir",
+            "--index-url",
+            target.public_url + "simple/",
+            "--only-binary",
+            ":all:",
+            "-d",
+            str(out_dir),
+            "fooext==0.1.0",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (got,) = out_dir.iterdir()  # pip picks the best wheel for this interpreter
+    assert got.read_bytes() == {p.name: p for p in files}[got.name].read_bytes()
+    # staged: what the container holds, with hashes
+    code, out, _ = run(target, "0.1.0", "--json", command="staged")
+    assert code == 0
+    staged = json.loads(out)["files"]
+    assert {f["filename"]: f["sha256"] for f in staged} == {p.name: sha256_of(p) for p in files}
+
+
+def test_duplicate_is_skipped_conflict_refused(target: Target, run: Run, repo: Path) -> None:
+    files = wheelhouse(repo)
+    assert run(target)[0] == 0
+    code, out, _ = run(target)
+    assert code == 0
+    assert out.count("skipped") >= 3
+    make_wheel(repo / "wheelhouse", tag="py3-none-any", payload=b"# different bytes\n")
+    code, _, err = run(target)
+    assert code == UploadConflictError.return_code
+    assert files[1].name in err
+    metadata = json.loads(fetch(target.public_url + "metadata.json"))
+    assert metadata[files[1].name]["sha256"] != sha256_of(files[1])  # nothing replaced
+    code, out, _ = run(target, "--force")
+    assert code == 0
+    assert "replaced" in out
+    metadata = json.loads(fetch(target.public_url + "metadata.json"))
+    assert metadata[files[1].name]["sha256"] == sha256_of(files[1])
+
+
+@pytest.mark.parametrize("target", ["swift", "s3"], indirect=True)  # local needs none
+def test_missing_and_unexpanded_credentials(target: Target, run: Run, repo: Path) -> None:
+    wheelhouse(repo)
+    code, _, err = run(dataclasses.replace(target, env={}))
+    assert code == CredentialsMissingError.return_code
+    assert "nothing was uploaded" in err
+    unexpanded = dataclasses.replace(
+        target, env={**target.env, "WHEELHOUSE_UPLOADER_SECRET": "$(WHEELHOUSE_UPLOADER_SECRET)"}
+    )
+    code, _, err = run(unexpanded)
+    assert code == CredentialsMissingError.return_code
+    assert "unexpanded reference" in err
+
+
+def test_pull_request_builds_skip(target: Target, run: Run, repo: Path) -> None:
+    wheelhouse(repo)
+    code, out, _ = run(target, env={"TRAVIS_PULL_REQUEST": "17"})
+    assert code == 0
+    assert "upload skipped: this is a pull request build (TRAVIS_PULL_REQUEST=17)" in out
+    assert run(target, "--json", command="staged")[1].count('"filename"') == 0
+    code, out, _ = run(target, "--upload-pull-request", env={"TRAVIS_PULL_REQUEST": "17"})
+    assert code == 0
+    assert "uploaded" in out
+
+
+def test_dev_wheels_keep_newest_by_version(target: Target, run: Run, repo: Path) -> None:
+    house = repo / "wheelhouse"
+    versions = [f"2.5.0.dev{n}" for n in (1, 2, 3, 9, 10, 11, 12)]  # dev10 > dev9 > dev3
+    for v in versions:
+        make_wheel(house, version=v, tag="py3-none-any")
+    code, out, _ = run(target, "--keep-dev", "5")
+    assert code == 0, out
+    metadata = json.loads(fetch(target.public_url + "metadata.json"))
+    kept = sorted(int(name.split("dev")[1].split("-")[0]) for name in metadata)
+    assert kept == [3, 9, 10, 11, 12]
+
+
+def test_wrong_credentials(swift: SwiftAIO, rclone: str, run: Run, repo: Path) -> None:
+    wheelhouse(repo)
+    bad_swift = Target(
+        "swift",
+        ["--provider-name", "swift", "--auth-url", swift.auth_url],
+        {
+            "WHEELHOUSE_UPLOADER_USERNAME": "test:tester",
+            "WHEELHOUSE_UPLOADER_SECRET": CANARY + "-wrong",
+        },
+        "",
+        "wrong",
+    )
+    code, _, err = run(bad_swift, "--debug-traceback")
+    assert code == AuthError.return_code
+    assert "refused the credentials" in err
+    bad_s3 = Target(
+        "s3",
+        ["--provider-name", "s3", "--endpoint-url", rclone],
+        {"AWS_ACCESS_KEY_ID": "AKTEST", "AWS_SECRET_ACCESS_KEY": CANARY},
+        "",
+        "wrong",
+    )
+    code, _, err = run(bad_s3, "--debug-traceback")
+    assert code == AuthError.return_code
+    assert "Traceback" in err  # asked for; still redacted (checked by run)
+    good_s3 = dataclasses.replace(
+        bad_s3, env={"AWS_ACCESS_KEY_ID": "AKTEST", "AWS_SECRET_ACCESS_KEY": "SKTEST"}
+    )
+    # rclone keeps objects as files, so the page keys ending in "/" (simple/fooext/) cannot
+    # live next to their directories there; the control only needs the credentials accepted.
+    code, _, err = run(good_s3, "--no-update-index")
+    assert code == 0, err  # the same server accepts the right secret
+
+
+def test_unreachable_store(run: Run, repo: Path) -> None:
+    wheelhouse(repo)
+    dead = Target(
+        "s3",
+        ["--provider-name", "s3", "--endpoint-url", "http://127.0.0.1:9"],
+        {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+        "",
+        "c",
+    )
+    code, _, err = run(dead)
+    assert code == StoreError.return_code
+    assert "127.0.0.1:9" in err
+
+
+@pytest.mark.parametrize("target", ["local", "swift", "s3"], indirect=True)
+def test_eight_concurrent_uploaders_lose_nothing(
+    target: Target, repo: Path, tmp_path: Path
+) -> None:
+    """Eight CI jobs (real processes) upload to one container at once; each job's files are
+    in metadata.json and index.html at the end, whoever wrote the pages last."""
+    houses = []
+    for job in range(8):
+        house = tmp_path / f"job{job}"
+        make_wheel(house, version=f"0.1.{job}", tag="py3-none-any", size=20_000 + job)
+        make_wheel(house, version=f"0.1.{job}", tag="cp311-cp311-win_amd64", size=30_000 + job)
+        houses.append(house)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **target.env}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "numpy_wheels",
+                "--root",
+                str(repo),
+                "upload",
+                *target.args,
+                target.container,
+                "--local-folder",
+                str(house),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for house in houses
+    ]
+    outputs = [proc.communicate(timeout=240)[0].decode() for proc in procs]
+    for proc, output in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, output
+        assert CANARY not in output
+    want = {p.name: sha256_of(p) for house in houses for p in house.iterdir()}
+    metadata = json.loads(fetch(target.public_url + "metadata.json"))
+    assert {name: m["sha256"] for name, m in metadata.items()} == want
+    page = fetch(target.public_url + "index.html").decode()
+    for name, digest in want.items():
+        assert f"{name}#sha256={digest}" in page
+
+
+def test_interrupted_upload_resumes(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Swift proxy dies after the first of five files; the rerun after its restart
+    uploads the rest, skips what arrived, and metadata.json is exact."""
+    from numpy_wheels.stage import Staged, upload
+    from numpy_wheels.store import StoreConfig, open_store
+
+    house = repo / "wheelhouse"
+    files = [
+        make_wheel(house, version=f"0.2.{n}", tag="py3-none-any", size=50_000) for n in range(5)
+    ]
+    with swift_server(tmp_path / "swift", key=CANARY) as swift:
+        config = StoreConfig(
+            provider="swift",
+            container="wheels",
+            auth_url=swift.auth_url,
+            username="test:tester",
+            secret=CANARY,
+            retries=1,
+        )
+        done: list[str] = []
+
+        def kill_after_first(item: Staged) -> None:
+            done.append(item.filename)
+            if len(done) == 1:
+                swift.stop("proxy")
+
+        with pytest.raises(StoreError):
+            upload(
+                files,
+                store=open_store(config),
+                project="fooext",
+                expected=[],
+                max_workers=1,
+                progress=kill_after_first,
+            )
+        assert done == [files[0].name]
+        swift.start("proxy")
+        target = Target(
+            "swift",
+            ["--provider-name", "swift", "--auth-url", swift.auth_url],
+            {"WHEELHOUSE_UPLOADER_USERNAME": "test:tester", "WHEELHOUSE_UPLOADER_SECRET": CANARY},
+            "",
+            "wheels",
+        )
+        code = main(
+            [
+                "--root",
+                str(repo),
+                "upload",
+                *target.args,
+                "wheels",
+                "--local-folder",
+                str(house),
+                "--json",
+            ],
+            env={"PATH": "/usr/bin:/bin", **target.env},
+        )
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        actions = {f["filename"]: f["action"] for f in json.loads(out)["files"]}
+        assert actions == {p.name: "skipped" if p == files[0] else "uploaded" for p in files}
+        metadata = json.loads(fetch(f"{swift.storage_url}/wheels/metadata.json"))
+        assert {n: (m["sha256"], m["size"]) for n, m in metadata.items()} == {
+            p.name: (sha256_of(p), p.stat().st_size) for p in files
+        }
+
+
+def test_index_page_in_chromium(swift: SwiftAIO, run: Run, repo: Path, tmp_path: Path) -> None:
+    """The maintainer's view, rendered by headless Chromium from the public Swift container:
+    the grid has one present (green) cell and two missing (red) ones."""
+    from PIL import Image
+
+    files = wheelhouse(repo)
+    target = Target(
+        "swift",
+        ["--provider-name", "swift", "--auth-url", swift.auth_url],
+        {"WHEELHOUSE_UPLOADER_USERNAME": "test:tester", "WHEELHOUSE_UPLOADER_SECRET": CANARY},
+        f"{swift.storage_url}/page/",
+        "page",
+    )
+    assert run(target)[0] == 0
+    url = target.public_url + "index.html"
+    chromium = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [*chromium, "--dump-dom", url], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert dom.count('class="missing"') == 2
+    assert dom.count('class="present"') == 1
+    assert f"#sha256={sha256_of(files[0])}" in dom
+    shot = tmp_path / "index.png"
+    subprocess.run(
+        [*chromium, f"--screenshot={shot}", "--window-size=1000,700", url],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    pixels = Image.open(shot).convert("RGB").getcolors(1_000_000) or []
+    colours = {rgb for _, rgb in pixels}
+    assert (0xDD, 0xFF, 0xDD) in colours  # a present cell
+    assert (0xFF, 0xDD, 0xDD) in colours  # a missing cell

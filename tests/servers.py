@@ -1,0 +1,236 @@
+"""Real servers on 127.0.0.1 for the staging and release tests: OpenStack Swift "all in one"
+(tempauth), moto_server and rclone (S3). Each starts on a free port, is polled until it
+answers, and is stopped by PID. Recipes: shared/reference/infra-experiment.md."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SWIFT_SERVERS = ("account", "container", "object")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(
+    url: str, proc: subprocess.Popen[bytes], ok: tuple[int, ...] = (200,), timeout: float = 30.0
+) -> None:
+    """Poll ``url`` until it answers with one of ``ok`` (readiness, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            msg = f"server exited early with {proc.returncode}: {url}"
+            raise RuntimeError(msg)
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310
+                if resp.status in ok:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(url)
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def popen(
+    argv: list[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    with log.open("ab") as fh:
+        return subprocess.Popen(
+            argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
+
+
+def _swift_conf(etc: Path, node: Path, port: int, user: str, body: str) -> str:
+    return (
+        f"[DEFAULT]\nswift_dir = {etc}\ndevices = {node}\nmount_check = false\n"
+        f"disable_fallocate = true\nbind_ip = 127.0.0.1\nbind_port = {port}\n"
+        f"workers = 0\nuser = {user}\nlog_udp_host = 127.0.0.1\nlog_udp_port = 9\n" + body
+    )
+
+
+RING_SCRIPT = """
+import sys
+from swift.common.ring import RingBuilder
+builder = RingBuilder(6, 1, 0)  # part power, replicas, min part hours
+builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
+                 "port": int(sys.argv[2]), "device": "d1", "weight": 1})
+builder.rebalance()
+builder.get_ring().save(sys.argv[1])
+"""
+
+
+class SwiftAIO:
+    """Swift all-in-one: account, container and object servers plus a tempauth proxy."""
+
+    def __init__(self, d: Path, key: str = "testing") -> None:
+        from cryptography.fernet import Fernet
+
+        self.dir = d
+        self.key = key  # the password of test:tester
+        etc, node = d / "etc", d / "node"
+        etc.mkdir(parents=True)
+        (node / "d1").mkdir(parents=True)
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.ports = {k: free_port() for k in ("proxy", *SWIFT_SERVERS)}
+        (etc / "swift.conf").write_text(
+            "[swift-hash]\nswift_hash_path_suffix = t\nswift_hash_path_prefix = t\n"
+            "[storage-policy:0]\nname = gold\ndefault = yes\n"
+        )
+        for kind in SWIFT_SERVERS:
+            (etc / f"{kind}-server.conf").write_text(
+                _swift_conf(
+                    etc,
+                    node,
+                    self.ports[kind],
+                    user,
+                    f"[pipeline:main]\npipeline = {kind}-server\n"
+                    f"[app:{kind}-server]\nuse = egg:swift#{kind}\n",
+                )
+            )
+            # Rings are built in a child: importing swift pulls in eventlet, whose hub must
+            # never run in the test process (it deadlocked our thread pool).
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    RING_SCRIPT,
+                    str(etc / f"{kind}.ring.gz"),
+                    str(self.ports[kind]),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        filters = [
+            "catch_errors",
+            "gatekeeper",
+            "healthcheck",
+            "proxy-logging",
+            "listing_formats",
+            "tempauth",
+            "copy",
+            "dlo",
+            "slo",
+        ]
+        (etc / "proxy-server.conf").write_text(
+            _swift_conf(
+                etc,
+                node,
+                self.ports["proxy"],
+                user,
+                f"[pipeline:main]\npipeline = {' '.join(filters)} proxy-logging proxy-server\n"
+                "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
+                "[filter:tempauth]\nuse = egg:swift#tempauth\n"
+                f"user_test_tester = {key} .admin\n"
+                f"fernet_key_1 = {Fernet.generate_key().decode()}\nactive_fernet_key_id = 1\n"
+                + "".join(
+                    f"[filter:{f}]\nuse = egg:swift#{f.replace('-', '_')}\n"
+                    for f in filters
+                    if f != "tempauth"
+                ),
+            )
+        )
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, kind: str) -> None:
+        etc = self.dir / "etc"
+        proc = popen(
+            [str(BIN / f"swift-{kind}-server"), str(etc / f"{kind}-server.conf"), "-v"],
+            self.dir / f"{kind}.log",
+        )
+        self.procs[kind] = proc
+        if kind == "proxy":
+            wait_http(f"http://127.0.0.1:{self.ports['proxy']}/healthcheck", proc)
+        else:
+            wait_http(f"http://127.0.0.1:{self.ports[kind]}/", proc, ok=(400,))
+
+    def stop(self, kind: str) -> None:
+        stop(self.procs.pop(kind))
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['proxy']}/auth/v1.0"
+
+    @property
+    def storage_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['proxy']}/v1/AUTH_test"
+
+
+@contextmanager
+def swift_server(d: Path, key: str = "testing") -> Iterator[SwiftAIO]:
+    swift = SwiftAIO(d, key)
+    try:
+        for kind in (*SWIFT_SERVERS, "proxy"):
+            swift.start(kind)
+        yield swift
+    finally:
+        for kind in list(swift.procs):
+            swift.stop(kind)
+
+
+@contextmanager
+def moto_server(d: Path) -> Iterator[str]:
+    port = free_port()
+    proc = popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], d / "moto.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/moto-api/", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def rclone_server(d: Path, key: str, secret: str) -> Iterator[str]:
+    port = free_port()
+    (d / "data").mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(d / "cache"), "XDG_CONFIG_HOME": str(d / "cfg")}
+    proc = popen(
+        [
+            str(BIN / "rclone"),
+            "serve",
+            "s3",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--auth-key",
+            f"{key},{secret}",
+            "--config",
+            "/dev/null",
+            str(d / "data"),
+        ],
+        d / "rclone.log",
+        env=env,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", proc, ok=(200, 400, 403))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
