@@ -17,10 +17,11 @@ from .commands import (
     cmd_commit,
     cmd_lint,
     cmd_matrix,
+    cmd_release,
     cmd_staged,
     cmd_upload,
 )
-from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError, UsageError
+from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
 from .log import log
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
@@ -33,6 +34,110 @@ EPILOG = (
     )
     + f"\n  {INTERRUPTED_RETURN_CODE:>3}  interrupted"
 )
+
+
+def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
+    container_help = (
+        "container/bucket (default: setup.cfg [staging] release_container, "
+        "or daily_container on scheduled runs)"
+    )
+    if positional:
+        p.add_argument("container", nargs="?", metavar="CONTAINER", help=container_help)
+    else:
+        p.add_argument("--container", help=container_help)
+    p.add_argument(
+        "--provider-name",
+        help="local, swift, cloudfiles or s3 (default: "
+        "setup.cfg [staging] provider-name, else local)",
+    )
+    p.add_argument(
+        "--username",
+        help="default: WHEELHOUSE_UPLOADER_USERNAME, ST_USER, OS_USERNAME or AWS_ACCESS_KEY_ID",
+    )
+    p.add_argument(
+        "--secret",
+        help="default: WHEELHOUSE_UPLOADER_SECRET, ST_KEY, "
+        "OS_PASSWORD or AWS_SECRET_ACCESS_KEY (prefer the environment)",
+    )
+    p.add_argument("--region", help="Swift region / S3 region")
+    p.add_argument("--auth-url", help="Swift/Keystone auth URL (ST_AUTH, OS_AUTH_URL)")
+    p.add_argument("--auth-version", help="Swift auth version: 1 (tempauth), 2 or 3")
+    p.add_argument("--storage-url", help="Swift storage URL (skip the service catalogue)")
+    p.add_argument("--endpoint-url", help="S3 endpoint URL (AWS_ENDPOINT_URL)")
+    p.add_argument("--local-root", help="local store: the directory holding containers")
+    p.add_argument("--public-url", help="where anonymous readers find the container")
+    p.add_argument(
+        "--no-enable-cdn",
+        action="store_true",
+        help="keep the container private (default: anonymous reads, like the Rackspace CDN)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def release_options(p: argparse.ArgumentParser) -> None:
+    """wheel-uploader's flags (shared by ``numpy-wheels release``)."""
+    from .gate import WHEEL_TYPES
+
+    p.add_argument(
+        "-u",
+        "--wheel-url-dir",
+        metavar="URL",
+        help="listing URL: the container's index.html/metadata.json, a simple index "
+        "or a page of links (default: setup.cfg [wheelhouse_uploader] "
+        "artifact_indexes; store options read the container directly)",
+    )
+    p.add_argument(
+        "-w",
+        "--wheel-dir",
+        default="~/wheelhouse",
+        help="where files are downloaded (default ~/wheelhouse)",
+    )
+    p.add_argument(
+        "-t",
+        "--wheel-type",
+        choices=WHEEL_TYPES,
+        default="all",
+        help="platform family, matched on parsed tags (default all)",
+    )
+    p.add_argument(
+        "-c",
+        "--clobber",
+        action="store_true",
+        help="replace local files whose hash differs from the listing",
+    )
+    p.add_argument(
+        "-n", "--no-twine", action="store_true", help="download and check only; upload nothing"
+    )
+    p.add_argument("-s", "--sign", action="store_true", help="GPG-sign each file (.asc)")
+    p.add_argument("--sign-with", default="gpg", help="signing program (default gpg)")
+    p.add_argument("-i", "--identity", help="GPG identity to sign with")
+    p.add_argument("-r", "--repository", help="~/.pypirc section (default pypi)")
+    p.add_argument("--repository-url", help="upload URL (overrides -r)")
+    p.add_argument(
+        "--index-url", help="simple index of the target (default: derived from the upload URL)"
+    )
+    p.add_argument("--config-file", help="pypirc file (default ~/.pypirc)")
+    p.add_argument("-v", "--verbose", action="store_true", help="verbose twine output")
+    p.add_argument(
+        "--dry-run", action="store_true", help="list, gate, download and check; upload nothing"
+    )
+    p.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="release even if expected wheels are missing or extra ones staged",
+    )
+    p.add_argument(
+        "--allow-unhashed",
+        action="store_true",
+        help="accept files the listing publishes no sha256 for",
+    )
+    p.add_argument("--max-workers", type=int, default=4, help="parallel downloads (default 4)")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="JSON release report (default WHEEL_DIR/release-PROJECT-VERSION.json)",
+    )
+    store_options(p, positional=False)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,43 +246,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-test", action="store_true", help="skip the test step (not on CI)")
     p.add_argument("--json", action="store_true", help="print the build summary as JSON")
 
-    def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
-        container_help = (
-            "container/bucket (default: setup.cfg [staging] release_container, "
-            "or daily_container on scheduled runs)"
-        )
-        if positional:
-            p.add_argument("container", nargs="?", metavar="CONTAINER", help=container_help)
-        else:
-            p.add_argument("--container", help=container_help)
-        p.add_argument(
-            "--provider-name",
-            help="local, swift, cloudfiles or s3 (default: "
-            "setup.cfg [staging] provider-name, else local)",
-        )
-        p.add_argument(
-            "--username",
-            help="default: WHEELHOUSE_UPLOADER_USERNAME, ST_USER, OS_USERNAME or AWS_ACCESS_KEY_ID",
-        )
-        p.add_argument(
-            "--secret",
-            help="default: WHEELHOUSE_UPLOADER_SECRET, ST_KEY, "
-            "OS_PASSWORD or AWS_SECRET_ACCESS_KEY (prefer the environment)",
-        )
-        p.add_argument("--region", help="Swift region / S3 region")
-        p.add_argument("--auth-url", help="Swift/Keystone auth URL (ST_AUTH, OS_AUTH_URL)")
-        p.add_argument("--auth-version", help="Swift auth version: 1 (tempauth), 2 or 3")
-        p.add_argument("--storage-url", help="Swift storage URL (skip the service catalogue)")
-        p.add_argument("--endpoint-url", help="S3 endpoint URL (AWS_ENDPOINT_URL)")
-        p.add_argument("--local-root", help="local store: the directory holding containers")
-        p.add_argument("--public-url", help="where anonymous readers find the container")
-        p.add_argument(
-            "--no-enable-cdn",
-            action="store_true",
-            help="keep the container private (default: anonymous reads, like the Rackspace CDN)",
-        )
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-
     p = add(
         "upload",
         cmd_upload,
@@ -196,7 +264,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="upload from pull request builds too (skipped by default)",
     )
-    p.add_argument("--max-workers", type=int, default=4, help="parallel uploads (default 4)")
+    p.add_argument("--max-workers", type=int, default=8, help="parallel uploads (default 8)")
     p.add_argument(
         "--force",
         action="store_true",
@@ -214,13 +282,24 @@ def _parser() -> argparse.ArgumentParser:
     p = add("staged", cmd_staged, "List what the container holds, with sha256s.")
     store_options(p, positional=False)
     p.add_argument("version", nargs="?", metavar="VERSION", help="only this version")
+
+    p = add(
+        "release",
+        cmd_release,
+        "Upload a staged version to the package index with twine: the set checked against "
+        "the manifest, every file against its staged sha256, then verified on the index.",
+    )
+    p.add_argument("version", metavar="VERSION")
+    release_options(p)
+    p.set_defaults(package=None)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+def _run(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, env: Mapping[str, str] | None
+) -> int:
     env = dict(os.environ) if env is None else env
     log.configure(env=env)
-    parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
@@ -232,20 +311,44 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except FatalError as exc:
         if args.debug_traceback:
             log.error(log.redact("".join(traceback.format_exc())))
-        log.error(f"numpy-wheels: error: {exc}")
+        log.error(f"{parser.prog}: error: {exc}")
         if exc.hint:
             log.error(f"hint: {exc.hint}")
         return exc.return_code
     except KeyboardInterrupt:
-        log.error("numpy-wheels: interrupted")
+        log.error(f"{parser.prog}: interrupted")
         return INTERRUPTED_RETURN_CODE
 
 
-def wheel_uploader_main(argv: Sequence[str] | None = None) -> int:
-    """Console script ``wheel-uploader`` (the release step; see the release issue)."""
-    del argv
-    log.error("wheel-uploader: the release step is not implemented yet")
-    return UsageError.return_code
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    return _run(_parser(), argv, env)
+
+
+def _uploader_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wheel-uploader",
+        description="Fetch a version's wheels from the staging container and upload them to "
+        "the package index with twine: the set checked against the expected manifest, every "
+        "file against the sha256 the container published, optionally GPG-signed, then "
+        "downloaded back from the index and compared.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--root", default=".", help="the wheels repository (default: .)")
+    parser.add_argument("--debug-traceback", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("package", metavar="PACKAGE")
+    parser.add_argument("version", metavar="VERSION")
+    release_options(parser)
+    parser.set_defaults(handler=cmd_release)
+    return parser
+
+
+def wheel_uploader_main(
+    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> int:
+    """Console script ``wheel-uploader PACKAGE VERSION`` (the multibuild-era release step)."""
+    return _run(_uploader_parser(), argv, env)
 
 
 def run() -> None:

@@ -7,6 +7,7 @@ failure into the typed error of the step that ran them.
 
 from __future__ import annotations
 
+import collections
 import os
 import shlex
 import shutil
@@ -56,8 +57,10 @@ def call(
         text=True,
         errors="replace",
     ) as proc:
+        tail: collections.deque[str] = collections.deque(maxlen=200)
         if capture:
             out, err = proc.communicate()
+            tail.extend((out + err).splitlines())
             if proc.returncode != 0:
                 for line in err.splitlines()[-40:]:
                     log.write(line)
@@ -65,11 +68,14 @@ def call(
             assert proc.stdout is not None
             for line in proc.stdout:
                 log.write(line.rstrip("\n"))
+                tail.append(line.rstrip("\n"))
             proc.wait()
             out = ""
     if proc.returncode != 0:
         msg = f"command failed with exit code {proc.returncode}: {_render(argv)}"
-        raise error(log.redact(msg))
+        exc = error(log.redact(msg))
+        exc.output = log.redact("\n".join(tail))
+        raise exc
     return out
 
 

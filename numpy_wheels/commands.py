@@ -4,13 +4,14 @@ function; output formatting lives here, domain modules return data."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import LintError
+from .errors import LintError, UsageError
 from .log import log
 
 
@@ -248,3 +249,95 @@ def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from .runner import build_all
 
     return build_all(args, env)
+
+
+def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .listing import from_store, from_url
+    from .log import format_table
+    from .matrix import manifest
+    from .release import ReleaseOptions, release, resolve_target, write_report
+    from .stage_options import read_staging_config, resolve_store_config
+    from .store import open_store
+
+    root = _root(args)
+    configured, ids = _project_selection(root)
+    project = args.package or configured
+    log.add_secret(env.get("TWINE_PASSWORD"))
+    store = None
+    if args.provider_name or args.container:
+        config = resolve_store_config(root, env, _store_args(args), mode="release")
+        store = open_store(config)
+        source = f"{config.provider} container {config.container!r}"
+        remotes = from_store(store)
+    else:
+        url = args.wheel_url_dir or next(iter(read_staging_config(root).artifact_indexes), None)
+        if not url:
+            msg = (
+                "no listing: pass -u URL or store options, "
+                "or set [wheelhouse_uploader] artifact_indexes"
+            )
+            raise UsageError(msg)
+        source = url
+        remotes = from_url(url, project)
+    log.write(f"listing {source}: {len(remotes)} file(s)")
+    no_twine = args.no_twine
+    target = (
+        None
+        if no_twine
+        else resolve_target(
+            repository=args.repository,
+            repository_url=args.repository_url,
+            index_url=args.index_url,
+            config_file=args.config_file,
+        )
+    )
+    wheel_dir = Path(args.wheel_dir).expanduser().resolve()
+    opts = ReleaseOptions(
+        project=project,
+        version=args.version,
+        wheel_dir=wheel_dir,
+        wheel_type=args.wheel_type,
+        expected=manifest(ids, project=project, version=args.version),
+        target=target,
+        clobber=args.clobber,
+        no_twine=no_twine,
+        sign=args.sign,
+        sign_with=args.sign_with,
+        identity=args.identity,
+        verbose=args.verbose,
+        dry_run=args.dry_run,
+        allow_incomplete=args.allow_incomplete,
+        allow_unhashed=args.allow_unhashed,
+        max_workers=args.max_workers,
+    )
+    results = release(remotes, opts, env, store=store)
+    log.write(
+        format_table(
+            ["file", "size", "sha256", "action", "verified"],
+            [
+                [
+                    r.filename,
+                    f"{r.size / 1e6:.1f} MB",
+                    r.sha256[:16],
+                    r.action,
+                    "yes" if r.verified else "-",
+                ]
+                for r in results
+            ],
+        )
+    )
+    payload = {
+        "project": project,
+        "version": args.version,
+        "source": source,
+        "index": target.repository_url if target else None,
+        "files": [dataclasses.asdict(r) for r in results],
+    }
+    report = (
+        Path(args.report) if args.report else wheel_dir / f"release-{project}-{args.version}.json"
+    )
+    write_report(report, payload)
+    log.write(f"release report: {report}")
+    if args.json:
+        _emit_json(payload)
+    return 0

@@ -12,6 +12,8 @@ class FatalError(Exception):
 
     return_code = 1
     hint = ""
+    #: the tail of a failed command's output (redacted), for callers that classify failures
+    output = ""
 
 
 class UsageError(FatalError):
@@ -133,6 +135,21 @@ class UploadConflictError(FatalError):
     hint = "Release files never change; rerun with --force only if the staged file is bad."
 
 
+class ReleaseGateError(FatalError):
+    """The staged set is incomplete or inconsistent, or a file failed its hash check."""
+
+    return_code = 19
+    hint = "Fix the staged set (rebuild, re-stage) or pass --allow-incomplete on purpose."
+
+
+class IndexUploadError(FatalError):
+    """The package index refused a file, holds other bytes under its name, or served back
+    something other than what was uploaded."""
+
+    return_code = 20
+    hint = "File names on an index are never reusable: a bad file needs a new version."
+
+
 #: Every error class with its exit code, for the README table and `--help`.
 ALL_ERRORS: tuple[type[FatalError], ...] = (
     FatalError,
@@ -153,6 +170,8 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
     AuthError,
     CredentialsMissingError,
     UploadConflictError,
+    ReleaseGateError,
+    IndexUploadError,
 )
 
 INTERRUPTED_RETURN_CODE = 130

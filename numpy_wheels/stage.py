@@ -61,27 +61,42 @@ def parse_dist(filename: str) -> tuple[str, Version, frozenset[str]]:
 
 
 def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[str, Record]:
-    """Every record in the store (``known`` ones are not fetched again)."""
-    known = dict(known or {})
-    names = [o.name for o in store.list(RECORDS) if o.name.endswith(".json")]
+    """Every record in the store; ``known`` ones (this process wrote them) are not fetched
+    again, the others are fetched in parallel."""
+    known = known or {}
+    listed = [
+        o.name[len(RECORDS) : -len(".json")]
+        for o in store.list(RECORDS)
+        if o.name.endswith(".json")
+    ]
+    missing = [f for f in listed if f not in known]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        fetched = dict(
+            zip(
+                missing,
+                pool.map(lambda f: store.get_bytes(f"{RECORDS}{f}.json"), missing),
+                strict=True,
+            )
+        )
     out: dict[str, Record] = {}
-    for name in names:
-        filename = name[len(RECORDS) : -len(".json")]
+    for filename in listed:
         if filename in known:
             out[filename] = known[filename]
-            continue
-        raw = store.get_bytes(name)
-        if raw is None:  # deleted by a concurrent retention pass
-            continue
-        out[filename] = Record(**json.loads(raw))
+        elif (raw := fetched[filename]) is not None:  # None: removed by a concurrent pass
+            out[filename] = Record(**json.loads(raw))
     return out
 
 
 def publish_pages(
-    store: Store, *, project: str, expected: Sequence[BuildId], attempts: int = 10
+    store: Store,
+    *,
+    project: str,
+    expected: Sequence[BuildId],
+    known: dict[str, Record] | None = None,
+    attempts: int = 10,
 ) -> dict[str, Record]:
     """Rebuild metadata.json, index.html and simple/ until a listing after the write agrees."""
-    records: dict[str, Record] = {}
+    records = dict(known or {})
     for _ in range(attempts):
         records = read_records(store, records)
         values = list(records.values())
@@ -135,7 +150,7 @@ def upload(
     update_index: bool = True,
     force: bool = False,
     keep_dev: int = 5,
-    max_workers: int = 4,
+    max_workers: int = 8,
     dry_run: bool = False,
     progress: Callable[[Staged], None] | None = None,
 ) -> list[Staged]:
@@ -145,11 +160,11 @@ def upload(
         raise UsageError(msg)
     store.ensure_container()
     existing = read_records(store)
-    plan: list[tuple[Path, Record, Action]] = []
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    for path in files:
+
+    def record_of(path: Path) -> Record:
         name, version, _ = parse_dist(path.name)
-        record = Record(
+        return Record(
             filename=path.name,
             project=name,
             version=str(version),
@@ -157,31 +172,45 @@ def upload(
             size=path.stat().st_size,
             uploaded=now,
         )
+
+    # Names already staged are hashed up front: a conflict must stop the run before any byte
+    # is sent. New names cannot conflict, so they are hashed by the upload workers, in
+    # parallel with other files' transfers.
+    plan: list[tuple[Path, Record | None, Action]] = []
+    for path in files:
+        _, version, _ = parse_dist(path.name)
         old = existing.get(path.name)
-        if old is not None and old.sha256 == record.sha256:
+        if old is None:
+            plan.append((path, None, "uploaded"))
+            continue
+        record = record_of(path)
+        if old.sha256 == record.sha256:
             plan.append((path, old, "skipped"))
-        elif old is not None and not (force or version.is_devrelease):
+        elif force or version.is_devrelease:
+            plan.append((path, record, "replaced"))
+        else:
             msg = (
                 f"{path.name} is already staged with sha256 {old.sha256}; this file has "
                 f"{record.sha256}. Nothing was uploaded."
             )
             raise UploadConflictError(msg)
-        else:
-            plan.append((path, record, "replaced" if old else "uploaded"))
     if dry_run:
         return [
             Staged(
-                filename=p.name,
+                filename=r.filename,
                 size=r.size,
                 sha256=r.sha256,
                 action="skipped" if a == "skipped" else "would upload",
             )
-            for p, r, a in plan
+            for r, a in ((r or record_of(p), a) for p, r, a in plan)
         ]
 
-    def send(item: tuple[Path, Record, Action]) -> Staged:
-        path, record, action = item
+    written: dict[str, Record] = {}
+
+    def send(item: tuple[Path, Record | None, Action]) -> Staged:
+        path, known, action = item
         start = time.monotonic()
+        record = known or record_of(path)
         if action != "skipped":
             store.put_file(path.name, path, content_type=_content_type(path.name))
             store.put_bytes(
@@ -189,6 +218,7 @@ def upload(
                 json.dumps(record.as_json()).encode(),
                 content_type="application/json",
             )
+            written[path.name] = record
         done = Staged(
             filename=path.name,
             size=record.size,
@@ -203,8 +233,8 @@ def upload(
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         results = list(pool.map(send, plan))
     if update_index:
-        records = read_records(store)
+        records = read_records(store, written)
         for filename in _retention(store, records, keep_dev):
             log.write(f"removed old dev file {filename} (keeping the newest {keep_dev})")
-        publish_pages(store, project=project, expected=expected)
+        publish_pages(store, project=project, expected=expected, known=records)
     return results

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,6 +56,7 @@ class Store(Protocol):
     def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None: ...
     def get_bytes(self, name: str) -> bytes | None: ...
     def delete(self, name: str) -> None: ...
+    def download(self, name: str, dest: Path) -> None: ...
     def base_url(self) -> str: ...
 
 
@@ -109,6 +111,13 @@ class LocalStore:
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+    def download(self, name: str, dest: Path) -> None:
+        try:
+            shutil.copyfile(self._path(name), dest)
+        except FileNotFoundError:
+            msg = f"{name} is listed but not in {self.root}"
+            raise StoreError(msg) from None
 
     def base_url(self) -> str:
         return self.config.public_url or self.root.as_uri() + "/"
@@ -206,6 +215,14 @@ class SwiftStore:
 
     def delete(self, name: str) -> None:
         self._call("delete", self.conn.delete_object, self.config.container, name)
+
+    def download(self, name: str, dest: Path) -> None:
+        _, body = self._call(
+            "download", self.conn.get_object, self.config.container, name, resp_chunk_size=1 << 20
+        )
+        with dest.open("wb") as fh:
+            for block in body:
+                fh.write(block)
 
     def base_url(self) -> str:
         if self.config.public_url:
@@ -305,6 +322,15 @@ class S3Store:
 
     def delete(self, name: str) -> None:
         self._call("delete", self.client.delete_object, Bucket=self.config.container, Key=name)
+
+    def download(self, name: str, dest: Path) -> None:
+        self._call(
+            "download",
+            self.client.download_file,
+            Bucket=self.config.container,
+            Key=name,
+            Filename=str(dest),
+        )
 
     def base_url(self) -> str:
         return self.config.public_url or f"{self.config.endpoint_url}/{self.config.container}/"

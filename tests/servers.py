@@ -234,3 +234,80 @@ def rclone_server(d: Path, key: str, secret: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+@contextmanager
+def pypi_server(d: Path, user: str, password: str) -> Iterator[str]:
+    """pypiserver with an htpasswd: uploads need the password, reads are anonymous."""
+    import warnings
+
+    with warnings.catch_warnings():  # passlib 1.7.4 imports the deprecated crypt module
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from passlib.apache import HtpasswdFile
+
+    port = free_port()
+    ht = HtpasswdFile(str(d / "htpasswd"), new=True)
+    ht.set_password(user, password)
+    ht.save()
+    (d / "packages").mkdir()
+    proc = popen(
+        [
+            str(BIN / "pypi-server"),
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-P",
+            str(d / "htpasswd"),
+            "-a",
+            "update",
+            "--disable-fallback",
+            str(d / "packages"),
+        ],
+        d / "pypiserver.log",
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def gpg_home(d: Path) -> Iterator[tuple[dict[str, str], str]]:
+    """A throwaway GnuPG home with one passphrase-less signing key: (env, key fingerprint).
+    The agent gpg starts is killed on exit (it would outlive the test)."""
+    home = d / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    try:
+        subprocess.run(
+            [
+                "gpg",
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-generate-key",
+                "Release Test <release@example.invalid>",
+                "ed25519",
+                "sign",
+                "never",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        listing = subprocess.run(
+            ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        fingerprint = next(
+            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
+        )
+        yield env, fingerprint
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)

@@ -14,6 +14,13 @@ def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
+def _metadata(name: str, version: str) -> bytes:
+    return (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test wheel\n"
+        "Description-Content-Type: text/plain\n\nA wheel made by the test suite.\n"
+    ).encode()
+
+
 def make_wheel(
     directory: Path,
     *,
@@ -22,15 +29,16 @@ def make_wheel(
     tag: str = "py3-none-any",
     payload: bytes = b"",
     size: int = 0,
+    metadata_version: str | None = None,
 ) -> Path:
-    """A wheel pip accepts: METADATA, WHEEL, RECORD; ``payload``/``size`` vary its bytes."""
+    """A wheel pip and ``twine check --strict`` accept: METADATA (with a description), WHEEL,
+    RECORD; ``payload``/``size`` vary its bytes; ``metadata_version`` makes METADATA lie."""
     directory.mkdir(parents=True, exist_ok=True)
     dist_info = f"{name}-{version}.dist-info"
     files = {
         f"{name}/__init__.py": b"VALUE = 1\n" + payload,
         f"{name}/blob.bin": bytes(size),
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        "Summary: test wheel\n".encode(),
+        f"{dist_info}/METADATA": _metadata(name, metadata_version or version),
         f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: "
         f"{'true' if tag.endswith('any') else 'false'}\nTag: {tag}\n".encode(),
     }
@@ -47,9 +55,13 @@ def make_wheel(
 def make_sdist(directory: Path, *, name: str = "fooext", version: str = "0.1.0") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}-{version}.tar.gz"
-    data = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    members = {
+        "PKG-INFO": _metadata(name, version),
+        "pyproject.toml": f'[project]\nname = "{name}"\nversion = "{version}"\n'.encode(),
+    }
     with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        for member, data in members.items():
+            info = tarfile.TarInfo(f"{name}-{version}/{member}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     return path

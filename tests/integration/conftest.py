@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import functools
+import http.server
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.servers import SwiftAIO, moto_server, rclone_server, swift_server
 from tests.wheels_repo import make_wheels_repo
 
 CI_MARKERS = (
@@ -41,3 +45,48 @@ def fooext_repo(tmp_path: Path) -> Callable[..., Path]:
         return make_wheels_repo(tmp_path / "wheels", **kwargs)
 
     return make
+
+
+# Real staging servers on 127.0.0.1, one of each per test session (xdist worker).
+# The store secret is the canary: no captured output may ever contain it.
+CANARY = "canary-S3CRET-do-not-print"
+
+
+@pytest.fixture(scope="session")
+def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftAIO]:
+    with swift_server(tmp_path_factory.mktemp("swift"), key=CANARY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with rclone_server(tmp_path_factory.mktemp("rclone"), "AKTEST", "SKTEST") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A plain HTTP server on 127.0.0.1 over a directory (the local store's public face)."""
+    root = tmp_path / "served"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()

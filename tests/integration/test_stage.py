@@ -4,15 +4,12 @@ a local directory. One suite, parametrised over the backends."""
 from __future__ import annotations
 
 import dataclasses
-import functools
-import http.server
 import json
 import subprocess
 import sys
-import threading
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,11 +22,11 @@ from numpy_wheels.errors import (
     UploadConflictError,
 )
 from numpy_wheels.source import sha256_of
-from tests.servers import SwiftAIO, moto_server, rclone_server, swift_server
+from tests.integration.conftest import CANARY
+from tests.servers import SwiftAIO, swift_server
 from tests.wheelfiles import make_sdist, make_wheel
 
 # The real secret of every store in this suite: no captured output may ever contain it.
-CANARY = "canary-S3CRET-do-not-print"
 PYPROJECT = (
     '[tool.numpy-wheels]\nproject = "fooext"\n'
     'build = ["cp311-manylinux_x86_64", "cp311-win_amd64", "cp312-manylinux_x86_64"]\n'
@@ -43,46 +40,6 @@ class Target:
     env: dict[str, str]
     public_url: str  # anonymous read base URL of the container, ending in "/"
     container: str
-
-
-@pytest.fixture(scope="session")
-def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftAIO]:
-    with swift_server(tmp_path_factory.mktemp("swift"), key=CANARY) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="session")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with rclone_server(tmp_path_factory.mktemp("rclone"), "AKTEST", "SKTEST") as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A plain HTTP server on 127.0.0.1 over a directory (the local store's public face)."""
-    root = tmp_path / "served"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 @pytest.fixture(params=["local", "swift", "s3"])

@@ -1,0 +1,206 @@
+"""The release gate: pure checks of a version's file set before any byte goes to the index.
+
+Platforms are matched by the parsed platform-tag family, never by substring (``-t linux``
+matched ``manylinux1`` in the old wheel-uploader); file names are parsed with ``packaging``
+(build tags, compressed tag sets, sdists); the set is compared with the expected manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.parser
+import tarfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
+
+from .errors import ReleaseGateError
+
+WheelType: TypeAlias = Literal[
+    "all", "macosx", "win", "manylinux1", "linux", "manylinux", "musllinux"
+]
+WHEEL_TYPES: tuple[WheelType, ...] = (
+    "all",
+    "macosx",
+    "win",
+    "manylinux1",
+    "linux",
+    "manylinux",
+    "musllinux",
+)
+
+
+def families(platform: str) -> frozenset[str]:
+    """The ``-t`` families a platform tag belongs to.
+
+    >>> sorted(families("manylinux1_x86_64")), sorted(families("musllinux_1_2_aarch64"))
+    (['linux', 'manylinux', 'manylinux1'], ['linux', 'musllinux'])
+    >>> sorted(families("macosx_11_0_arm64")), sorted(families("linux_x86_64"))
+    (['macosx'], ['linux'])
+    """
+    out = set()
+    if platform.startswith("macosx_"):
+        out.add("macosx")
+    elif platform.startswith("win"):
+        out.add("win")
+    elif platform.startswith(("manylinux", "musllinux", "linux_")):
+        out.add("linux")
+        if platform.startswith("manylinux"):
+            out.add("manylinux")
+            if platform.startswith(("manylinux1_", "manylinux_2_5_")):
+                out.add("manylinux1")
+        elif platform.startswith("musllinux"):
+            out.add("musllinux")
+    return frozenset(out)
+
+
+def wheel_tags(filename: str) -> frozenset[Tag]:
+    """The tag set of a wheel; an sdist has none."""
+    if not filename.endswith(".whl"):
+        return frozenset()
+    return frozenset(parse_wheel_filename(filename)[3])
+
+
+def of_type(filename: str, wheel_type: WheelType) -> bool:
+    """Whether ``-t wheel_type`` selects this file (sdists and pure wheels only with ``all``)."""
+    if wheel_type == "all":
+        return True
+    return any(wheel_type in families(t.platform) for t in wheel_tags(filename))
+
+
+def version_of(filename: str) -> tuple[str, Version]:
+    if filename.endswith(".whl"):
+        name, version, _, _ = parse_wheel_filename(filename)
+    else:
+        name, version = parse_sdist_filename(filename)
+    return str(name), version
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GateReport:
+    """What the found set lacks or has too much of, against the expected manifest."""
+
+    expected: tuple[str, ...]
+    found: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+    duplicates: tuple[tuple[str, str], ...] = ()  # pairs sharing a tag
+    unsupported: tuple[str, ...] = ()  # linux_* (no index accepts them)
+    misspelt_version: tuple[str, ...] = ()  # same version, other spelling (2.4.06)
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.unexpected)
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.duplicates or self.unsupported or self.misspelt_version)
+
+    def problems(self) -> list[str]:
+        lines = [f"missing (expected, not staged): {n}" for n in self.missing]
+        lines += [f"unexpected (staged, not in the manifest): {n}" for n in self.unexpected]
+        lines += [f"duplicate tags: {a} and {b}" for a, b in self.duplicates]
+        lines += [f"unsupported platform tag (linux_*): {n}" for n in self.unsupported]
+        lines += [f"version spelt differently from the release: {n}" for n in self.misspelt_version]
+        return lines
+
+
+def _spelt_version(filename: str) -> str:
+    """The version exactly as the file name writes it."""
+    if filename.endswith(".whl"):
+        return filename.split("-")[1]
+    return filename.removesuffix(".tar.gz").removesuffix(".zip").rsplit("-", 1)[1]
+
+
+def select(names: Iterable[str], *, project: str, version: str, wheel_type: WheelType) -> list[str]:
+    """The files of ``project`` at ``version`` (compared as versions) of the chosen type."""
+    want_name, want_version = canonicalize_name(project), Version(version)
+    out = []
+    for name in names:
+        got_name, got_version = version_of(name)
+        if (
+            canonicalize_name(got_name) == want_name
+            and got_version == want_version
+            and of_type(name, wheel_type)
+        ):
+            out.append(name)
+    return sorted(out)
+
+
+def check(
+    found: Sequence[str], *, expected: Sequence[str], version: str, wheel_type: WheelType
+) -> GateReport:
+    """Compare ``found`` (already selected) with the manifest entries of this type."""
+    wanted = sorted(n for n in expected if of_type(n, wheel_type))
+    wheels = [n for n in found if n.endswith(".whl")]
+    duplicates = [
+        (a, b)
+        for i, a in enumerate(wheels)
+        for b in wheels[i + 1 :]
+        if wheel_tags(a) & wheel_tags(b)
+    ]
+    return GateReport(
+        expected=tuple(wanted),
+        found=tuple(found),
+        missing=tuple(n for n in wanted if n not in found),
+        unexpected=tuple(n for n in wheels if n not in wanted),
+        duplicates=tuple(duplicates),
+        unsupported=tuple(
+            n for n in wheels if any(t.platform.startswith("linux_") for t in wheel_tags(n))
+        ),
+        misspelt_version=tuple(n for n in found if _spelt_version(n) != version),
+    )
+
+
+def enforce(report: GateReport, *, allow_incomplete: bool) -> None:
+    """Refuse an inconsistent set always, an incomplete one unless ``allow_incomplete``."""
+    if not report.found:
+        msg = "no files of this version and type were found in the listing"
+        raise ReleaseGateError(msg)
+    if not report.consistent or (not report.complete and not allow_incomplete):
+        msg = "the staged set is not releasable:\n  " + "\n  ".join(report.problems())
+        raise ReleaseGateError(msg)
+
+
+def metadata_of(path: Path) -> tuple[str, str]:
+    """Name and Version from the file's own METADATA / PKG-INFO."""
+    raw: bytes | None = None
+    if path.name.endswith(".whl"):
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.count("/") == 1]
+            meta = [n for n in names if n.endswith(".dist-info/METADATA")]
+            raw = zf.read(meta[0]) if meta else None
+    else:
+        with tarfile.open(path) as tf:
+            member = next(
+                (
+                    m
+                    for m in tf.getmembers()
+                    if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+                ),
+                None,
+            )
+            handle = tf.extractfile(member) if member else None
+            raw = handle.read() if handle else None
+    if raw is None:
+        msg = f"{path.name}: no METADATA/PKG-INFO inside"
+        raise ReleaseGateError(msg)
+    headers = email.parser.BytesParser().parsebytes(raw, headersonly=True)
+    return str(headers.get("Name", "")), str(headers.get("Version", ""))
+
+
+def check_coherence(paths: Sequence[Path], *, project: str, version: str) -> None:
+    """Every file's METADATA names this project and version (the file name is not enough)."""
+    bad = []
+    for path in paths:
+        name, meta_version = metadata_of(path)
+        if canonicalize_name(name) != canonicalize_name(project) or meta_version != version:
+            bad.append(f"{path.name}: METADATA says {name} {meta_version}")
+    if bad:
+        msg = f"files disagree with the release {project} {version}:\n  " + "\n  ".join(bad)
+        raise ReleaseGateError(msg)

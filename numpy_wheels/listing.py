@@ -1,0 +1,228 @@
+"""Read a container's listing in every form it comes in, into ``Remote`` records.
+
+- the store itself (Swift/S3/local through ``store.py``): the per-file records, with sha256;
+- a URL that serves ``metadata.json`` (``{file: {sha256, size}}``);
+- a PEP 691 JSON or PEP 503 HTML simple page (a simple root gets ``<project>/`` appended);
+- a plain HTML page of links (the Rackspace-era listing, the container's ``index.html``),
+  ``#sha256=`` fragments used when present and ``rel="next"`` pages followed;
+- a Swift plain-text listing (one name per line), paged with ``?marker=``.
+
+Hashes missing from a page are looked up in ``metadata.json`` next to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html.parser
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from packaging.utils import canonicalize_name
+
+from .errors import StoreError, UsageError
+from .stage import parse_dist, read_records
+from .store import Store
+
+PEP691 = "application/vnd.pypi.simple.v1+json"
+T = TypeVar("T")
+ACCEPT = f"{PEP691}, application/json;q=0.9, text/html;q=0.5, text/plain;q=0.1"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Remote:
+    """One file a listing offers: where it is and the sha256 the container published."""
+
+    filename: str
+    url: str | None  # None: fetched through the store
+    sha256: str | None
+    size: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Page:
+    body: bytes
+    content_type: str
+    url: str  # after redirects
+
+
+Fetch = Callable[[str], Page]
+
+
+def _retrying(what: str, action: Callable[[], T], attempts: int = 4) -> T:
+    """Run ``action``; connection errors and 5xx are retried with backoff, the rest (404,
+    403, …) and the last failure are a StoreError naming ``what``."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == attempts:
+                msg = f"{what}: HTTP {exc.code} {exc.reason}"
+                raise StoreError(msg) from None
+        except OSError as exc:
+            if attempt == attempts:
+                msg = f"{what}: {exc}"
+                raise StoreError(msg) from None
+        time.sleep(delay)  # backoff between retries of a failing server, not synchronisation
+        delay *= 2
+    raise AssertionError  # pragma: no cover - the loop returns or raises
+
+
+def fetch(url: str) -> Page:
+    """GET ``url`` (retried on connection errors and 5xx)."""
+    request = urllib.request.Request(url, headers={"Accept": ACCEPT})  # noqa: S310
+
+    def get() -> Page:
+        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
+            ctype = resp.headers.get_content_type()
+            return Page(body=resp.read(), content_type=ctype, url=resp.geturl())
+
+    return _retrying(f"GET {url}", get)
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.next: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            return
+        a = dict(attrs)
+        href = a.get("href")
+        if not href:
+            return
+        if (a.get("rel") or "").lower() == "next":
+            self.next = href
+        else:
+            self.links.append(href)
+
+
+def _is_dist(filename: str) -> bool:
+    try:
+        parse_dist(filename)
+    except UsageError:
+        return False
+    return True
+
+
+def _from_links(base: str, hrefs: list[str]) -> list[Remote]:
+    out = []
+    for href in hrefs:
+        url = urllib.parse.urljoin(base, href)
+        path, _, fragment = url.partition("#")
+        filename = urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
+        if not _is_dist(filename):
+            continue
+        algo, _, digest = fragment.partition("=")
+        out.append(Remote(filename=filename, url=path, sha256=digest if algo == "sha256" else None))
+    return out
+
+
+def _from_metadata(base: str, body: bytes) -> list[Remote]:
+    data = json.loads(body)
+    return [
+        Remote(
+            filename=name,
+            url=urllib.parse.urljoin(base, urllib.parse.quote(name)),
+            sha256=meta.get("sha256"),
+            size=meta.get("size"),
+        )
+        for name, meta in data.items()
+        if _is_dist(name)
+    ]
+
+
+def _from_pep691(base: str, body: bytes) -> list[Remote]:
+    return [
+        Remote(
+            filename=f["filename"],
+            url=urllib.parse.urljoin(base, f["url"]).partition("#")[0],
+            sha256=f.get("hashes", {}).get("sha256"),
+            size=f.get("size"),
+        )
+        for f in json.loads(body)["files"]
+        if _is_dist(f["filename"])
+    ]
+
+
+def from_url(url: str, project: str, *, get: Fetch = fetch, max_pages: int = 1000) -> list[Remote]:
+    """Every distribution file the page(s) at ``url`` offer, with the published hashes."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.path.rstrip("/").endswith("/simple") or parsed.path.rstrip("/") == "simple":
+        url = url.rstrip("/") + f"/{canonicalize_name(project)}/"
+    found: dict[str, Remote] = {}
+    seen: set[str] = set()
+    next_url: str | None = url
+    kind = ""
+    while next_url and next_url not in seen and len(seen) < max_pages:
+        seen.add(next_url)
+        page = get(next_url)
+        next_url = None
+        data = json.loads(page.body) if page.content_type.endswith("json") else None
+        if page.content_type == PEP691 or (isinstance(data, dict) and "meta" in data):
+            kind, items = "simple JSON", _from_pep691(page.url, page.body)
+        elif isinstance(data, dict):
+            kind, items = "metadata.json", _from_metadata(page.url, page.body)
+        elif isinstance(data, list) or page.content_type == "text/plain":
+            # A Swift/Cloud Files container listing (JSON or plain), paged by marker.
+            names = [o["name"] for o in data] if data is not None else page.body.decode().split()
+            base = page.url.split("?", maxsplit=1)[0]
+            kind, items = "container listing", _from_links(base, names)
+            if names:
+                next_url = f"{base}?marker={urllib.parse.quote(names[-1])}"
+        else:
+            parser = _Links()
+            parser.feed(page.body.decode(errors="replace"))
+            kind, items = "HTML links", _from_links(page.url, parser.links)
+            if parser.next:
+                next_url = urllib.parse.urljoin(page.url, parser.next)
+        for item in items:
+            found.setdefault(item.filename, item)
+    if any(r.sha256 is None for r in found.values()) and kind != "metadata.json":
+        found = _hashes_from_metadata(url, found, get)
+    return sorted(found.values(), key=lambda r: r.filename)
+
+
+def _hashes_from_metadata(url: str, found: dict[str, Remote], get: Fetch) -> dict[str, Remote]:
+    """Fill in missing hashes from the container's metadata.json next to the page, if any."""
+    try:
+        page = get(urllib.parse.urljoin(url.split("?", maxsplit=1)[0], "metadata.json"))
+        published = {r.filename: r for r in _from_metadata(page.url, page.body)}
+    except (StoreError, ValueError):
+        return found
+    return {
+        name: r
+        if r.sha256 or name not in published
+        else dataclasses.replace(r, sha256=published[name].sha256, size=published[name].size)
+        for name, r in found.items()
+    }
+
+
+def from_store(store: Store) -> list[Remote]:
+    """The store's own records (written by ``upload``), each with its sha256 and size."""
+    return sorted(
+        (
+            Remote(filename=r.filename, url=None, sha256=r.sha256, size=r.size)
+            for r in read_records(store).values()
+        ),
+        key=lambda r: r.filename,
+    )
+
+
+def download_url(url: str, dest: Path) -> None:
+    """Stream ``url`` into ``dest`` (the caller's ``.part`` file)."""
+
+    def get() -> None:
+        with urllib.request.urlopen(url, timeout=120) as resp, dest.open("wb") as fh:  # noqa: S310
+            while block := resp.read(1 << 20):
+                fh.write(block)
+
+    _retrying(f"download {url}", get)

@@ -1,0 +1,360 @@
+"""Release: from the staging container to the package index — complete, verified, signed.
+
+``release()`` is the one function behind ``wheel-uploader`` and ``numpy-wheels release``:
+list → select → gate → download (hash-checked) → METADATA coherence → ``twine check --strict``
+→ sign → what the index already holds → upload (wheels, then the sdist) → download back from
+the index and compare → JSON report. Nothing reaches the index before every check passed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from packaging.utils import canonicalize_name
+
+from . import gate
+from .cmd import call
+from .errors import (
+    AuthError,
+    CredentialsMissingError,
+    IndexUploadError,
+    ReleaseGateError,
+    StoreError,
+    UsageError,
+)
+from .listing import Remote, download_url, from_url
+from .log import log
+from .source import sha256_of
+from .store import Store
+
+Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only"]
+PYPI_HOSTS = ("upload.pypi.org", "pypi.org", "test.pypi.org", "pypi.python.org")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Target:
+    """Where twine uploads to, and the simple index that shows what is there."""
+
+    repository: str | None  # a ~/.pypirc section
+    repository_url: str
+    simple_url: str
+    config_file: str
+
+    @property
+    def is_pypi(self) -> bool:
+        return any(h in self.repository_url for h in PYPI_HOSTS)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseOptions:
+    project: str
+    version: str
+    wheel_dir: Path
+    wheel_type: gate.WheelType = "all"
+    expected: tuple[str, ...] = ()
+    target: Target | None = None  # None with no_twine
+    clobber: bool = False
+    no_twine: bool = False
+    sign: bool = False
+    sign_with: str = "gpg"
+    identity: str | None = None
+    verbose: bool = False
+    dry_run: bool = False
+    allow_incomplete: bool = False
+    allow_unhashed: bool = False
+    max_workers: int = 4
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Released:
+    filename: str
+    size: int
+    sha256: str
+    action: Action
+    signed: bool = False
+    verified: bool = False
+
+
+def resolve_target(
+    *,
+    repository: str | None,
+    repository_url: str | None,
+    index_url: str | None,
+    config_file: str | None,
+) -> Target:
+    """The upload URL from ``--repository-url`` or the ``~/.pypirc`` section (twine's own
+    reader), and the simple index next to it (PyPI's is pypi.org/simple/)."""
+    from twine.exceptions import TwineException
+    from twine.utils import get_repository_from_config
+
+    cfg = config_file or str(Path("~/.pypirc").expanduser())
+    try:
+        found = get_repository_from_config(cfg, repository or "pypi", repository_url)
+    except TwineException as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    url = str(found["repository"])
+    if index_url:
+        simple = index_url
+    elif "test.pypi.org" in url:
+        simple = "https://test.pypi.org/simple/"
+    elif any(h in url for h in PYPI_HOSTS):
+        simple = "https://pypi.org/simple/"
+    else:
+        simple = url.rstrip("/") + "/simple/"
+    return Target(
+        repository=None if repository_url else (repository or "pypi"),
+        repository_url=url,
+        simple_url=simple,
+        config_file=cfg,
+    )
+
+
+def _fetch_one(
+    remote: Remote, dest_dir: Path, *, store: Store | None, clobber: bool, allow_unhashed: bool
+) -> tuple[Path, str]:
+    """Download ``remote`` to ``dest_dir`` through ``.part``; reuse a local file only when its
+    hash matches the listing. Returns the path and what happened."""
+    dest = dest_dir / remote.filename
+    if dest.exists():
+        if remote.sha256 and sha256_of(dest) == remote.sha256:
+            return dest, "reused (sha256 matches)"
+        if not clobber:
+            msg = (
+                f"{dest} exists with other bytes than the staged file (or the listing has no "
+                "hash to compare); pass -c/--clobber to replace it. Nothing was uploaded."
+            )
+            raise ReleaseGateError(msg)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        if remote.url is None:
+            assert store is not None
+            store.download(remote.filename, part)
+        else:
+            download_url(remote.url, part)
+        digest = sha256_of(part)
+        if remote.sha256 is None and not allow_unhashed:
+            msg = f"{remote.filename}: the listing publishes no sha256 (--allow-unhashed)"
+            raise ReleaseGateError(msg)
+        if remote.sha256 is not None and digest != remote.sha256:
+            msg = (
+                f"{remote.filename}: downloaded sha256 {digest} != published {remote.sha256}; "
+                "the file was deleted. Nothing was uploaded."
+            )
+            raise ReleaseGateError(msg)
+        part.replace(dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest, "downloaded"
+
+
+def download_all(
+    remotes: Sequence[Remote], opts: ReleaseOptions, store: Store | None
+) -> list[Path]:
+    opts.wheel_dir.mkdir(parents=True, exist_ok=True)
+    total = len(remotes)
+    done = 0
+
+    def one(remote: Remote) -> Path:
+        nonlocal done
+        path, what = _fetch_one(
+            remote,
+            opts.wheel_dir,
+            store=store,
+            clobber=opts.clobber,
+            allow_unhashed=opts.allow_unhashed,
+        )
+        done += 1
+        log.write(f"[{done}/{total}] {remote.filename} {path.stat().st_size / 1e6:.1f} MB {what}")
+        return path
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.max_workers)) as pool:
+        return list(pool.map(one, remotes))
+
+
+def on_index(target: Target, project: str) -> dict[str, Remote]:
+    """What the index already holds for ``project`` (an absent project holds nothing)."""
+    url = target.simple_url.rstrip("/") + f"/{canonicalize_name(project)}/"
+    try:
+        return {r.filename: r for r in from_url(url, project)}
+    except StoreError as exc:
+        if "HTTP 404" in str(exc):
+            return {}
+        raise
+
+
+def _index_sha256(remote: Remote) -> str:
+    if remote.sha256:
+        return remote.sha256
+    assert remote.url is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / remote.filename
+        download_url(remote.url, path)
+        return sha256_of(path)
+
+
+def sign(paths: Sequence[Path], opts: ReleaseOptions, env: Mapping[str, str]) -> None:
+    """Detached, armoured signatures next to the files (uploaded with them by twine)."""
+    for path in paths:
+        asc = path.with_name(path.name + ".asc")
+        asc.unlink(missing_ok=True)
+        identity = ["--local-user", opts.identity] if opts.identity else []
+        call(
+            opts.sign_with,
+            "--batch",
+            "--yes",
+            *identity,
+            "--detach-sign",
+            "--armor",
+            path,
+            env=env,
+            error=ReleaseGateError,
+        )
+
+
+def twine_upload(
+    paths: Sequence[Path], opts: ReleaseOptions, target: Target, env: Mapping[str, str]
+) -> None:
+    where = (
+        ["--repository", target.repository, "--config-file", target.config_file]
+        if target.repository
+        else ["--repository-url", target.repository_url]
+    )
+    files = [p for path in paths for p in (path, path.with_name(path.name + ".asc")) if p.exists()]
+    try:
+        call(
+            sys.executable,
+            "-m",
+            "twine",
+            "--no-color",
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            *where,
+            *(["--verbose"] if opts.verbose else []),
+            *files,
+            env=env,
+            error=IndexUploadError,
+        )
+    except IndexUploadError as exc:
+        if "403" in exc.output or "401" in exc.output:
+            msg = f"the index {target.repository_url} refused the credentials"
+            raise AuthError(msg) from None
+        if "Credential not found" in exc.output:
+            msg = (
+                "no credentials for the index: set TWINE_USERNAME/TWINE_PASSWORD "
+                "(__token__ + an API token for PyPI) or a ~/.pypirc section; nothing was uploaded"
+            )
+            raise CredentialsMissingError(msg) from None
+        raise
+
+
+def verify_published(results: Sequence[Released], target: Target, project: str) -> list[Released]:
+    """Download every file back from the index's simple page and compare its sha256."""
+    index = on_index(target, project)
+    out = []
+    for item in results:
+        remote = index.get(item.filename)
+        if remote is None or remote.url is None:
+            msg = f"{item.filename} is not on {target.simple_url} after the upload"
+            raise IndexUploadError(msg)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / item.filename
+            download_url(remote.url, path)
+            digest = sha256_of(path)
+        if digest != item.sha256:
+            msg = f"{item.filename}: the index serves sha256 {digest}, staged {item.sha256}"
+            raise IndexUploadError(msg)
+        out.append(dataclasses.replace(item, verified=True))
+    return out
+
+
+def release(
+    remotes: Sequence[Remote],
+    opts: ReleaseOptions,
+    env: Mapping[str, str],
+    *,
+    store: Store | None = None,
+    progress: Callable[[str], None] = log.write,
+) -> list[Released]:
+    names = gate.select(
+        (r.filename for r in remotes),
+        project=opts.project,
+        version=opts.version,
+        wheel_type=opts.wheel_type,
+    )
+    report = gate.check(
+        names, expected=opts.expected, version=opts.version, wheel_type=opts.wheel_type
+    )
+    progress(
+        f"{opts.project} {opts.version} ({opts.wheel_type}): {len(names)} file(s) found, "
+        f"{len(report.expected)} wheel(s) expected"
+    )
+    for line in report.problems():
+        progress(f"  {line}")
+    gate.enforce(report, allow_incomplete=opts.allow_incomplete)
+    by_name = {r.filename: r for r in remotes}
+    chosen = [by_name[n] for n in names]
+    # Wheels first, then the sdist: an sdist alone would make pip build from source.
+    chosen.sort(key=lambda r: (not r.filename.endswith(".whl"), r.filename))
+    paths = download_all(chosen, opts, store)
+    gate.check_coherence(paths, project=opts.project, version=opts.version)
+    twine = [sys.executable, "-m", "twine", "--no-color"]
+    call(*twine, "check", "--strict", *paths, env=env, error=ReleaseGateError)
+    digests = {p.name: by_name[p.name].sha256 or sha256_of(p) for p in paths}
+    results = [
+        Released(
+            filename=p.name,
+            size=p.stat().st_size,
+            sha256=digests[p.name],
+            action="downloaded only" if opts.no_twine else "would upload",
+        )
+        for p in paths
+    ]
+    if opts.no_twine or opts.target is None:
+        return results
+    target = opts.target
+    held = on_index(target, opts.project)
+    conflicts = [
+        f"{r.filename}: on the index with sha256 {sha} (staged {r.sha256})"
+        for r in results
+        if r.filename in held and (sha := _index_sha256(held[r.filename])) != r.sha256
+    ]
+    if conflicts:
+        msg = "the index holds other bytes under these names:\n  " + "\n  ".join(conflicts)
+        raise IndexUploadError(msg)
+    results = [
+        dataclasses.replace(r, action="skipped") if r.filename in held else r for r in results
+    ]
+    todo = [p for p, r in zip(paths, results, strict=True) if r.action != "skipped"]
+    if opts.dry_run:
+        return results
+    if opts.sign:
+        if target.is_pypi:
+            log.warning("PyPI no longer accepts signatures; the .asc files will be ignored there")
+        sign(todo, opts, env)
+    wheels = [p for p in todo if p.name.endswith(".whl")]
+    sdists = [p for p in todo if not p.name.endswith(".whl")]
+    for batch in (wheels, sdists):
+        if batch:
+            twine_upload(batch, opts, target, env)
+    results = [
+        dataclasses.replace(r, action="uploaded", signed=opts.sign)
+        if r.action == "would upload"
+        else r
+        for r in results
+    ]
+    return verify_published(results, target, opts.project)
+
+
+def write_report(path: Path, payload: Mapping[str, object]) -> None:
+    """The JSON release report, written whole or not at all."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    tmp.replace(path)

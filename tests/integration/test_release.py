@@ -1,0 +1,412 @@
+"""Release against real servers on 127.0.0.1: pypiserver with an htpasswd, the Swift and S3
+containers of the staging tests (stage, then release), a throwaway GPG key, and pages of links
+served by a plain HTTP server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.__main__ import main, wheel_uploader_main
+from numpy_wheels.errors import (
+    AuthError,
+    CredentialsMissingError,
+    IndexUploadError,
+    ReleaseGateError,
+)
+from numpy_wheels.matrix import load_catalogue, manifest, select
+from numpy_wheels.source import sha256_of
+from tests.integration.conftest import CANARY
+from tests.servers import SwiftAIO, gpg_home, pypi_server
+from tests.wheelfiles import make_sdist, make_wheel
+
+BUILD = ["cp311-manylinux_x86_64", "cp311-win_amd64"]
+PYPROJECT = f'[tool.numpy-wheels]\nproject = "fooext"\nbuild = {json.dumps(BUILD)}\n'
+PYPI_PASSWORD = "pypi-" + CANARY
+EXPECTED = manifest(
+    select(load_catalogue(), build=BUILD, skip=[]), project="fooext", version="0.1.0"
+)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "wheels"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+@pytest.fixture
+def pypi(tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "pypi").mkdir()
+    with pypi_server(tmp_path / "pypi", "uploader", PYPI_PASSWORD) as url:
+        yield url
+
+
+def staged_set(house: Path, *, sdist: bool = True) -> list[Path]:
+    """The expected wheels of 0.1.0 (from the manifest) and the sdist."""
+    files = [
+        make_wheel(house, tag=name.removeprefix("fooext-0.1.0-").removesuffix(".whl"), size=3000)
+        for name in EXPECTED
+    ]
+    return files + ([make_sdist(house)] if sdist else [])
+
+
+def twine_env(**extra: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "TWINE_USERNAME": "uploader",
+        "TWINE_PASSWORD": PYPI_PASSWORD,
+        **extra,
+    }
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str]
+) -> tuple[int, str, str]:
+    code = wheel_uploader_main(argv, env=env)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert CANARY not in out + err  # neither the store secret nor the index password
+    return code, out, err
+
+
+def stage_swift(
+    swift: SwiftAIO, repo: Path, house: Path, container: str, capsys: pytest.CaptureFixture[str]
+) -> list[str]:
+    args = ["--provider-name", "swift", "--auth-url", swift.auth_url]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WHEELHOUSE_UPLOADER_USERNAME": "test:tester",
+        "WHEELHOUSE_UPLOADER_SECRET": CANARY,
+    }
+    assert (
+        main(
+            ["--root", str(repo), "upload", *args, container, "--local-folder", str(house)], env=env
+        )
+        == 0
+    )
+    capsys.readouterr()
+    return args
+
+
+def on_index(pypi: str) -> dict[str, str]:
+    """file name -> sha256 from the index's simple page."""
+    try:
+        with urllib.request.urlopen(f"{pypi}simple/fooext/", timeout=10) as resp:  # noqa: S310
+            page = resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:  # the project has no files yet
+            return {}
+        raise
+    out = {}
+    for part in page.split('href="')[1:]:
+        href = part.split('"')[0]
+        name = href.split("#")[0].rsplit("/", 1)[-1]
+        out[name] = href.split("#sha256=")[-1] if "#sha256=" in href else ""
+    return out
+
+
+def test_stage_then_release_from_the_public_container(
+    swift: SwiftAIO,
+    pypi: str,
+    repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = staged_set(tmp_path / "house")
+    container = f"r{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, tmp_path / "house", container, capsys)
+    out_dir = tmp_path / "dl"
+    argv = [
+        "--root",
+        str(repo),
+        "-u",
+        f"{swift.storage_url}/{container}/index.html",
+        "--repository-url",
+        pypi,
+        "-w",
+        str(out_dir),
+        "--json",
+        "fooext",
+        "0.1.0",
+    ]
+    code, out, err = run(capsys, argv, twine_env())
+    assert code == 0, err
+    report = json.loads(out)
+    assert [f["filename"] for f in report["files"]][-1] == "fooext-0.1.0.tar.gz"  # sdist last
+    assert {f["filename"]: (f["action"], f["verified"]) for f in report["files"]} == {
+        p.name: ("uploaded", True) for p in files
+    }
+    assert on_index(pypi) == {p.name: sha256_of(p) for p in files}
+    saved = json.loads((out_dir / "release-fooext-0.1.0.json").read_text())
+    assert saved == report
+    # a rerun (say after a network failure) skips what the index holds, verifies it again
+    code, out, err = run(capsys, argv, twine_env())
+    assert code == 0, err
+    assert {f["action"] for f in json.loads(out)["files"]} == {"skipped"}
+    assert "reused (sha256 matches)" in err
+
+
+@pytest.mark.parametrize("provider", ["swift", "s3"])
+def test_release_through_the_store(
+    provider: str,
+    swift: SwiftAIO,
+    moto: str,
+    pypi: str,
+    repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A private container read with the store's own credentials (no public URL)."""
+    files = staged_set(tmp_path / "house", sdist=False)
+    container = f"p{uuid.uuid4().hex[:8]}"
+    if provider == "swift":
+        args = ["--provider-name", "swift", "--auth-url", swift.auth_url]
+        store_env = {
+            "WHEELHOUSE_UPLOADER_USERNAME": "test:tester",
+            "WHEELHOUSE_UPLOADER_SECRET": CANARY,
+        }
+    else:
+        args = ["--provider-name", "s3", "--endpoint-url", moto]
+        store_env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": CANARY}
+    assert (
+        main(
+            [
+                "--root",
+                str(repo),
+                "upload",
+                *args,
+                container,
+                "--no-enable-cdn",
+                "--local-folder",
+                str(tmp_path / "house"),
+            ],
+            env={"PATH": "/usr/bin:/bin", **store_env},
+        )
+        == 0
+    )
+    capsys.readouterr()
+    code, _, err = run(
+        capsys,
+        [
+            "--root",
+            str(repo),
+            *args,
+            "--container",
+            container,
+            "--repository-url",
+            pypi,
+            "-w",
+            str(tmp_path / "dl"),
+            "-t",
+            "win",
+            "fooext",
+            "0.1.0",
+        ],
+        twine_env(**store_env),
+    )
+    assert code == 0, err
+    assert set(on_index(pypi)) == {p.name for p in files if "win_amd64" in p.name}
+
+
+def test_index_conflicts_credentials_and_incomplete_sets(
+    swift: SwiftAIO,
+    pypi: str,
+    repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    house = tmp_path / "house"
+    files = staged_set(house)
+    container = f"c{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, house, container, capsys)
+    base = [
+        "--root",
+        str(repo),
+        "-u",
+        f"{swift.storage_url}/{container}/",
+        "--repository-url",
+        pypi,
+        "-w",
+        str(tmp_path / "dl"),
+    ]
+    # wrong password: typed error, the index untouched
+    code, _, err = run(
+        capsys, [*base, "fooext", "0.1.0"], twine_env(TWINE_PASSWORD="wrong-" + CANARY)
+    )
+    assert code == AuthError.return_code, err
+    assert on_index(pypi) == {}
+    env = twine_env()
+    del env["TWINE_PASSWORD"]
+    code, _, err = run(capsys, [*base, "fooext", "0.1.0"], env)
+    assert code == CredentialsMissingError.return_code, err
+    # other bytes already on the index under one of the names: refused before any upload
+    other = make_wheel(
+        tmp_path / "other",
+        tag=files[0].name.removeprefix("fooext-0.1.0-").removesuffix(".whl"),
+        payload=b"# other bytes\n",
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twine",
+            "upload",
+            "--non-interactive",
+            "--repository-url",
+            pypi,
+            "-u",
+            "uploader",
+            "-p",
+            PYPI_PASSWORD,
+            str(other),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    code, _, err = run(capsys, [*base, "fooext", "0.1.0"], twine_env())
+    assert code == IndexUploadError.return_code, err
+    assert files[0].name in err
+    assert set(on_index(pypi)) == {files[0].name}
+
+
+def test_incomplete_set_gate(
+    swift: SwiftAIO, pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    house = tmp_path / "house"
+    files = staged_set(house)
+    files[1].unlink()  # one expected wheel never made it to the container
+    container = f"i{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, house, container, capsys)
+    base = [
+        "--root",
+        str(repo),
+        "-u",
+        f"{swift.storage_url}/{container}/metadata.json",
+        "--repository-url",
+        pypi,
+        "-w",
+        str(tmp_path / "dl"),
+        "fooext",
+        "0.1.0",
+    ]
+    code, out, err = run(capsys, base, twine_env())
+    assert code == ReleaseGateError.return_code
+    assert f"missing (expected, not staged): {files[1].name}" in out + err
+    assert on_index(pypi) == {}
+    code, _, err = run(capsys, ["--allow-incomplete", *base], twine_env())
+    assert code == 0, err
+    assert set(on_index(pypi)) == {files[0].name, files[2].name}
+
+
+def test_stale_local_file_and_lying_metadata(
+    swift: SwiftAIO, pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    house = tmp_path / "house"
+    files = staged_set(house, sdist=False)
+    container = f"s{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, house, container, capsys)
+    dl = tmp_path / "dl"
+    dl.mkdir()
+    (dl / files[0].name).write_bytes(b"stale bytes from an earlier attempt")
+    base = [
+        "--root",
+        str(repo),
+        "-u",
+        f"{swift.storage_url}/{container}/",
+        "--repository-url",
+        pypi,
+        "-w",
+        str(dl),
+        "fooext",
+        "0.1.0",
+    ]
+    code, _, err = run(capsys, base, twine_env())
+    assert code == ReleaseGateError.return_code
+    assert "-c/--clobber" in err
+    code, _, err = run(capsys, ["-c", "-n", *base], twine_env())
+    assert code == 0, err
+    assert sha256_of(dl / files[0].name) == sha256_of(files[0])
+    assert not list(dl.glob("*.part"))
+    # a wheel whose METADATA says another version than its name
+    liar_house = tmp_path / "liar"
+    staged_set(liar_house, sdist=False)  # honest, then one of them replaced by a liar
+    make_wheel(
+        liar_house,
+        version="0.1.0",
+        metadata_version="0.1.1",
+        tag=files[0].name.removeprefix("fooext-0.1.0-").removesuffix(".whl"),
+    )
+    container = f"l{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, liar_house, container, capsys)
+    code, _, err = run(
+        capsys,
+        [
+            "--root",
+            str(repo),
+            "-u",
+            f"{swift.storage_url}/{container}/",
+            "--repository-url",
+            pypi,
+            "-w",
+            str(tmp_path / "dl2"),
+            "fooext",
+            "0.1.0",
+        ],
+        twine_env(),
+    )
+    assert code == ReleaseGateError.return_code
+    assert "METADATA says fooext 0.1.1" in err
+
+
+def test_signed_release_verifies(
+    swift: SwiftAIO, pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    house = tmp_path / "house"
+    files = staged_set(house, sdist=False)
+    container = f"g{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, house, container, capsys)
+    with gpg_home(tmp_path) as (gpg_env, fingerprint):
+        env = twine_env(GNUPGHOME=gpg_env["GNUPGHOME"])
+        code, _, err = run(
+            capsys,
+            [
+                "--root",
+                str(repo),
+                "-u",
+                f"{swift.storage_url}/{container}/",
+                "--repository-url",
+                pypi,
+                "-w",
+                str(tmp_path / "dl"),
+                "-s",
+                "-i",
+                fingerprint,
+                "fooext",
+                "0.1.0",
+            ],
+            env,
+        )
+        assert code == 0, err
+        stored = tmp_path / "pypi" / "packages"
+        for p in files:
+            asc = stored / (p.name + ".asc")
+            assert asc.is_file()
+            verify = subprocess.run(  # noqa: PLW1510 - the return code is asserted below
+                ["gpg", "--verify", str(asc), str(stored / p.name)],
+                env=gpg_env,
+                capture_output=True,
+                text=True,
+            )
+            assert verify.returncode == 0, verify.stderr
+            assert "Good signature" in verify.stderr

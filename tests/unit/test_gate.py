@@ -1,0 +1,95 @@
+"""The release gate: platform families by parsed tags, manifest comparison, coherence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels import gate
+from numpy_wheels.errors import ReleaseGateError
+from tests.wheelfiles import make_sdist, make_wheel
+
+MANY = "numpy-2.4.6-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl"
+MANY1 = "numpy-1.19.0-cp38-cp38-manylinux1_x86_64.whl"
+MUSL = "numpy-2.4.6-cp312-cp312-musllinux_1_2_x86_64.whl"
+MAC = "numpy-2.4.6-cp312-cp312-macosx_14_0_arm64.whl"
+WIN = "numpy-2.4.6-cp312-cp312-win_amd64.whl"
+SDIST = "numpy-2.4.6.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("wheel_type", "selected"),
+    [
+        ("all", {MANY, MUSL, MAC, WIN, SDIST}),
+        ("linux", {MANY, MUSL}),
+        ("manylinux", {MANY}),
+        ("musllinux", {MUSL}),
+        ("macosx", {MAC}),
+        ("win", {WIN}),
+        ("manylinux1", set()),  # manylinux_2_28 is not manylinux1, whatever the substring
+    ],
+)
+def test_wheel_type_is_matched_on_parsed_tags(
+    wheel_type: gate.WheelType, selected: set[str]
+) -> None:
+    names = [MANY, MUSL, MAC, WIN, SDIST]
+    got = gate.select(names, project="numpy", version="2.4.6", wheel_type=wheel_type)
+    assert set(got) == selected
+
+
+def test_substrings_in_names_do_not_match() -> None:
+    """ "win" in a project name, "linux" in a version label: neither is a platform."""
+    names = ["winpty-2.0-cp312-cp312-macosx_11_0_arm64.whl"]
+    assert gate.select(names, project="winpty", version="2.0", wheel_type="win") == []
+    assert gate.select([MANY1], project="numpy", version="1.19", wheel_type="manylinux1") == [MANY1]
+
+
+def test_select_compares_versions_and_normalised_names() -> None:
+    names = [
+        MANY,
+        "NumPy-2.4.6-cp311-cp311-win_amd64.whl",
+        "numpy-2.4.60-cp312-cp312-win_amd64.whl",
+    ]
+    got = gate.select(names, project="numpy", version="2.4.6", wheel_type="all")
+    assert got == sorted([MANY, "NumPy-2.4.6-cp311-cp311-win_amd64.whl"])
+
+
+def test_check_finds_missing_unexpected_duplicate_unsupported_misspelt() -> None:
+    build_tagged = "numpy-2.4.6-1-cp312-cp312-win_amd64.whl"  # same tags as WIN
+    linux = "numpy-2.4.6-cp312-cp312-linux_x86_64.whl"
+    misspelt = "numpy-2.4.6.0-cp313-cp313-win_amd64.whl"
+    expected = [MANY, MAC, WIN, "numpy-2.4.6-cp313-cp313-win_amd64.whl"]
+    found = [MAC, WIN, build_tagged, linux, misspelt]
+    report = gate.check(found, expected=expected, version="2.4.6", wheel_type="all")
+    assert report.missing == (MANY, "numpy-2.4.6-cp313-cp313-win_amd64.whl")
+    assert set(report.unexpected) == {build_tagged, linux, misspelt}
+    assert report.duplicates == ((WIN, build_tagged),)
+    assert report.unsupported == (linux,)
+    assert report.misspelt_version == (misspelt,)
+    with pytest.raises(ReleaseGateError, match="duplicate tags"):
+        gate.enforce(report, allow_incomplete=True)  # inconsistency is never allowed
+
+
+def test_incomplete_is_refused_unless_allowed() -> None:
+    report = gate.check([MAC], expected=[MAC, WIN], version="2.4.6", wheel_type="all")
+    with pytest.raises(ReleaseGateError, match=f"missing .*: {WIN}"):
+        gate.enforce(report, allow_incomplete=False)
+    gate.enforce(report, allow_incomplete=True)
+    # with -t macosx the Windows wheel is not expected at all
+    only_mac = gate.check([MAC], expected=[MAC, WIN], version="2.4.6", wheel_type="macosx")
+    assert only_mac.complete
+    with pytest.raises(ReleaseGateError, match="no files"):
+        gate.enforce(
+            gate.check([], expected=[], version="2.4.6", wheel_type="all"), allow_incomplete=True
+        )
+
+
+def test_coherence_reads_metadata(tmp_path: Path) -> None:
+    good = [make_wheel(tmp_path, version="0.1.0"), make_sdist(tmp_path, version="0.1.0")]
+    gate.check_coherence(good, project="fooext", version="0.1.0")
+    liar = make_wheel(
+        tmp_path / "x", version="0.1.0", metadata_version="0.2.0", tag="cp311-cp311-win_amd64"
+    )
+    with pytest.raises(ReleaseGateError, match=r"METADATA says fooext 0\.2\.0"):
+        gate.check_coherence([*good, liar], project="fooext", version="0.1.0")
