@@ -148,7 +148,7 @@ def main() -> None:
     if t_c is not None:
         part_mib = len(part) * args.mib
         print(
-            f"(c) wheelhouse-uploader 0.10.3 {t_c:6.2f} s  {part_mib / t_c:7.0f} MiB/s "
+            f"(c) wheelhouse-uploader 0.10.3 {t_c:6.2f} s  {part_mib / t_c:7.2f} MiB/s "
             f"({part_mib} MiB)"
         )
     print(f"(d) disk copy                 {t_d:7.2f} s  {total / t_d:7.0f} MiB/s")

@@ -17,12 +17,14 @@ from .commands import (
     cmd_commit,
     cmd_lint,
     cmd_matrix,
+    cmd_plan,
     cmd_release,
     cmd_staged,
     cmd_upload,
 )
 from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
 from .log import log
+from .reproduce import cmd_reproduce
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
@@ -278,6 +280,36 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the newest N dev versions per project and tags (default 5)",
     )
     p.add_argument("--dry-run", action="store_true", help="show what would be uploaded")
+
+    p = add(
+        "plan",
+        cmd_plan,
+        "Show how one identifier is built, repaired and tested (runner, BLAS, deployment "
+        "target, environment, commands) — the plan the cibuildwheel backend runs.",
+    )
+    p.add_argument("identifier", metavar="ID", help="a build identifier, e.g. cp313-macosx_arm64")
+    p.add_argument(
+        "--variant",
+        choices=["openblas", "accelerate"],
+        help="macOS BLAS: OpenBLAS (default) or Accelerate (macOS 14+)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "reproduce",
+        cmd_reproduce,
+        "Rebuild one CI job's exact environment (global + job variables, mode, "
+        "BUILD_COMMIT), show it, and run its build here (Linux jobs) or print the plan and "
+        "commands (macOS/Windows jobs).",
+    )
+    p.add_argument("--ci", required=True, choices=["travis", "appveyor", "github", "azure"])
+    p.add_argument("--job", required=True, metavar="N|NAME", help="job index or name")
+    p.add_argument("--daily", action="store_true", help="as a scheduled (daily) run")
+    p.add_argument("--dry-run", action="store_true", help="show the job; run nothing")
+    p.add_argument("--backend", choices=["host", "cibuildwheel"], help="default: host (Linux)")
+    p.add_argument("--source", choices=["git", "sdist"], help="passed to build")
+    p.add_argument("--no-test", action="store_true", help="passed to build")
+    p.add_argument("--json", action="store_true", help="print the job as JSON first")
 
     p = add("staged", cmd_staged, "List what the container holds, with sha256s.")
     store_options(p, positional=False)

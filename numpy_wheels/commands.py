@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LintError, UsageError
-from .log import log
+from .log import format_table, log
 
 
 def _emit_json(payload: Any) -> None:
@@ -156,6 +156,35 @@ def _project_selection(root: Path) -> tuple[str, Any]:
 
     project = read_project_config(root)
     return project.project, select(load_catalogue(), build=project.build, skip=project.skip)
+
+
+def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
+    import shlex
+
+    from .matrix import load_catalogue
+    from .plan import make_plan
+
+    plan = make_plan(load_catalogue().find(args.identifier), args.variant)
+    if args.json:
+        _emit_json(plan.as_json())
+        return 0
+    rows = [
+        ["runner", plan.runner],
+        ["wheel platform", plan.wheel_platform],
+        ["BLAS", plan.blas_package or ("Accelerate" if plan.variant == "accelerate" else "none")],
+        ["ILP64", "yes" if plan.ilp64 else "no"],
+        ["deployment target", plan.deployment_target or "-"],
+        ["archs", ", ".join(plan.archs)],
+        ["meson setup args", " ".join(plan.setup_args)],
+        ["environment", " ".join(f"{k}={v}" for k, v in plan.environment) or "-"],
+        *(["build then", shlex.join(step)] for step in plan.build),
+        ["repair", shlex.join(plan.repair) if plan.repair else "none (nothing to vendor)"],
+        ["test", shlex.join(plan.test) + ("" if plan.testable else "  (skipped)")],
+        *(["note", note] for note in plan.notes),
+    ]
+    log.write(f"{plan.identifier} ({plan.os} {plan.arch}, {plan.variant})")
+    log.write(format_table(["field", "value"], rows))
+    return 0
 
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -22,6 +22,7 @@ from packaging.utils import parse_wheel_filename
 from .cmd import call
 from .errors import LicenceError, RepairError
 from .log import log
+from .plan import Plan
 from .source import LICENCE_MARKER
 
 _LIBRARY = re.compile(r"\.(so(\.\d+)*|dylib|dll)$")
@@ -101,6 +102,32 @@ def auditwheel_repair(
     grafted = grafted_libraries(final)
     log.write(f"repaired {final.name}; vendored: {', '.join(grafted) or 'nothing'}")
     return RepairResult(wheel=final, report=report, grafted=grafted)
+
+
+def repair_with_plan(
+    plan: Plan, wheel: Path, *, dest: Path, lib_dir: Path, env: Mapping[str, str]
+) -> RepairResult:
+    """Run the plan's repair (delocate-wheel for macOS, delvewheel for Windows, auditwheel for
+    Linux) on ``wheel``, with ``lib_dir`` holding the libraries to vendor; one wheel out."""
+    argv = plan.repair_command(wheel=str(wheel), dest_dir="{dest_dir}", openblas_lib=str(lib_dir))
+    if argv is None:
+        shutil.copy(wheel, dest / wheel.name)
+        log.write(f"{wheel.name}: nothing to vendor ({plan.identifier} has no repair step)")
+        return RepairResult(wheel=dest / wheel.name, report=None, grafted=())
+    work = dest / ".repair"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    run_env = dict(env)
+    if plan.os == "macos":  # delocate finds the libraries the way dyld would
+        run_env["DYLD_LIBRARY_PATH"] = str(lib_dir)
+    call(*(a.replace("{dest_dir}", str(work)) for a in argv), env=run_env, error=RepairError)
+    repaired = one_platform_wheel(work)
+    final = dest / repaired.name
+    repaired.replace(final)
+    shutil.rmtree(work)
+    grafted = grafted_libraries(final)
+    log.write(f"repaired {final.name}; vendored: {', '.join(grafted) or 'nothing'}")
+    return RepairResult(wheel=final, report=None, grafted=grafted)
 
 
 # -- licence coverage ----------------------------------------------------------------------

@@ -19,12 +19,16 @@ from importlib import resources
 from pathlib import Path
 
 from ..cmd import call
-from ..errors import BuildError
+from ..errors import BuildError, SelectionError
+from ..plan import make_plan
 from ..repair import RepairResult, grafted_libraries, one_platform_wheel
 from . import WheelJob
 
 STAGE = ".numpy_wheels"
 CONTAINER_PROJECT = "/project"
+# Where the before-build hook unpacks the OpenBLAS shared library, relative to the project
+# (delvewheel --add-path / DYLD_LIBRARY_PATH for delocate on the macOS and Windows runners).
+OPENBLAS_LIB = ".openblas/lib"
 
 DRIVER = """\
 #!/bin/bash
@@ -38,6 +42,11 @@ before_build)
         mkdir -p "$here/../.openblas"
         python -c "import ${OPENBLAS_MODULE} as m; print(m.get_pkg_config())" \\
             > "$here/../.openblas/scipy-openblas.pc"
+        # The shared library where the repair finds it (delvewheel --add-path on Windows,
+        # DYLD_LIBRARY_PATH for delocate on macOS): there is no RPATH on Windows.
+        mkdir -p "$here/../.openblas/lib"
+        cp -R "$(python -c "import ${OPENBLAS_MODULE} as m; print(m.get_lib_dir())")"/. \
+            "$here/../.openblas/lib/"
     fi
     hook=pre_build ;;
 run_tests)
@@ -126,7 +135,18 @@ class CibuildwheelBackend:
     def build(self, job: WheelJob) -> Path:
         """One cibuildwheel run builds, repairs (auditwheel in the container) and tests."""
         opts = job.options
+        plan = make_plan(job.build_id)
+        if plan.build:
+            msg = (
+                f"{plan.identifier}: build the per-arch identifiers ({', '.join(plan.archs)}) "
+                "and fuse them as `python -m numpy_wheels plan` shows"
+            )
+            raise SelectionError(msg)
         values = stage(job)
+        # The plan's environment (deployment target, compilers, OpenBLAS paths) crosses too;
+        # what the staging set (container paths) wins.
+        for key, value in plan.env().items():
+            values.setdefault(key, value.format(project=".", openblas_lib=OPENBLAS_LIB))
         out = job.workdir / "cibw-out"
         shutil.rmtree(out, ignore_errors=True)
         user_env = opts.env.get("CIBW_ENVIRONMENT", "")
@@ -137,6 +157,13 @@ class CibuildwheelBackend:
             "CIBW_ENVIRONMENT": f"{user_env} {crossing}".strip(),
             "CIBW_TEST_ENVIRONMENT": f"{user_env} {crossing}".strip(),
             "CIBW_BEFORE_BUILD": f"bash {{project}}/{STAGE}/driver.sh before_build",
+            # The plan's repair (auditwheel / delocate-wheel / delvewheel, or none for win32).
+            "CIBW_REPAIR_WHEEL_COMMAND": shlex.join(
+                plan.repair_command(
+                    wheel="{wheel}", dest_dir="{dest_dir}", openblas_lib=OPENBLAS_LIB
+                )
+                or []
+            ),
         }
         settings = [
             f"{k}={v}"
@@ -173,7 +200,7 @@ class CibuildwheelBackend:
         return final
 
     def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
-        del job  # cibuildwheel repaired it inside the container (auditwheel/delocate/delvewheel)
+        del job  # cibuildwheel ran the plan's repair command inside the container / on the VM
         return RepairResult(wheel=wheel, report=None, grafted=grafted_libraries(wheel))
 
     def test(self, job: WheelJob, wheel: Path) -> str:

@@ -1,0 +1,108 @@
+"""Build plans for every identifier of the matrix, checked against numpy's release CI
+(shared/reference/modern-anchors.md §1.2-1.4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from numpy_wheels.__main__ import main
+from numpy_wheels.errors import SelectionError
+from numpy_wheels.matrix import BuildId, load_catalogue
+from numpy_wheels.plan import make_plan
+
+IDS = load_catalogue().all_ids()
+
+
+def _version(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+@pytest.mark.parametrize("build_id", IDS, ids=str)
+def test_every_identifier_has_a_plan_matching_numpy_ci(build_id: BuildId) -> None:
+    plan = make_plan(build_id)
+    assert plan.identifier == build_id.identifier
+    # the plan's tag is the one the release manifest expects
+    assert plan.wheel_platform == build_id.wheel_platform
+    assert plan.test[:2] == ("python", "-c")
+    assert 'numpy.test(label="full"' in plan.test[2]
+    assert "-n=auto" in plan.test[2]
+    os_ = build_id.platform.os
+    if os_ == "linux":
+        assert plan.repair == ("auditwheel", "repair", "-w", "{dest_dir}", "{wheel}")
+        assert plan.blas_package == "scipy-openblas64"
+        assert plan.ilp64
+        assert plan.runner in ("ubuntu-22.04", "ubuntu-22.04-arm")
+        assert plan.deployment_target is None
+    elif os_ == "macos":
+        assert plan.repair is not None
+        assert plan.repair[0] == "delocate-wheel"
+        assert plan.repair[1:3] == ("--require-archs", ",".join(plan.archs))
+        assert plan.blas_package == "scipy-openblas64"
+        assert plan.ilp64
+        assert plan.deployment_target is not None
+        # never older than the interpreter's target nor the bundled OpenBLAS (10.9 / 11.0)
+        floor = "11.0" if build_id.platform.arch == "arm64" else "10.9"
+        assert _version(plan.deployment_target) >= _version(build_id.python.macos_min)
+        assert _version(plan.deployment_target) >= _version(floor)
+        assert ("MACOSX_DEPLOYMENT_TARGET", plan.deployment_target) in plan.environment
+        assert plan.runner == ("macos-15-intel" if plan.arch == "x86_64" else "macos-14")
+    else:
+        assert "--vsenv" in plan.setup_args
+        if build_id.platform.name == "win32":  # numpy: no BLAS, no repair
+            assert plan.blas_package is None
+            assert plan.repair is None
+            assert "-Dallow-noblas=true" in plan.setup_args
+        else:
+            assert plan.repair is not None
+            assert plan.repair[:4] == (
+                "delvewheel",
+                "repair",
+                "--add-path",
+                "{openblas_lib}",
+            )
+            expected = "scipy-openblas32" if plan.arch == "ARM64" else "scipy-openblas64"
+            assert plan.blas_package == expected
+            assert plan.ilp64 == (expected == "scipy-openblas64")
+            assert f"-Duse-ilp64={'true' if plan.ilp64 else 'false'}" in plan.setup_args
+            assert plan.runner == ("windows-11-arm" if plan.arch == "ARM64" else "windows-2022")
+
+
+@pytest.mark.parametrize("build_id", [b for b in IDS if b.platform.os == "macos"], ids=str)
+def test_accelerate_variant_targets_macos_14(build_id: BuildId) -> None:
+    plan = make_plan(build_id, "accelerate")
+    assert plan.deployment_target == "14.0"
+    assert plan.blas_package is None
+    assert "-Dblas=accelerate" in plan.setup_args
+    assert plan.wheel_platform.startswith("macosx_14_0_")
+    assert ("INSTALL_OPENBLAS", "false") in plan.environment
+    # numpy's Intel runner cannot test a macOS 14 wheel
+    assert plan.testable == (build_id.platform.arch != "x86_64")
+
+
+def test_universal2_is_built_per_arch_and_merged() -> None:
+    plan = make_plan(load_catalogue().find("cp313-macosx_universal2"))
+    assert plan.archs == ("x86_64", "arm64")
+    assert plan.build == (
+        ("delocate-merge", "-w", "{dest_dir}", "{wheel_x86_64}", "{wheel_arm64}"),
+    )
+    assert plan.repair is not None
+    assert "x86_64,arm64" in plan.repair
+
+
+def test_accelerate_is_macos_only() -> None:
+    with pytest.raises(SelectionError, match="only on macOS"):
+        make_plan(load_catalogue().find("cp313-win_amd64"), "accelerate")
+
+
+def test_plan_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "cp313-win32", "--json"], env={}) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["repair"] is None
+    assert data["blas_package"] is None
+    assert main(["plan", "cp313-macosx_arm64"], env={}) == 0
+    out = capsys.readouterr().out
+    assert "delocate-wheel --require-archs arm64" in out
+    assert "MACOSX_DEPLOYMENT_TARGET=11.0" in out
+    assert main(["plan", "cp399-win_amd64"], env={}) == SelectionError.return_code
