@@ -2,17 +2,19 @@
 # Set up everything the test suite needs on a fresh Debian machine: the project venv with the
 # test extra, and (as root) Debian's docker.io and debootstrap for the container tests, whose
 # engine and image the test fixtures start and build themselves; chromium renders the staged
-# index.html; gnupg signs release files with a throwaway key.
+# index.html; gnupg signs release files with a throwaway key; LLVM's otool/install-name-tool
+# stand in for Apple's when delocate repairs a real macOS wheel on Linux.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
-    for cmd in dockerd:docker.io debootstrap:debootstrap chromium:chromium gpg:gnupg; do
+    for cmd in dockerd:docker.io debootstrap:debootstrap chromium:chromium gpg:gnupg \
+               llvm-otool-14:llvm-14; do
         command -v "${cmd%%:*}" >/dev/null || [ -x "/usr/sbin/${cmd%%:*}" ] || missing+=("${cmd##*:}")
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]} (container tests)"
+        echo "installing ${missing[*]} (tools the tests drive)"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi

@@ -92,9 +92,11 @@ def resolve_target(
     """The upload URL from ``--repository-url`` or the ``~/.pypirc`` section (twine's own
     reader), and the simple index next to it (PyPI's is pypi.org/simple/)."""
     from twine.exceptions import TwineException
-    from twine.utils import get_repository_from_config
+    from twine.utils import DEFAULT_CONFIG_FILE, get_repository_from_config
 
-    cfg = config_file or str(Path("~/.pypirc").expanduser())
+    # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
+    # missing file the user named is an error — as twine itself behaves.
+    cfg = config_file or DEFAULT_CONFIG_FILE
     try:
         found = get_repository_from_config(cfg, repository or "pypi", repository_url)
     except TwineException as exc:

@@ -130,6 +130,29 @@ def repair_with_plan(
     return RepairResult(wheel=final, report=None, grafted=grafted)
 
 
+def merge_universal2(
+    plan: Plan, wheels: Mapping[str, Path], *, dest: Path, env: Mapping[str, str]
+) -> Path:
+    """Fuse the per-arch repaired wheels of a universal2 plan (``delocate-merge``)."""
+    if not plan.build or set(wheels) != set(plan.archs):
+        msg = f"{plan.identifier}: needs one wheel per arch ({', '.join(plan.archs)})"
+        raise RepairError(msg)
+    work = dest / ".merge"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    values = {f"wheel_{arch}": str(path) for arch, path in wheels.items()}
+    for step in plan.build:
+        call(*(a.format(dest_dir=work, **values) for a in step), env=env, error=RepairError)
+    merged = one_platform_wheel(work)
+    if not merged.name.endswith("_universal2.whl"):
+        msg = f"delocate-merge gave {merged.name}, not a universal2 wheel"
+        raise RepairError(msg)
+    final = dest / merged.name
+    merged.replace(final)
+    shutil.rmtree(work)
+    return final
+
+
 # -- licence coverage ----------------------------------------------------------------------
 
 

@@ -75,7 +75,13 @@ def apple_tool_shims(directory: Path) -> Path:
         "otool": 'args=(); for a in "$@"; do [ "$a" = "-m" ] || args+=("$a"); done\n'
         f'exec {_llvm("otool")} "${{args[@]}}"\n',
         "install_name_tool": f'exec {_llvm("install_name_tool")} "$@"\n',
-        "lipo": f'exec {_llvm("lipo")} "$@"\n',
+        # llvm-lipo, with Apple's wording for "not an object file": delocate-merge matches it
+        "lipo": "err=$(mktemp); trap 'rm -f \"$err\"' EXIT\n"
+        f'{_llvm("lipo")} "$@" 2>"$err"; rc=$?\n'
+        'if [ $rc -ne 0 ] && grep -q "not recognized as a valid object file" "$err"; then\n'
+        '  file=$(sed -n "s/.*: \'\\(.*\\)\': The file was not recognized.*/\\1/p" "$err")\n'
+        '  echo "fatal error: lipo: can\'t figure out the architecture type of: $file" >&2\n'
+        'else cat "$err" >&2; fi\nexit $rc\n',
         "codesign": "exit 0\n",
     }
     for name, body in scripts.items():

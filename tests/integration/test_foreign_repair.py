@@ -11,7 +11,7 @@ import pytest
 
 from numpy_wheels.matrix import load_catalogue
 from numpy_wheels.plan import make_plan
-from numpy_wheels.repair import repair_with_plan
+from numpy_wheels.repair import merge_universal2, repair_with_plan
 from tests.foreign import apple_tool_shims, download, unrepair_macos, unrepair_windows
 
 BIN = str(Path(sys.executable).parent)
@@ -94,3 +94,30 @@ def test_macos_wheel_load_commands_point_inside(downloads: Path, tmp_path: Path)
                     assert target.is_file(), f"{so.name}: {ref} is not in the wheel"
                     linked += 1
     assert linked >= 2
+
+
+def test_universal2_fuses_the_two_arch_wheels(downloads: Path, tmp_path: Path) -> None:
+    """The plan's universal2 step on numpy's real x86_64 and arm64 OpenBLAS wheels: every
+    binary in the result carries both architectures (checked with macholib)."""
+    from macholib.mach_o import CPU_TYPE_NAMES
+    from macholib.MachO import MachO
+
+    wheels = {
+        "x86_64": download(downloads / "mac", "macosx_10_13_x86_64"),
+        "arm64": download(downloads / "arm", "macosx_11_0_arm64"),
+    }
+    shims = apple_tool_shims(tmp_path / "shims")
+    plan = make_plan(load_catalogue().find("cp312-macosx_universal2"))
+    dest = tmp_path / "wheelhouse"
+    dest.mkdir()
+    env = {"PATH": f"{BIN}:{shims}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    merged = merge_universal2(plan, wheels, dest=dest, env=env)
+    assert merged.name.endswith("-macosx_10_13_universal2.whl")
+    out = tmp_path / "unpacked"
+    with zipfile.ZipFile(merged) as zf:
+        zf.extractall(out)
+    binaries = [*out.rglob("*.so"), *out.rglob("*.dylib")]
+    assert len(binaries) > 10
+    for path in binaries:
+        archs = {CPU_TYPE_NAMES.get(h.header.cputype) for h in MachO(str(path)).headers}
+        assert archs == {"x86_64", "ARM64"}, f"{path.name}: {archs}"

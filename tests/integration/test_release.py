@@ -410,3 +410,28 @@ def test_signed_release_verifies(
             )
             assert verify.returncode == 0, verify.stderr
             assert "Good signature" in verify.stderr
+
+
+def test_pypirc_repository_section(
+    swift: SwiftAIO, pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-r NAME reads the upload URL and credentials from a pypirc (twine's own reader)."""
+    house = tmp_path / "house"
+    files = staged_set(house, sdist=False)
+    container = f"y{uuid.uuid4().hex[:8]}"
+    stage_swift(swift, repo, house, container, capsys)
+    pypirc = tmp_path / "pypirc"
+    pypirc.write_text(
+        "[distutils]\nindex-servers = staging-index\n\n[staging-index]\n"
+        f"repository = {pypi}\nusername = uploader\npassword = {PYPI_PASSWORD}\n"
+    )
+    argv = ["--root", str(repo), "-u", f"{swift.storage_url}/{container}/", "-r",
+            "staging-index", "--config-file", str(pypirc), "-w", str(tmp_path / "dl"),
+            "fooext", "0.1.0"]  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no TWINE_* at all
+    code, _, err = run(capsys, argv, env)
+    assert code == 0, err
+    assert on_index(pypi) == {p.name: sha256_of(p) for p in files}
+    code, _, err = run(capsys, [*argv[:-2], "-r", "nope", "fooext", "0.1.0"], env)
+    assert code == 2
+    assert "Missing 'nope' section" in err

@@ -93,3 +93,32 @@ def test_coherence_reads_metadata(tmp_path: Path) -> None:
     )
     with pytest.raises(ReleaseGateError, match=r"METADATA says fooext 0\.2\.0"):
         gate.check_coherence([*good, liar], project="fooext", version="0.1.0")
+
+
+def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
+    from numpy_wheels.errors import UsageError
+    from numpy_wheels.release import resolve_target
+
+    pypi = resolve_target(repository=None, repository_url=None, index_url=None, config_file=None)
+    assert pypi.repository_url == "https://upload.pypi.org/legacy/"
+    assert pypi.simple_url == "https://pypi.org/simple/"
+    assert pypi.is_pypi  # signing there warns: PyPI ignores signatures
+    test = resolve_target(
+        repository=None,
+        repository_url="https://test.pypi.org/legacy/",
+        index_url=None,
+        config_file=None,
+    )
+    assert test.simple_url == "https://test.pypi.org/simple/"
+    local = resolve_target(
+        repository=None, repository_url="http://127.0.0.1:8080/", index_url=None, config_file=None
+    )
+    assert local.simple_url == "http://127.0.0.1:8080/simple/"
+    assert not local.is_pypi
+    with pytest.raises(UsageError, match="No such file"):
+        resolve_target(
+            repository="x",
+            repository_url=None,
+            index_url=None,
+            config_file=str(tmp_path / "absent"),
+        )
