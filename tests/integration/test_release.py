@@ -60,6 +60,11 @@ def staged_set(house: Path, *, sdist: bool = True) -> list[Path]:
     return files + ([make_sdist(house)] if sdist else [])
 
 
+def release_argv(repo: Path, url: str, pypi: str, wheel_dir: Path | str, *rest: str) -> list[str]:
+    """wheel-uploader's arguments; ``rest`` ends with PACKAGE VERSION when it is given."""
+    return ["--root", str(repo), "-u", url, "--repository-url", pypi, "-w", str(wheel_dir), *rest]
+
+
 def twine_env(**extra: str) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",
@@ -127,19 +132,15 @@ def test_stage_then_release_from_the_public_container(
     container = f"r{uuid.uuid4().hex[:8]}"
     stage_swift(swift, repo, tmp_path / "house", container, capsys)
     out_dir = tmp_path / "dl"
-    argv = [
-        "--root",
-        str(repo),
-        "-u",
+    argv = release_argv(
+        repo,
         f"{swift.storage_url}/{container}/index.html",
-        "--repository-url",
         pypi,
-        "-w",
         str(out_dir),
         "--json",
         "fooext",
         "0.1.0",
-    ]
+    )
     code, out, err = run(capsys, argv, twine_env())
     assert code == 0, err
     report = json.loads(out)
@@ -230,16 +231,7 @@ def test_index_conflicts_credentials_and_incomplete_sets(
     files = staged_set(house)
     container = f"c{uuid.uuid4().hex[:8]}"
     stage_swift(swift, repo, house, container, capsys)
-    base = [
-        "--root",
-        str(repo),
-        "-u",
-        f"{swift.storage_url}/{container}/",
-        "--repository-url",
-        pypi,
-        "-w",
-        str(tmp_path / "dl"),
-    ]
+    base = release_argv(repo, f"{swift.storage_url}/{container}/", pypi, str(tmp_path / "dl"))
     # wrong password: typed error, the index untouched
     code, _, err = run(
         capsys, [*base, "fooext", "0.1.0"], twine_env(TWINE_PASSWORD="wrong-" + CANARY)
@@ -288,18 +280,14 @@ def test_incomplete_set_gate(
     files[1].unlink()  # one expected wheel never made it to the container
     container = f"i{uuid.uuid4().hex[:8]}"
     stage_swift(swift, repo, house, container, capsys)
-    base = [
-        "--root",
-        str(repo),
-        "-u",
+    base = release_argv(
+        repo,
         f"{swift.storage_url}/{container}/metadata.json",
-        "--repository-url",
         pypi,
-        "-w",
         str(tmp_path / "dl"),
         "fooext",
         "0.1.0",
-    ]
+    )
     code, out, err = run(capsys, base, twine_env())
     assert code == ReleaseGateError.return_code
     assert f"missing (expected, not staged): {files[1].name}" in out + err
@@ -319,18 +307,7 @@ def test_stale_local_file_and_lying_metadata(
     dl = tmp_path / "dl"
     dl.mkdir()
     (dl / files[0].name).write_bytes(b"stale bytes from an earlier attempt")
-    base = [
-        "--root",
-        str(repo),
-        "-u",
-        f"{swift.storage_url}/{container}/",
-        "--repository-url",
-        pypi,
-        "-w",
-        str(dl),
-        "fooext",
-        "0.1.0",
-    ]
+    base = release_argv(repo, f"{swift.storage_url}/{container}/", pypi, str(dl), "fooext", "0.1.0")
     code, _, err = run(capsys, base, twine_env())
     assert code == ReleaseGateError.return_code
     assert "-c/--clobber" in err
@@ -351,18 +328,14 @@ def test_stale_local_file_and_lying_metadata(
     stage_swift(swift, repo, liar_house, container, capsys)
     code, _, err = run(
         capsys,
-        [
-            "--root",
-            str(repo),
-            "-u",
+        release_argv(
+            repo,
             f"{swift.storage_url}/{container}/",
-            "--repository-url",
             pypi,
-            "-w",
             str(tmp_path / "dl2"),
             "fooext",
             "0.1.0",
-        ],
+        ),
         twine_env(),
     )
     assert code == ReleaseGateError.return_code
@@ -380,21 +353,17 @@ def test_signed_release_verifies(
         env = twine_env(GNUPGHOME=gpg_env["GNUPGHOME"])
         code, _, err = run(
             capsys,
-            [
-                "--root",
-                str(repo),
-                "-u",
+            release_argv(
+                repo,
                 f"{swift.storage_url}/{container}/",
-                "--repository-url",
                 pypi,
-                "-w",
                 str(tmp_path / "dl"),
                 "-s",
                 "-i",
                 fingerprint,
                 "fooext",
                 "0.1.0",
-            ],
+            ),
             env,
         )
         assert code == 0, err
