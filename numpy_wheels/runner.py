@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shlex
 import shutil
 import sys
 import sysconfig
@@ -18,11 +19,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from . import __version__
-from .errors import FatalError, LicenceError
+from .errors import FatalError, LicenceError, SelectionError
 from .hooks import Hooks
 from .log import log
 from .openblas import check_bundled, fetch
 from .options import BuildOptions, resolve_build_options
+from .plan import make_plan
 from .platforms import Backend, WheelJob, get_backend
 from .repair import check_licence
 from .source import SourceInfo, append_licence, checkout, fetch_sdist, sha256_of
@@ -109,6 +111,15 @@ def run_identifier(
     crossing: Mapping[str, str],
 ) -> WheelRecord:
     build_id = opts.identifiers[index]
+    plan = make_plan(build_id)
+    if plan.build:  # universal2: two builds, each with its own OpenBLAS, then a fuse
+        py = build_id.python.tag
+        msg = (
+            f"{build_id.identifier} is built per arch: build {py}-macosx_x86_64 and "
+            f"{py}-macosx_arm64, then fuse them ({shlex.join(plan.build[0])}); "
+            "see `python -m numpy_wheels plan " + build_id.identifier + "`"
+        )
+        raise SelectionError(msg)
     steps: dict[str, float] = {}
     start = time.monotonic()
     hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path)
