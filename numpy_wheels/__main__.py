@@ -321,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
         "Upload a staged version to the package index with twine: the set checked against "
         "the manifest, every file against its staged sha256, then verified on the index.",
     )
-    p.add_argument("version", metavar="VERSION")
+    p.add_argument("version", metavar="VERSION", help="release version, e.g. 2.4.6")
     release_options(p)
     p.set_defaults(package=None)
     return parser
@@ -359,18 +359,18 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 def _uploader_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wheel-uploader",
-        description="Fetch a version's wheels from the staging container and upload them to "
-        "the package index with twine: the set checked against the expected manifest, every "
-        "file against the sha256 the container published, optionally GPG-signed, then "
-        "downloaded back from the index and compared.",
+        description="Fetch a version's wheels from the staging container and upload them to\n"
+        "the package index with twine: the set is checked against the expected manifest,\n"
+        "every file against the sha256 the container published; optionally GPG-signed;\n"
+        "then every file is downloaded back from the index and compared.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("--root", default=".", help="the wheels repository (default: .)")
     parser.add_argument("--debug-traceback", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("package", metavar="PACKAGE")
-    parser.add_argument("version", metavar="VERSION")
+    parser.add_argument("package", metavar="PACKAGE", help="project name, e.g. numpy")
+    parser.add_argument("version", metavar="VERSION", help="release version, e.g. 2.4.6")
     release_options(parser)
     parser.set_defaults(handler=cmd_release)
     return parser
