@@ -31,12 +31,20 @@ SETUP_ARGS = [
 ]
 
 
-def timed(argv: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> float:
+def timed(
+    argv: list[str], *, env: dict[str, str], cwd: Path, log: Path, check: bool = True
+) -> float:
+    """Run and time ``argv``; with ``check=False`` (the bare test runs) a failure is reported,
+    not fatal: the benchmark measures time, and the tool's own runs must pass."""
     start = time.perf_counter()
     with log.open("a") as fh:
         fh.write(f"\n+ {' '.join(argv)}\n")
         fh.flush()
-        subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            argv, env=env, cwd=cwd, check=check, stdout=fh, stderr=subprocess.STDOUT
+        )
+    if proc.returncode:
+        print(f"  (exit {proc.returncode}: {' '.join(argv)[:80]}… — see the log)")
     return time.perf_counter() - start
 
 
@@ -122,7 +130,9 @@ def main() -> int:
         cwd=work,
         log=log,
     )
-    venv = work / "bare-venv"
+    # Not "bare-venv": numpy's f2py test_nowrap_private_proceedures asserts "bar" is absent
+    # from a text that contains the file's path.
+    venv = work / "plain-venv"
     vbin = venv / "bin"
     test_env = {**bare_env, "PATH": f"{vbin}{os.pathsep}{env['PATH']}"}
     empty = work / "empty"
@@ -143,7 +153,9 @@ def main() -> int:
         cwd=work,
         log=log,
     )
-    with_xdist = timed(test_command(args.label, xdist=True), env=test_env, cwd=empty, log=log)
+    with_xdist = timed(
+        test_command(args.label, xdist=True), env=test_env, cwd=empty, log=log, check=False
+    )
     bare_steps["test"] = time.perf_counter() - start
     bare = sum(bare_steps.values())
     print(
@@ -154,7 +166,9 @@ def main() -> int:
     warm, warm_rec = tool_run(work, cache, env, log)
     print(f"warm numpy_wheels build: {warm:7.1f} s  steps {warm_rec['steps']}")
 
-    without_xdist = timed(test_command(args.label, xdist=False), env=test_env, cwd=empty, log=log)
+    without_xdist = timed(
+        test_command(args.label, xdist=False), env=test_env, cwd=empty, log=log, check=False
+    )
     print(
         f"numpy.test({args.label!r}): {with_xdist:.1f} s with -n auto, "
         f"{without_xdist:.1f} s without"
