@@ -153,6 +153,25 @@ def _from_pep691(base: str, body: bytes) -> list[Remote]:
     ]
 
 
+def _parse_page(page: Page) -> tuple[str, list[Remote], str | None]:
+    """What one page lists: (kind, files, next page or None)."""
+    data = json.loads(page.body) if page.content_type.endswith("json") else None
+    if page.content_type == PEP691 or (isinstance(data, dict) and "meta" in data):
+        return "simple JSON", _from_pep691(page.url, page.body), None
+    if isinstance(data, dict):
+        return "metadata.json", _from_metadata(page.url, page.body), None
+    if isinstance(data, list) or page.content_type == "text/plain":
+        # A Swift/Cloud Files container listing (JSON or plain), paged by marker.
+        names = [o["name"] for o in data] if data is not None else page.body.decode().split()
+        base = page.url.split("?", maxsplit=1)[0]
+        following = f"{base}?marker={urllib.parse.quote(names[-1])}" if names else None
+        return "container listing", _from_links(base, names), following
+    parser = _Links()
+    parser.feed(page.body.decode(errors="replace"))
+    following = urllib.parse.urljoin(page.url, parser.next) if parser.next else None
+    return "HTML links", _from_links(page.url, parser.links), following
+
+
 def from_url(url: str, project: str, *, get: Fetch = fetch, max_pages: int = 1000) -> list[Remote]:
     """Every distribution file the page(s) at ``url`` offer, with the published hashes."""
     parsed = urllib.parse.urlsplit(url)
@@ -165,25 +184,11 @@ def from_url(url: str, project: str, *, get: Fetch = fetch, max_pages: int = 100
     while next_url and next_url not in seen and len(seen) < max_pages:
         seen.add(next_url)
         page = get(next_url)
-        next_url = None
-        data = json.loads(page.body) if page.content_type.endswith("json") else None
-        if page.content_type == PEP691 or (isinstance(data, dict) and "meta" in data):
-            kind, items = "simple JSON", _from_pep691(page.url, page.body)
-        elif isinstance(data, dict):
-            kind, items = "metadata.json", _from_metadata(page.url, page.body)
-        elif isinstance(data, list) or page.content_type == "text/plain":
-            # A Swift/Cloud Files container listing (JSON or plain), paged by marker.
-            names = [o["name"] for o in data] if data is not None else page.body.decode().split()
-            base = page.url.split("?", maxsplit=1)[0]
-            kind, items = "container listing", _from_links(base, names)
-            if names:
-                next_url = f"{base}?marker={urllib.parse.quote(names[-1])}"
-        else:
-            parser = _Links()
-            parser.feed(page.body.decode(errors="replace"))
-            kind, items = "HTML links", _from_links(page.url, parser.links)
-            if parser.next:
-                next_url = urllib.parse.urljoin(page.url, parser.next)
+        try:
+            kind, items, next_url = _parse_page(page)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            msg = f"{page.url} is not a listing this tool can read ({type(exc).__name__}: {exc})"
+            raise StoreError(msg) from None
         for item in items:
             found.setdefault(item.filename, item)
     if any(r.sha256 is None for r in found.values()) and kind != "metadata.json":
@@ -196,8 +201,8 @@ def _hashes_from_metadata(url: str, found: dict[str, Remote], get: Fetch) -> dic
     try:
         page = get(urllib.parse.urljoin(url.split("?", maxsplit=1)[0], "metadata.json"))
         published = {r.filename: r for r in _from_metadata(page.url, page.body)}
-    except (StoreError, ValueError):
-        return found
+    except (StoreError, ValueError, KeyError, TypeError, AttributeError):
+        return found  # no usable metadata.json: the hashes stay unknown (and are refused)
     return {
         name: r
         if r.sha256 or name not in published

@@ -83,7 +83,11 @@ def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[s
         if filename in known:
             out[filename] = known[filename]
         elif (raw := fetched[filename]) is not None:  # None: removed by a concurrent pass
-            out[filename] = Record(**json.loads(raw))
+            try:
+                out[filename] = Record(**json.loads(raw))
+            except (ValueError, TypeError) as exc:
+                msg = f"{RECORDS}{filename}.json in the store is not a record ({exc})"
+                raise StoreError(msg) from None
     return out
 
 

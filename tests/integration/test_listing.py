@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.__main__ import wheel_uploader_main
-from numpy_wheels.errors import ReleaseGateError
+from numpy_wheels.errors import ReleaseGateError, StoreError
 from numpy_wheels.listing import from_url
 from numpy_wheels.source import sha256_of
 from tests.wheelfiles import make_wheel
@@ -91,3 +91,43 @@ def test_wrong_published_hash_leaves_nothing(
     assert code == ReleaseGateError.return_code
     assert "published 0000" in err
     assert list(dl.iterdir()) == []  # neither the file nor its .part
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("broken.json", "{not json"),
+        ("odd.json", '{"fooext-0.1.0-py3-none-any.whl": 3}'),
+        ("list.json", "[1, 2]"),
+    ],
+)
+def test_unreadable_listing_is_a_store_error(
+    http_root: tuple[Path, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    body: str,
+) -> None:
+    root, url = http_root
+    (root / name).write_text(body)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[tool.numpy-wheels]\nproject = "fooext"\n')
+    code = wheel_uploader_main(
+        [
+            "--root",
+            str(repo),
+            "-u",
+            url + name,
+            "-w",
+            str(tmp_path / "dl"),
+            "-n",
+            "fooext",
+            "0.1.0",
+        ],
+        env={"PATH": "/bin"},
+    )
+    err = capsys.readouterr().err
+    assert code == StoreError.return_code
+    assert "is not a listing this tool can read" in err
+    assert "Traceback" not in err

@@ -428,3 +428,14 @@ def test_index_page_in_chromium(swift: SwiftAIO, run: Run, repo: Path, tmp_path:
     colours = {rgb for _, rgb in pixels}
     assert (0xDD, 0xFF, 0xDD) in colours  # a present cell
     assert (0xFF, 0xDD, 0xDD) in colours  # a missing cell
+
+
+@pytest.mark.parametrize("target", ["local"], indirect=True)
+def test_corrupt_record_is_a_store_error(target: Target, run: Run, repo: Path) -> None:
+    files = wheelhouse(repo)
+    assert run(target)[0] == 0
+    root = Path(target.args[target.args.index("--local-root") + 1])
+    (root / target.container / ".records" / f"{files[0].name}.json").write_text("{half")
+    code, _, err = run(target, command="staged")
+    assert code == StoreError.return_code
+    assert f".records/{files[0].name}.json in the store is not a record" in err
