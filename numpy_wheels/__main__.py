@@ -65,6 +65,7 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     p.add_argument("--auth-url", help="Swift/Keystone auth URL (ST_AUTH, OS_AUTH_URL)")
     p.add_argument("--auth-version", help="Swift auth version: 1 (tempauth), 2 or 3")
     p.add_argument("--storage-url", help="Swift storage URL (skip the service catalogue)")
+    p.add_argument("--project-name", help="Keystone project (OS_PROJECT_NAME / OS_TENANT_NAME)")
     p.add_argument("--endpoint-url", help="S3 endpoint URL (AWS_ENDPOINT_URL)")
     p.add_argument("--local-root", help="local store: the directory holding containers")
     p.add_argument("--public-url", help="where anonymous readers find the container")

@@ -143,6 +143,7 @@ def _store_args(args: argparse.Namespace) -> Any:
         auth_url=args.auth_url,
         auth_version=args.auth_version,
         storage_url=args.storage_url,
+        project=args.project_name,
         endpoint_url=args.endpoint_url,
         local_root=Path(args.local_root).resolve() if args.local_root else None,
         public_url=args.public_url,

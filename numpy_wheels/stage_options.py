@@ -38,6 +38,7 @@ _STORE_KEYS = (
     "local-root",
     "public-url",
     "project-name",
+    "domain-name",
 )
 
 
@@ -101,6 +102,7 @@ class StoreArgs:
     auth_url: str | None = None
     auth_version: str | None = None
     storage_url: str | None = None
+    project: str | None = None
     endpoint_url: str | None = None
     local_root: Path | None = None
     public_url: str | None = None
@@ -143,7 +145,11 @@ def resolve_store_config(
         auth_version=args.auth_version
         or env.get("ST_AUTH_VERSION")
         or cfg.store.get("auth-version", "1"),
-        project=env.get("OS_PROJECT_NAME") or cfg.store.get("project-name"),
+        project=args.project
+        or env.get("OS_PROJECT_NAME")
+        or env.get("OS_TENANT_NAME")
+        or cfg.store.get("project-name"),
+        domain=env.get("OS_USER_DOMAIN_NAME") or cfg.store.get("domain-name", "Default"),
         storage_url=args.storage_url or env.get("OS_STORAGE_URL") or cfg.store.get("storage-url"),
         endpoint_url=args.endpoint_url
         or env.get("AWS_ENDPOINT_URL")

@@ -39,6 +39,7 @@ class StoreConfig:
     auth_url: str | None = None  # Swift: v1 tempauth or Keystone v2/v3
     auth_version: str = "1"
     project: str | None = None  # Keystone project (tenant)
+    domain: str = "Default"  # Keystone v3 user and project domain
     storage_url: str | None = None  # Swift: skip the catalogue, use this storage URL
     endpoint_url: str | None = None  # S3
     local_root: Path | None = None
@@ -140,6 +141,9 @@ class SwiftStore:
             os_options["region_name"] = config.region
         if config.project:
             os_options["project_name"] = config.project
+        if config.auth_version.startswith("3"):
+            os_options["user_domain_name"] = config.domain
+            os_options["project_domain_name"] = config.domain
         if config.storage_url:
             os_options["object_storage_url"] = config.storage_url
         self.conn = Connection(
@@ -161,7 +165,8 @@ class SwiftStore:
             return fn(*args, **kwargs)
         except ClientException as exc:
             status = getattr(exc, "http_status", None)
-            if status in (401, 403):
+            # Keystone refusals arrive from keystoneclient without an HTTP status.
+            if status in (401, 403) or str(getattr(exc, "msg", "")).startswith("Unauthorized"):
                 msg = f"Swift refused the credentials of {self.config.username!r} ({status})"
                 raise AuthError(log.redact(msg)) from None
             if status == 404 and what == "get":

@@ -4,6 +4,7 @@ answers, and is stopped by PID. Recipes: shared/reference/infra-experiment.md.""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import socket
@@ -92,7 +93,9 @@ builder.get_ring().save(sys.argv[1])
 class SwiftAIO:
     """Swift all-in-one: account, container and object servers plus a tempauth proxy."""
 
-    def __init__(self, d: Path, key: str = "testing") -> None:
+    def __init__(self, d: Path, key: str = "testing", keystone: Keystone | None = None) -> None:
+        """``keystone``: authenticate with Keystone (authtoken + keystoneauth) instead of
+        tempauth; the proxy is registered as the object-store endpoint there."""
         from cryptography.fernet import Fernet
 
         self.dir = d
@@ -130,17 +133,25 @@ class SwiftAIO:
                 check=True,
                 capture_output=True,
             )
+        auth = ["authtoken", "keystoneauth"] if keystone else ["tempauth"]
         filters = [
             "catch_errors",
             "gatekeeper",
             "healthcheck",
             "proxy-logging",
             "listing_formats",
-            "tempauth",
+            *auth,
             "copy",
             "dlo",
             "slo",
         ]
+        if keystone:
+            auth_conf = keystone.swift_filters()
+            keystone.register_object_store(f"http://127.0.0.1:{self.ports['proxy']}")
+        else:
+            auth_conf = (
+                f"[filter:tempauth]\nuse = egg:swift#tempauth\nuser_test_tester = {key} .admin\n"
+            )
         (etc / "proxy-server.conf").write_text(
             _swift_conf(
                 etc,
@@ -149,13 +160,12 @@ class SwiftAIO:
                 user,
                 f"[pipeline:main]\npipeline = {' '.join(filters)} proxy-logging proxy-server\n"
                 "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
-                "[filter:tempauth]\nuse = egg:swift#tempauth\n"
-                f"user_test_tester = {key} .admin\n"
-                f"fernet_key_1 = {Fernet.generate_key().decode()}\nactive_fernet_key_id = 1\n"
+                + auth_conf
+                + f"fernet_key_1 = {Fernet.generate_key().decode()}\nactive_fernet_key_id = 1\n"
                 + "".join(
                     f"[filter:{f}]\nuse = egg:swift#{f.replace('-', '_')}\n"
                     for f in filters
-                    if f != "tempauth"
+                    if f not in ("tempauth", "authtoken", "keystoneauth")
                 ),
             )
         )
@@ -186,8 +196,10 @@ class SwiftAIO:
 
 
 @contextmanager
-def swift_server(d: Path, key: str = "testing") -> Iterator[SwiftAIO]:
-    swift = SwiftAIO(d, key)
+def swift_server(
+    d: Path, key: str = "testing", keystone: Keystone | None = None
+) -> Iterator[SwiftAIO]:
+    swift = SwiftAIO(d, key, keystone)
     try:
         for kind in (*SWIFT_SERVERS, "proxy"):
             swift.start(kind)
@@ -246,7 +258,7 @@ def pypi_server(d: Path, user: str, password: str) -> Iterator[str]:
         from passlib.apache import HtpasswdFile
 
     port = free_port()
-    ht = HtpasswdFile(str(d / "htpasswd"), new=True)
+    ht = HtpasswdFile(str(d / "htpasswd"), new=True, default_scheme="apr_md5_crypt")
     ht.set_password(user, password)
     ht.save()
     (d / "packages").mkdir()
@@ -311,3 +323,133 @@ def gpg_home(d: Path) -> Iterator[tuple[dict[str, str], str]]:
         yield env, fingerprint
     finally:
         subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+
+
+KEYSTONE_SERVER = """
+import os, sys
+port = int(sys.argv[1]); os.environ["OS_KEYSTONE_CONFIG_FILES"] = sys.argv[2]
+sys.argv = sys.argv[:1]  # oslo.config parses argv
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+from keystone.server.wsgi import initialize_public_application
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args): pass
+make_server("127.0.0.1", port, initialize_public_application(),
+            handler_class=Quiet).serve_forever()
+"""
+
+
+class Keystone:
+    """OpenStack Keystone (identity v3) on sqlite, bootstrapped with an admin user/project."""
+
+    def __init__(self, d: Path, password: str) -> None:
+        self.dir, self.password, self.port = d, password, free_port()
+        d.mkdir(parents=True, exist_ok=True)
+        self.conf = d / "keystone.conf"
+        self.conf.write_text(
+            f"[DEFAULT]\nlog_dir = {d}\n[database]\nconnection = sqlite:///{d}/keystone.db\n"
+            f"[token]\nprovider = fernet\n[fernet_tokens]\nkey_repository = {d}/fernet\n"
+            f"[fernet_receipts]\nkey_repository = {d}/receipts\n"
+            f"[credential]\nkey_repository = {d}/credential\n"
+        )
+        user = pwd.getpwuid(os.getuid()).pw_name
+        manage = [str(BIN / "keystone-manage"), "--config-file", str(self.conf)]
+        owner = ["--keystone-user", user, "--keystone-group", user]
+        for step in (
+            ["db_sync"],
+            ["fernet_setup", *owner],
+            ["credential_setup", *owner],
+            [
+                "bootstrap",
+                "--bootstrap-password",
+                password,
+                "--bootstrap-public-url",
+                self.url,
+                "--bootstrap-region-id",
+                "RegionOne",
+            ],
+        ):
+            subprocess.run([*manage, *step], check=True, capture_output=True)
+        self.proc = popen(
+            [sys.executable, "-c", KEYSTONE_SERVER, str(self.port), str(self.conf)],
+            d / "keystone.log",
+        )
+        wait_http(self.url, self.proc, timeout=60)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def _request(
+        self,
+        path: str,
+        body: dict[str, object],
+        token: str | None = None,
+    ) -> tuple[dict[str, object], str]:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["X-Auth-Token"] = token
+        req = urllib.request.Request(  # noqa: S310 - a loopback http URL
+            f"{self.url}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            return json.loads(resp.read()), resp.headers.get("X-Subject-Token", "")
+
+    def register_object_store(self, proxy: str) -> None:
+        """The catalogue entry swiftclient looks up after authenticating."""
+        _, token = self._request(
+            "/auth/tokens",
+            {
+                "auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {
+                            "user": {
+                                "name": "admin",
+                                "domain": {"id": "default"},
+                                "password": self.password,
+                            }
+                        },
+                    },
+                    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+                }
+            },
+        )
+        service, _ = self._request(
+            "/services", {"service": {"type": "object-store", "name": "swift"}}, token
+        )
+        service_id = service["service"]["id"]  # type: ignore[index]
+        self._request(
+            "/endpoints",
+            {
+                "endpoint": {
+                    "interface": "public",
+                    "region_id": "RegionOne",
+                    "service_id": service_id,
+                    "url": f"{proxy}/v1/AUTH_$(project_id)s",
+                }
+            },
+            token,
+        )
+
+    def swift_filters(self) -> str:
+        return (
+            "[filter:authtoken]\n"
+            "paste.filter_factory = keystonemiddleware.auth_token:filter_factory\n"
+            f"www_authenticate_uri = {self.url}\nauth_url = {self.url}\nauth_type = password\n"
+            f"username = admin\npassword = {self.password}\nproject_name = admin\n"
+            "user_domain_id = default\nproject_domain_id = default\n"
+            "delay_auth_decision = True\ninterface = public\n"
+            "[filter:keystoneauth]\nuse = egg:swift#keystoneauth\noperator_roles = admin\n"
+        )
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+@contextmanager
+def keystone_server(d: Path, password: str) -> Iterator[Keystone]:
+    keystone = Keystone(d, password)
+    try:
+        yield keystone
+    finally:
+        keystone.stop()

@@ -439,3 +439,30 @@ def test_corrupt_record_is_a_store_error(target: Target, run: Run, repo: Path) -
     code, _, err = run(target, command="staged")
     assert code == StoreError.return_code
     assert f".records/{files[0].name}.json in the store is not a record" in err
+
+
+def test_swift_with_keystone_v3(tmp_path: Path, repo: Path, run: Run) -> None:
+    """Keystone identity v3 in front of Swift (authtoken + keystoneauth): the store
+    authenticates, finds its endpoint in the catalogue, uploads; a wrong password is 16."""
+    from tests.servers import keystone_server
+
+    with (
+        keystone_server(tmp_path / "keystone", CANARY) as keystone,
+        swift_server(tmp_path / "swift", keystone=keystone) as swift,
+    ):
+        files = wheelhouse(repo)
+        args = ["--provider-name", "swift", "--auth-url", keystone.url, "--auth-version", "3",
+                "--project-name", "admin"]  # fmt: skip
+        env = {"WHEELHOUSE_UPLOADER_USERNAME": "admin", "WHEELHOUSE_UPLOADER_SECRET": CANARY}
+        container = "ks"
+        target = Target("swift", args, env, f"{swift.storage_url}/{container}/", container)
+        code, out, err = run(target, "--json")
+        assert code == 0, err
+        assert sorted(f["action"] for f in json.loads(out)["files"]) == ["uploaded"] * 3
+        code, out, _ = run(target, "--json", command="staged")
+        assert code == 0
+        staged = {f["filename"]: f["sha256"] for f in json.loads(out)["files"]}
+        assert staged == {p.name: sha256_of(p) for p in files}
+        wrong = dataclasses.replace(target, env={**env, "WHEELHOUSE_UPLOADER_SECRET": "nope"})
+        code, _, err = run(wrong)
+        assert code == AuthError.return_code, err
