@@ -19,12 +19,12 @@ from .commands import (
     cmd_matrix,
     cmd_plan,
     cmd_release,
+    cmd_reproduce,
     cmd_staged,
     cmd_upload,
 )
 from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
 from .log import log
-from .reproduce import cmd_reproduce
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 

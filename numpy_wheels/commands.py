@@ -188,6 +188,12 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .reproduce import reproduce_job  # imported on use, like every command's domain code
+
+    return reproduce_job(args, env)
+
+
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from .cilint import detect_mode
     from .log import format_table

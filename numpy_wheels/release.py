@@ -191,14 +191,17 @@ def on_index(target: Target, project: str) -> dict[str, Remote]:
         raise
 
 
-def _index_sha256(remote: Remote) -> str:
-    if remote.sha256:
-        return remote.sha256
+def _downloaded_sha256(remote: Remote) -> str:
+    """The sha256 of the bytes the index serves for ``remote`` (fetched to a temp file)."""
     assert remote.url is not None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / remote.filename
         download_url(remote.url, path)
         return sha256_of(path)
+
+
+def _index_sha256(remote: Remote) -> str:
+    return remote.sha256 or _downloaded_sha256(remote)
 
 
 def sign(paths: Sequence[Path], opts: ReleaseOptions, env: Mapping[str, str]) -> None:
@@ -268,10 +271,7 @@ def verify_published(results: Sequence[Released], target: Target, project: str) 
         if remote is None or remote.url is None:
             msg = f"{item.filename} is not on {target.simple_url} after the upload"
             raise IndexUploadError(msg)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / item.filename
-            download_url(remote.url, path)
-            digest = sha256_of(path)
+        digest = _downloaded_sha256(remote)
         if digest != item.sha256:
             msg = f"{item.filename}: the index serves sha256 {digest}, staged {item.sha256}"
             raise IndexUploadError(msg)

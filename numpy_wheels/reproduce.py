@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import shlex
-import sys
 from collections.abc import Mapping
 from typing import Literal
 
@@ -154,14 +152,15 @@ def commands(rep: Reproduction, backend: str) -> list[list[str]]:
     ]
 
 
-def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def reproduce_job(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """The ``reproduce`` command: show the job, then run or print its steps."""
     from .__main__ import main
-    from .commands import _root
+    from .commands import _emit_json, _root
 
     root = _root(args)
     rep = describe(read_config(root), args.ci, args.job, daily=args.daily)
     if args.json:
-        json.dump(
+        _emit_json(
             {
                 "ci_file": str(rep.ci_file.path),
                 "job": rep.index,
@@ -172,11 +171,8 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 "commit": rep.commit.commit,
                 "variables": {name: value for name, value, _ in rep.variables},
                 "plan": rep.plan.as_json(),
-            },
-            sys.stdout,
-            indent=1,
+            }
         )
-        sys.stdout.write("\n")
     show(rep)
     native = rep.os_name == "linux"
     backend: Literal["host", "cibuildwheel"] = args.backend or (
