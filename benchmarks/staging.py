@@ -57,8 +57,8 @@ def make_files(folder: Path, count: int, size: int) -> list[Path]:
 
 
 def ours(swift: SwiftAIO, files: list[Path], container: str) -> float:
-    from numpy_wheels.stage import upload
-    from numpy_wheels.store import StoreConfig, open_store
+    from numpy_wheels.staging.stage import upload
+    from numpy_wheels.staging.store import StoreConfig, open_store
 
     config = StoreConfig(
         provider="swift",

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from . import __version__
-from .commands import (
+from numpy_wheels import __version__
+from numpy_wheels.commands import (
     cmd_build,
     cmd_bump,
     cmd_commit,
@@ -23,8 +23,8 @@ from .commands import (
     cmd_staged,
     cmd_upload,
 )
-from .errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
-from .log import log
+from numpy_wheels.errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
+from numpy_wheels.log import log
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
@@ -79,7 +79,7 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
 
 def release_options(p: argparse.ArgumentParser) -> None:
     """wheel-uploader's flags (shared by ``numpy-wheels release``)."""
-    from .gate import WHEEL_TYPES
+    from numpy_wheels.release.gate import WHEEL_TYPES
 
     p.add_argument(
         "-u",

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from .errors import CommandNotFoundError, FatalError
-from .log import log
+from numpy_wheels.errors import CommandNotFoundError, FatalError
+from numpy_wheels.log import log
 
 Arg: TypeAlias = str | os.PathLike[str]
 

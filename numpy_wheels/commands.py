@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import LintError, UsageError
-from .log import format_table, log
+from numpy_wheels.errors import LintError, UsageError
+from numpy_wheels.log import format_table, log
 
 
 def _emit_json(payload: Any) -> None:
@@ -24,8 +24,8 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .ciconfig import read_config
-    from .cilint import resolve_commit
+    from numpy_wheels.cifiles.checks import resolve_commit
+    from numpy_wheels.cifiles.readers import read_config
 
     resolved = resolve_commit(read_config(_root(args)), env)
     if args.json:
@@ -49,8 +49,8 @@ def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from .ciconfig import read_config
-    from .cilint import lint
+    from numpy_wheels.cifiles.checks import lint
+    from numpy_wheels.cifiles.readers import read_config
 
     config = read_config(_root(args))
     findings = lint(config)
@@ -79,8 +79,8 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 
 def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from .bump import apply, plan_bump
-    from .ciconfig import read_config
+    from numpy_wheels.cifiles.bump import apply, plan_bump
+    from numpy_wheels.cifiles.readers import read_config
 
     edits = plan_bump(read_config(_root(args)), args.ref, daily=args.daily, force=args.force)
     for edit in edits:
@@ -94,8 +94,8 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 
 def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from .matrix import load_catalogue, manifest, select
-    from .options import read_project_config
+    from numpy_wheels.config.build import read_project_config
+    from numpy_wheels.model.matrix import load_catalogue, manifest, select
 
     project = read_project_config(_root(args))
     build = tuple(args.build) if args.build else project.build
@@ -132,7 +132,7 @@ def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa
 
 
 def _store_args(args: argparse.Namespace) -> Any:
-    from .stage_options import StoreArgs
+    from numpy_wheels.config.staging import StoreArgs
 
     return StoreArgs(
         container=args.container,
@@ -152,8 +152,8 @@ def _store_args(args: argparse.Namespace) -> Any:
 
 
 def _project_selection(root: Path) -> tuple[str, Any]:
-    from .matrix import load_catalogue, select
-    from .options import read_project_config
+    from numpy_wheels.config.build import read_project_config
+    from numpy_wheels.model.matrix import load_catalogue, select
 
     project = read_project_config(root)
     return project.project, select(load_catalogue(), build=project.build, skip=project.skip)
@@ -162,8 +162,8 @@ def _project_selection(root: Path) -> tuple[str, Any]:
 def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
     import shlex
 
-    from .matrix import load_catalogue
-    from .plan import make_plan
+    from numpy_wheels.model.matrix import load_catalogue
+    from numpy_wheels.model.plan import make_plan
 
     plan = make_plan(load_catalogue().find(args.identifier), args.variant)
     if args.json:
@@ -189,17 +189,19 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 
 def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .reproduce import reproduce_job  # imported on use, like every command's domain code
+    from numpy_wheels.reproduce import (
+        reproduce_job,  # imported on use, like every command's domain code
+    )
 
     return reproduce_job(args, env)
 
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .cilint import detect_mode
-    from .log import format_table
-    from .stage import upload
-    from .stage_options import pull_request, resolve_store_config
-    from .store import open_store
+    from numpy_wheels.cifiles.checks import detect_mode
+    from numpy_wheels.config.staging import pull_request, resolve_store_config
+    from numpy_wheels.log import format_table
+    from numpy_wheels.staging.stage import upload
+    from numpy_wheels.staging.store import open_store
 
     pr = pull_request(env)
     if pr is not None and not args.upload_pull_request:
@@ -258,11 +260,11 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .cilint import detect_mode
-    from .log import format_table
-    from .stage import read_records
-    from .stage_options import resolve_store_config
-    from .store import open_store
+    from numpy_wheels.cifiles.checks import detect_mode
+    from numpy_wheels.config.staging import resolve_store_config
+    from numpy_wheels.log import format_table
+    from numpy_wheels.staging.stage import read_records
+    from numpy_wheels.staging.store import open_store
 
     mode, _ = detect_mode(env)
     config = resolve_store_config(_root(args), env, _store_args(args), mode=mode)
@@ -282,18 +284,18 @@ def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .runner import build_all
+    from numpy_wheels.build.runner import build_all
 
     return build_all(args, env)
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .listing import from_store, from_url
-    from .log import format_table
-    from .matrix import manifest
-    from .release import ReleaseOptions, release, resolve_target, write_report
-    from .stage_options import read_staging_config, resolve_store_config
-    from .store import open_store
+    from numpy_wheels.config.staging import read_staging_config, resolve_store_config
+    from numpy_wheels.log import format_table
+    from numpy_wheels.model.matrix import manifest
+    from numpy_wheels.release.listing import from_store, from_url
+    from numpy_wheels.release.release import ReleaseOptions, release, resolve_target, write_report
+    from numpy_wheels.staging.store import open_store
 
     root = _root(args)
     configured, ids = _project_selection(root)

@@ -8,42 +8,13 @@ without making anything testable that is not already (tests pass their own strea
 from __future__ import annotations
 
 import contextlib
-import enum
 import re
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TextIO
 
-
-class CIProvider(enum.StrEnum):
-    TRAVIS = "travis"
-    APPVEYOR = "appveyor"
-    GITHUB = "github"
-    AZURE = "azure"
-    OTHER = "other"
-    NONE = "none"
-
-
-def detect_ci(env: Mapping[str, str]) -> CIProvider:
-    """Which CI service runs us, from its documented environment variables.
-
-    >>> detect_ci({"TRAVIS": "true", "CI": "true"})
-    <CIProvider.TRAVIS: 'travis'>
-    >>> detect_ci({})
-    <CIProvider.NONE: 'none'>
-    """
-    if env.get("TRAVIS") == "true":
-        return CIProvider.TRAVIS
-    if env.get("APPVEYOR", "").lower() == "true":
-        return CIProvider.APPVEYOR
-    if env.get("GITHUB_ACTIONS") == "true":
-        return CIProvider.GITHUB
-    if env.get("TF_BUILD", "").lower() == "true":
-        return CIProvider.AZURE
-    if env.get("CI"):
-        return CIProvider.OTHER
-    return CIProvider.NONE
+from numpy_wheels.ci import CIProvider, detect_ci
 
 
 def _travis_fold_id(name: str) -> str:

@@ -14,12 +14,13 @@ import shlex
 from collections.abc import Mapping
 from typing import Literal
 
-from .ciconfig import CIConfig, CIFile, Job, read_config
-from .cilint import ResolvedCommit, resolve_commit
-from .errors import SelectionError, UsageError
-from .log import format_table, log
-from .matrix import OSName, identifier_from_multibuild, load_catalogue
-from .plan import Plan, make_plan
+from numpy_wheels.cifiles.checks import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.readers import read_config
+from numpy_wheels.cifiles.records import CIConfig, CIFile, Job
+from numpy_wheels.errors import SelectionError, UsageError
+from numpy_wheels.log import format_table, log
+from numpy_wheels.model.matrix import OSName, identifier_from_multibuild, load_catalogue
+from numpy_wheels.model.plan import Plan, make_plan
 
 # What a scheduled run of each CI looks like (detect_mode reads these).
 SCHEDULE_MARKER = {
@@ -154,8 +155,8 @@ def commands(rep: Reproduction, backend: str) -> list[list[str]]:
 
 def reproduce_job(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """The ``reproduce`` command: show the job, then run or print its steps."""
-    from .__main__ import main
-    from .commands import _emit_json, _root
+    from numpy_wheels.__main__ import main
+    from numpy_wheels.commands import _emit_json, _root
 
     root = _root(args)
     rep = describe(read_config(root), args.ci, args.job, daily=args.daily)

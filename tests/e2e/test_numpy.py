@@ -14,7 +14,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.__main__ import main
-from numpy_wheels.source import sha256_of
+from numpy_wheels.files import sha256_of
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ from numpy_wheels.errors import (
     SourceError,
     WheelTestError,
 )
-from numpy_wheels.source import sha256_of
+from numpy_wheels.files import sha256_of
 from tests.wheels_repo import git
 
 Build = Callable[..., tuple[int, str, str]]

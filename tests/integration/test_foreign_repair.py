@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.matrix import load_catalogue
-from numpy_wheels.plan import make_plan
-from numpy_wheels.repair import merge_universal2, repair_with_plan
+from numpy_wheels.build.repair import merge_universal2, repair_with_plan
+from numpy_wheels.model.matrix import load_catalogue
+from numpy_wheels.model.plan import make_plan
 from tests.foreign import apple_tool_shims, download, unrepair_macos, unrepair_windows
 
 BIN = str(Path(sys.executable).parent)

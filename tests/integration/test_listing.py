@@ -9,8 +9,8 @@ import pytest
 
 from numpy_wheels.__main__ import wheel_uploader_main
 from numpy_wheels.errors import ReleaseGateError, StoreError
-from numpy_wheels.listing import from_url
-from numpy_wheels.source import sha256_of
+from numpy_wheels.files import sha256_of
+from numpy_wheels.release.listing import from_url
 from tests.wheelfiles import make_wheel
 
 

@@ -22,8 +22,8 @@ from numpy_wheels.errors import (
     IndexUploadError,
     ReleaseGateError,
 )
-from numpy_wheels.matrix import load_catalogue, manifest, select
-from numpy_wheels.source import sha256_of
+from numpy_wheels.files import sha256_of
+from numpy_wheels.model.matrix import load_catalogue, manifest, select
 from tests.integration.conftest import CANARY
 from tests.servers import SwiftAIO, gpg_home, pypi_server
 from tests.wheelfiles import make_sdist, make_wheel

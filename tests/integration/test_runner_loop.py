@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.build.backends import WheelJob
+from numpy_wheels.build.repair import RepairResult
+from numpy_wheels.build.runner import build_all
 from numpy_wheels.errors import BuildError, RepairError
-from numpy_wheels.platforms import WheelJob
-from numpy_wheels.repair import RepairResult
-from numpy_wheels.runner import build_all
 from tests.wheels_repo import make_wheels_repo
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.build.openblas import OpenBLASPin, fetch, pin_for
+from numpy_wheels.build.source import checkout, fetch_sdist
+from numpy_wheels.build.wheeltest import supported_wheel
 from numpy_wheels.errors import DependencyError, SourceError, WheelTestError
-from numpy_wheels.matrix import load_catalogue
-from numpy_wheels.openblas import OpenBLASPin, fetch, pin_for
-from numpy_wheels.source import checkout, fetch_sdist, sha256_of
-from numpy_wheels.testing import supported_wheel
+from numpy_wheels.files import sha256_of
+from numpy_wheels.model.matrix import load_catalogue
 from tests.wheels_repo import git, make_project
 
 

@@ -21,7 +21,7 @@ from numpy_wheels.errors import (
     StoreError,
     UploadConflictError,
 )
-from numpy_wheels.source import sha256_of
+from numpy_wheels.files import sha256_of
 from tests.integration.conftest import CANARY
 from tests.servers import SwiftAIO, swift_server
 from tests.wheelfiles import make_sdist, make_wheel
@@ -324,8 +324,8 @@ def test_interrupted_upload_resumes(
 ) -> None:
     """The Swift proxy dies after the first of five files; the rerun after its restart
     uploads the rest, skips what arrived, and metadata.json is exact."""
-    from numpy_wheels.stage import Staged, upload
-    from numpy_wheels.store import StoreConfig, open_store
+    from numpy_wheels.staging.stage import Staged, upload
+    from numpy_wheels.staging.store import StoreConfig, open_store
 
     house = repo / "wheelhouse"
     files = [

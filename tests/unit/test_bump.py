@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.bump import apply, plan_bump, validate_ref
-from numpy_wheels.ciconfig import read_config
-from numpy_wheels.cilint import resolve_commit
+from numpy_wheels.cifiles.bump import apply, plan_bump, validate_ref
+from numpy_wheels.cifiles.checks import resolve_commit
+from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import LintError, UsageError
 
 FIXTURES = ["travis2018", "travis2021", "travisrows", "appveyor", "azure", "github", "this-repo"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.ciconfig import CIFile, read_config, read_file, split_assignments
+from numpy_wheels.cifiles.readers import read_config, read_file
+from numpy_wheels.cifiles.records import CIFile, split_assignments
 from numpy_wheels.errors import ConfigError
 from tests.conftest import DATA
 

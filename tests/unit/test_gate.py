@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels import gate
+from numpy_wheels.release import gate
 from numpy_wheels.errors import ReleaseGateError
 from tests.wheelfiles import make_sdist, make_wheel
 
@@ -97,7 +97,7 @@ def test_coherence_reads_metadata(tmp_path: Path) -> None:
 
 def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
     from numpy_wheels.errors import UsageError
-    from numpy_wheels.release import resolve_target
+    from numpy_wheels.release.release import resolve_target
 
     pypi = resolve_target(repository=None, repository_url=None, index_url=None, config_file=None)
     assert pypi.repository_url == "https://upload.pypi.org/legacy/"

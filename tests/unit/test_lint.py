@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.ciconfig import read_config
-from numpy_wheels.cilint import detect_mode, lint, resolve_commit
+from numpy_wheels.cifiles.checks import detect_mode, lint, resolve_commit
+from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import LintError
 from tests.conftest import DATA
 

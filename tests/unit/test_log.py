@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from numpy_wheels.log import CIProvider, Logger
+from numpy_wheels.ci import CIProvider
+from numpy_wheels.log import Logger
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.errors import SelectionError
-from numpy_wheels.matrix import identifier_from_multibuild, load_catalogue, manifest, select
+from numpy_wheels.model.matrix import identifier_from_multibuild, load_catalogue, manifest, select
 
 REQUIRED = {
     f"{py}-{plat}"

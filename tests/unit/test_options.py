@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.config.build import resolve_build_options, split_words
 from numpy_wheels.errors import SelectionError
-from numpy_wheels.options import resolve_build_options, split_words
 
 HOST = "cp311-manylinux_x86_64"
 

@@ -9,8 +9,8 @@ import pytest
 
 from numpy_wheels.__main__ import main
 from numpy_wheels.errors import SelectionError
-from numpy_wheels.matrix import BuildId, load_catalogue
-from numpy_wheels.plan import make_plan
+from numpy_wheels.model.matrix import BuildId, load_catalogue
+from numpy_wheels.model.plan import make_plan
 
 IDS = load_catalogue().all_ids()
 

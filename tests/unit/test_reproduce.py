@@ -7,7 +7,7 @@ import json
 import pytest
 
 from numpy_wheels.__main__ import main
-from numpy_wheels.ciconfig import read_config
+from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import SelectionError, UsageError
 from numpy_wheels.reproduce import describe
 from tests.conftest import REPO

@@ -7,7 +7,6 @@ libraries is appended to the project's LICENSE.txt before the build.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 import shutil
@@ -21,9 +20,10 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from .cmd import call
-from .errors import LicenceError, SourceError
-from .log import log
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import LicenceError, SourceError
+from numpy_wheels.files import sha256_of
+from numpy_wheels.log import log
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -136,14 +136,6 @@ def _resolve(repo: Path, commit: str, env: Mapping[str, str]) -> str | None:
             continue
         return out.strip()
     return None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sdist_version(commit: str) -> str:

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from ..cmd import call
-from ..errors import BuildError
-from ..plan import make_plan
-from ..repair import RepairResult, grafted_libraries, one_platform_wheel
-from . import WheelJob
+from numpy_wheels.build.backends import WheelJob
+from numpy_wheels.build.repair import RepairResult, grafted_libraries, one_platform_wheel
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import BuildError
+from numpy_wheels.model.plan import make_plan
 
 STAGE = ".numpy_wheels"
 CONTAINER_PROJECT = "/project"

@@ -18,16 +18,17 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from . import __version__
-from .errors import FatalError, LicenceError, SelectionError
-from .hooks import Hooks
-from .log import log
-from .openblas import check_bundled, fetch
-from .options import BuildOptions, resolve_build_options
-from .plan import make_plan
-from .platforms import Backend, WheelJob, get_backend
-from .repair import check_licence
-from .source import SourceInfo, append_licence, checkout, fetch_sdist, sha256_of
+from numpy_wheels import __version__
+from numpy_wheels.build.backends import Backend, WheelJob, get_backend
+from numpy_wheels.build.hooks import Hooks
+from numpy_wheels.build.openblas import check_bundled, fetch
+from numpy_wheels.build.repair import check_licence
+from numpy_wheels.build.source import SourceInfo, append_licence, checkout, fetch_sdist
+from numpy_wheels.config.build import BuildOptions, resolve_build_options
+from numpy_wheels.errors import FatalError, LicenceError, SelectionError
+from numpy_wheels.files import sha256_of
+from numpy_wheels.log import log
+from numpy_wheels.model.plan import make_plan
 
 _LICENCE_SUFFIX = {"linux": "linux", "macos": "osx", "windows": "win32"}
 # Credentials never reach the build or the tests (they only matter to the upload step).
@@ -59,7 +60,7 @@ class WheelRecord:
 
 
 def _engine_available(env: Mapping[str, str]) -> bool:
-    from .platforms.cibuildwheel import engine_works
+    from numpy_wheels.build.backends.cibuildwheel import engine_works
 
     return engine_works(env)
 

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
-from .errors import AuthError, CredentialsMissingError, StoreError
-from .log import log
+from numpy_wheels.errors import AuthError, CredentialsMissingError, StoreError
+from numpy_wheels.log import log
 
 Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
 PROVIDERS: tuple[Provider, ...] = ("local", "swift", "cloudfiles", "s3")

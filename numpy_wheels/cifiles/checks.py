@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from .ciconfig import DAILY_NAMES, CIConfig, CIFile, EnvVar, Location, Provider
-from .errors import LintError
-from .log import CIProvider, detect_ci
+from numpy_wheels.ci import CIProvider, detect_ci
+from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, CIFile, EnvVar, Location, Provider
+from numpy_wheels.errors import LintError
 
 Mode: TypeAlias = Literal["release", "daily"]
 Kind: TypeAlias = Literal[

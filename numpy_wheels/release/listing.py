@@ -25,9 +25,9 @@ from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
-from .errors import StoreError, UsageError
-from .stage import parse_dist, read_records
-from .store import Store
+from numpy_wheels.errors import StoreError, UsageError
+from numpy_wheels.staging.stage import parse_dist, read_records
+from numpy_wheels.staging.store import Store
 
 PEP691 = "application/vnd.pypi.simple.v1+json"
 T = TypeVar("T")

@@ -16,9 +16,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .ciconfig import DAILY_NAMES, CIConfig, EnvVar, read_file
-from .cilint import lint
-from .errors import ConfigError, LintError, UsageError
+from numpy_wheels.cifiles.checks import lint
+from numpy_wheels.cifiles.readers import read_file
+from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar
+from numpy_wheels.errors import ConfigError, LintError, UsageError
 
 # What git accepts in a ref name, minus what would need quoting in YAML or a shell string.
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")

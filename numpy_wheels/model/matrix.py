@@ -18,7 +18,7 @@ from typing import Literal, TypeAlias
 
 from packaging.utils import canonicalize_name
 
-from .errors import ConfigError, SelectionError
+from numpy_wheels.errors import ConfigError, SelectionError
 
 OSName: TypeAlias = Literal["linux", "macos", "windows"]
 _OS_NAMES: tuple[OSName, ...] = ("linux", "macos", "windows")

@@ -6,12 +6,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..cmd import call
-from ..errors import BuildError, RepairError
-from ..log import log
-from ..repair import RepairResult, auditwheel_repair
-from ..testing import run_wheel_tests, venv_env
-from . import WheelJob
+from numpy_wheels.build.backends import WheelJob
+from numpy_wheels.build.repair import RepairResult, auditwheel_repair
+from numpy_wheels.build.wheeltest import run_wheel_tests, venv_env
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import BuildError, RepairError
+from numpy_wheels.log import log
 
 
 def config_setting_args(settings: dict[str, str | tuple[str, ...]]) -> list[str]:

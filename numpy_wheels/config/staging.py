@@ -12,9 +12,9 @@ import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
-from .cilint import Mode
-from .errors import ConfigError, UsageError
-from .store import PROVIDERS, Provider, StoreConfig, credentials
+from numpy_wheels.cifiles.checks import Mode
+from numpy_wheels.errors import ConfigError, UsageError
+from numpy_wheels.staging.store import PROVIDERS, Provider, StoreConfig, credentials
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from .cmd import shell
-from .errors import ConfigError, FatalError, HookError
+from numpy_wheels.cmd import shell
+from numpy_wheels.errors import ConfigError, FatalError, HookError
 
 # Variables bash sets for itself; never part of what env_vars.sh "exports".
 _SHELL_NOISE = frozenset({"_", "SHLVL", "PWD", "OLDPWD", "BASH_EXECUTION_STRING"})

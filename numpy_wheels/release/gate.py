@@ -19,7 +19,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from .errors import ReleaseGateError
+from numpy_wheels.errors import ReleaseGateError
 
 WheelType: TypeAlias = Literal[
     "all", "macosx", "win", "manylinux1", "linux", "manylinux", "musllinux"

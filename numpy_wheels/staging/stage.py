@@ -26,12 +26,12 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .errors import StoreError, UploadConflictError, UsageError
-from .log import log
-from .matrix import BuildId
-from .pages import Record, index_html, metadata_json, simple_pages
-from .source import sha256_of
-from .store import Store
+from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
+from numpy_wheels.files import sha256_of
+from numpy_wheels.log import log
+from numpy_wheels.model.matrix import BuildId
+from numpy_wheels.staging.pages import Record, index_html, metadata_json, simple_pages
+from numpy_wheels.staging.store import Store
 
 RECORDS = ".records/"
 Action: TypeAlias = Literal["uploaded", "skipped", "replaced", "would upload"]

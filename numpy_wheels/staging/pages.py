@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .matrix import BuildId
+from numpy_wheels.model.matrix import BuildId
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

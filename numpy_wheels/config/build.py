@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeAlias
 
-from .ciconfig import CIConfig, read_config
-from .cilint import ResolvedCommit, resolve_commit
-from .errors import ConfigError, SelectionError, UsageError
-from .matrix import BuildId, identifier_from_multibuild, load_catalogue, select
+from numpy_wheels.cifiles.checks import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.readers import read_config
+from numpy_wheels.cifiles.records import CIConfig
+from numpy_wheels.errors import ConfigError, SelectionError, UsageError
+from numpy_wheels.model.matrix import BuildId, identifier_from_multibuild, load_catalogue, select
 
 Backend: TypeAlias = Literal["host", "cibuildwheel"]
 SourceKind: TypeAlias = Literal["git", "sdist"]

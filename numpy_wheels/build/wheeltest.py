@@ -13,10 +13,10 @@ from pathlib import Path
 from packaging.tags import Tag, sys_tags
 from packaging.utils import parse_wheel_filename
 
-from .cmd import call
-from .errors import WheelTestError
-from .hooks import Hooks
-from .log import log
+from numpy_wheels.build.hooks import Hooks
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import WheelTestError
+from numpy_wheels.log import log
 
 
 def supported_wheel(wheels: Sequence[Path], tags: Iterable[Tag] | None = None) -> Path:

@@ -20,9 +20,8 @@ from typing import Literal, TypeAlias
 
 from packaging.utils import canonicalize_name
 
-from . import gate
-from .cmd import call
-from .errors import (
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import (
     AuthError,
     CredentialsMissingError,
     IndexUploadError,
@@ -30,10 +29,11 @@ from .errors import (
     StoreError,
     UsageError,
 )
-from .listing import Remote, download_url, from_url
-from .log import log
-from .source import sha256_of
-from .store import Store
+from numpy_wheels.files import sha256_of
+from numpy_wheels.log import log
+from numpy_wheels.release import gate
+from numpy_wheels.release.listing import Remote, download_url, from_url
+from numpy_wheels.staging.store import Store
 
 Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only"]
 PYPI_HOSTS = ("upload.pypi.org", "pypi.org", "test.pypi.org", "pypi.python.org")

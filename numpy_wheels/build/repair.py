@@ -19,11 +19,11 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
-from .cmd import call
-from .errors import LicenceError, RepairError
-from .log import log
-from .plan import Plan
-from .source import LICENCE_MARKER
+from numpy_wheels.build.source import LICENCE_MARKER
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import LicenceError, RepairError
+from numpy_wheels.log import log
+from numpy_wheels.model.plan import Plan
 
 _LIBRARY = re.compile(r"\.(so(\.\d+)*|dylib|dll)$")
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
-
-from .errors import ConfigError
+from typing import Literal, TypeAlias
 
 Provider: TypeAlias = Literal["travis", "appveyor", "azure", "github"]
 Form: TypeAlias = Literal["string", "mapping", "secure"]
@@ -161,84 +159,3 @@ def split_assignments(text: str) -> tuple[list[tuple[str, str]], str | None]:
             return pairs, f"{token!r} is not a NAME=value assignment"
         pairs.append((name, value))
     return pairs, None
-
-
-# -- YAML ----------------------------------------------------------------------------------
-
-
-def _load_yaml(path: Path) -> Any:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror}"
-        raise ConfigError(msg) from None
-    try:
-        return YAML(typ="rt", pure=True).load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        msg = f"{where}: not valid YAML: {problem}"
-        raise ConfigError(msg) from None
-
-
-def provider_of(path: Path) -> Provider | None:
-    name = path.name
-    if name == ".travis.yml":
-        return "travis"
-    if name in ("appveyor.yml", ".appveyor.yml"):
-        return "appveyor"
-    if name == "azure-pipelines.yml" or path.parent.name == "azure":
-        return "azure"
-    if path.parent.name == "workflows" and path.parent.parent.name == ".github":
-        return "github"
-    return None
-
-
-def discover(root: Path) -> list[Path]:
-    """The CI files of a wheels repository, in the order their values are reported."""
-    found = [
-        root / n
-        for n in (".travis.yml", "appveyor.yml", ".appveyor.yml", "azure-pipelines.yml")
-        if (root / n).is_file()
-    ]
-    for pattern in ("azure/*.yml", ".github/workflows/*.yml", ".github/workflows/*.yaml"):
-        found.extend(sorted(root.glob(pattern)))
-    return found
-
-
-def read_file(path: Path, *, provider: Provider | None = None) -> CIFile:
-    provider = provider or provider_of(path)
-    if provider is None:
-        msg = f"{path}: not a CI file this tool knows (Travis, AppVeyor, Azure, GitHub Actions)"
-        raise ConfigError(msg)
-    # The readers build the records defined in this module, hence the late import.
-    from .cireaders import READERS
-
-    data = _load_yaml(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        msg = f"{path}: the top level must be a mapping, got {type(data).__name__}"
-        raise ConfigError(msg)
-    return READERS[provider](path, data)
-
-
-def read_config(root: Path, paths: Sequence[Path] = ()) -> CIConfig:
-    """Read ``paths`` (default: every CI file found under ``root``)."""
-    paths = list(paths) or discover(root)
-    if not paths:
-        msg = (
-            f"no CI files in {root} (looked for .travis.yml, appveyor.yml, "
-            "azure-pipelines.yml, azure/*.yml, .github/workflows/*.yml)"
-        )
-        raise ConfigError(msg)
-    for p in paths:
-        if not p.is_file():
-            msg = f"CI file {p} does not exist"
-            raise ConfigError(msg)
-    files = tuple(read_file(p) for p in paths)
-    return CIConfig(root=root, files=files)

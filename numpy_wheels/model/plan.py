@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, TypeAlias
 
-from .errors import SelectionError
-from .matrix import BuildId
+from numpy_wheels.errors import SelectionError
+from numpy_wheels.model.matrix import BuildId
 
 Variant: TypeAlias = Literal["openblas", "accelerate", "none"]
 

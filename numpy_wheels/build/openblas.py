@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from .cmd import call
-from .errors import ConfigError, DependencyError
-from .log import log
-from .matrix import BuildId
-from .source import sha256_of
+from numpy_wheels.cmd import call
+from numpy_wheels.errors import ConfigError, DependencyError
+from numpy_wheels.files import sha256_of
+from numpy_wheels.log import log
+from numpy_wheels.model.matrix import BuildId
 
 PKG_CONFIG_NAME = "scipy-openblas"
 

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from ..hooks import Hooks
-from ..matrix import BuildId
-from ..openblas import OpenBLAS
-from ..options import BuildOptions
-from ..repair import RepairResult
-from ..source import SourceInfo
+from numpy_wheels.build.hooks import Hooks
+from numpy_wheels.build.openblas import OpenBLAS
+from numpy_wheels.build.repair import RepairResult
+from numpy_wheels.build.source import SourceInfo
+from numpy_wheels.config.build import BuildOptions
+from numpy_wheels.model.matrix import BuildId
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -54,8 +54,8 @@ class Backend(Protocol):
 
 
 def get_backend(name: str) -> Backend:
-    from .cibuildwheel import CibuildwheelBackend
-    from .host import HostBackend
+    from numpy_wheels.build.backends.cibuildwheel import CibuildwheelBackend
+    from numpy_wheels.build.backends.host import HostBackend
 
     backends: dict[str, Backend] = {"host": HostBackend(), "cibuildwheel": CibuildwheelBackend()}
     return backends[name]
