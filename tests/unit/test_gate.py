@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.release import gate
 from numpy_wheels.errors import ReleaseGateError
+from numpy_wheels.release import gate
 from tests.wheelfiles import make_sdist, make_wheel
 
 MANY = "numpy-2.4.6-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl"
