@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from numpy_wheels import __version__
+from numpy_wheels.ci import SERVICES
 from numpy_wheels.commands import (
     cmd_build,
     cmd_bump,
@@ -25,6 +26,7 @@ from numpy_wheels.commands import (
 )
 from numpy_wheels.errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
 from numpy_wheels.log import log
+from numpy_wheels.model.choices import BACKENDS, SOURCES
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
@@ -228,13 +230,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        choices=("host", "cibuildwheel"),
+        choices=BACKENDS,
         help="host: on this machine; cibuildwheel: in the platform's container/VM "
         "(default: cibuildwheel on CI with a container engine, else host)",
     )
     p.add_argument(
         "--source",
-        choices=("git", "sdist"),
+        choices=SOURCES,
         help="git: REPO_DIR/REPO_URL at BUILD_COMMIT; sdist: the release sdist from "
         "the package index (default: git when REPO_DIR is a repository)",
     )
@@ -303,12 +305,12 @@ def _parser() -> argparse.ArgumentParser:
         "BUILD_COMMIT), show it, and run its build here (Linux jobs) or print the plan and "
         "commands (macOS/Windows jobs).",
     )
-    p.add_argument("--ci", required=True, choices=["travis", "appveyor", "github", "azure"])
+    p.add_argument("--ci", required=True, choices=SERVICES)
     p.add_argument("--job", required=True, metavar="N|NAME", help="job index or name")
     p.add_argument("--daily", action="store_true", help="as a scheduled (daily) run")
     p.add_argument("--dry-run", action="store_true", help="show the job; run nothing")
-    p.add_argument("--backend", choices=["host", "cibuildwheel"], help="default: host (Linux)")
-    p.add_argument("--source", choices=["git", "sdist"], help="passed to build")
+    p.add_argument("--backend", choices=BACKENDS, help="default: host (Linux)")
+    p.add_argument("--source", choices=SOURCES, help="passed to build")
     p.add_argument("--no-test", action="store_true", help="passed to build")
     p.add_argument("--json", action="store_true", help="print the job as JSON first")
 

@@ -1,12 +1,20 @@
 """Every fact about the CI services we run on: which one runs us, and what its variables mean.
 
 A leaf module: it imports nothing of ours, so the logger and every layer above may use it.
+Sources: Travis "Default Environment Variables", AppVeyor "Environment variables", GitHub
+Actions "Variables reference", Azure Pipelines "Predefined variables".
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Literal, TypeAlias, get_args
+
+#: The CI services whose files we read (and the spelling used for them everywhere).
+Service: TypeAlias = Literal["travis", "appveyor", "github", "azure"]
+SERVICES: tuple[Service, ...] = get_args(Service)
+HostOS: TypeAlias = Literal["linux", "macos", "windows"]
 
 
 class CIProvider(enum.StrEnum):
@@ -18,6 +26,24 @@ class CIProvider(enum.StrEnum):
     NONE = "none"
 
 
+#: The variable each service sets to say "this is me".
+RUNNING_MARKER: Mapping[Service, str] = {
+    "travis": "TRAVIS",
+    "appveyor": "APPVEYOR",
+    "github": "GITHUB_ACTIONS",
+    "azure": "TF_BUILD",
+}
+#: How each service marks a scheduled run (values compared case-insensitively).
+SCHEDULE_MARKER: Mapping[Service, tuple[str, str]] = {
+    "travis": ("TRAVIS_EVENT_TYPE", "cron"),
+    "appveyor": ("APPVEYOR_SCHEDULED_BUILD", "True"),
+    "github": ("GITHUB_EVENT_NAME", "schedule"),
+    "azure": ("BUILD_REASON", "Schedule"),
+}
+#: Variables that make a process believe it runs on CI (backend choice, log folding).
+CI_MARKERS: tuple[str, ...] = ("CI", *RUNNING_MARKER.values(), "BUILD_REASON")
+
+
 def detect_ci(env: Mapping[str, str]) -> CIProvider:
     """Which CI service runs us, from its documented environment variables.
 
@@ -26,14 +52,108 @@ def detect_ci(env: Mapping[str, str]) -> CIProvider:
     >>> detect_ci({})
     <CIProvider.NONE: 'none'>
     """
-    if env.get("TRAVIS") == "true":
-        return CIProvider.TRAVIS
-    if env.get("APPVEYOR", "").lower() == "true":
-        return CIProvider.APPVEYOR
-    if env.get("GITHUB_ACTIONS") == "true":
-        return CIProvider.GITHUB
-    if env.get("TF_BUILD", "").lower() == "true":
-        return CIProvider.AZURE
+    for service, name in RUNNING_MARKER.items():
+        if env.get(name, "").lower() == "true":
+            return CIProvider(service)
     if env.get("CI"):
         return CIProvider.OTHER
     return CIProvider.NONE
+
+
+def running_service(env: Mapping[str, str]) -> Service | None:
+    """The service whose CI file describes this run, if one of ours runs us.
+
+    >>> running_service({"GITHUB_ACTIONS": "true"})
+    'github'
+    >>> running_service({"CI": "true"}) is None
+    True
+    """
+    found = detect_ci(env).value
+    return next((s for s in SERVICES if s == found), None)
+
+
+def scheduled(env: Mapping[str, str]) -> str | None:
+    """``NAME=value`` of the marker that says this run is scheduled, or None.
+
+    >>> scheduled({"APPVEYOR_SCHEDULED_BUILD": "True"})
+    'APPVEYOR_SCHEDULED_BUILD=True'
+    >>> scheduled({"GITHUB_EVENT_NAME": "push"}) is None
+    True
+    """
+    for name, value in SCHEDULE_MARKER.values():
+        if env.get(name, "").lower() == value.lower():
+            return f"{name}={env[name]}"
+    return None
+
+
+def marker_env(service: Service, *, daily: bool) -> dict[str, str]:
+    """What ``service`` sets for a run of its own (scheduled when ``daily``).
+
+    >>> marker_env("travis", daily=True)
+    {'TRAVIS': 'true', 'TRAVIS_EVENT_TYPE': 'cron'}
+    """
+    env = {RUNNING_MARKER[service]: "true"}
+    if daily:
+        name, value = SCHEDULE_MARKER[service]
+        env[name] = value
+    return env
+
+
+def pull_request(env: Mapping[str, str]) -> str | None:
+    """Why this CI run is a pull request build, or None.
+
+    >>> pull_request({"TRAVIS_PULL_REQUEST": "false"}) is None
+    True
+    >>> pull_request({"GITHUB_EVENT_NAME": "pull_request"})
+    'GITHUB_EVENT_NAME=pull_request'
+    """
+    checks = (
+        ("TRAVIS_PULL_REQUEST", lambda v: v not in ("", "false")),
+        ("APPVEYOR_PULL_REQUEST_NUMBER", bool),
+        ("GITHUB_EVENT_NAME", lambda v: v in ("pull_request", "pull_request_target")),
+        ("BUILD_REASON", lambda v: v == "PullRequest"),
+        ("SYSTEM_PULLREQUEST_PULLREQUESTID", bool),
+    )
+    for name, test in checks:
+        value = env.get(name, "")
+        if value and test(value):
+            return f"{name}={value}"
+    return None
+
+
+def runner_os(env: Mapping[str, str]) -> HostOS | None:
+    """The OS a CI runner announces (RUNNER_OS, AGENT_OS, TRAVIS_OS_NAME; AppVeyor: Windows).
+
+    >>> runner_os({"AGENT_OS": "Windows_NT"})
+    'windows'
+    >>> runner_os({"TRAVIS_OS_NAME": "osx"})
+    'macos'
+    >>> runner_os({}) is None
+    True
+    """
+    label = (env.get("RUNNER_OS") or env.get("AGENT_OS") or env.get("TRAVIS_OS_NAME") or "").lower()
+    if label in ("windows", "windows_nt") or env.get("APPVEYOR", "").lower() == "true":
+        return "windows"
+    if label in ("macos", "osx", "darwin"):
+        return "macos"
+    if label == "linux":
+        return "linux"
+    return None
+
+
+def job_os(service: Service, label: str | None) -> HostOS:
+    """A CI file job's OS from its ``os:``/``runs-on:``/``vmImage`` label (AppVeyor: Windows).
+
+    >>> job_os("github", "macos-14")
+    'macos'
+    >>> job_os("travis", None)
+    'linux'
+    """
+    if service == "appveyor":
+        return "windows"
+    label = (label or "linux").lower()
+    if label.startswith(("osx", "macos")):
+        return "macos"
+    if label.startswith("windows"):
+        return "windows"
+    return "linux"

@@ -6,13 +6,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numpy_wheels.errors import LintError, UsageError
 from numpy_wheels.log import format_table, log
+
+if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
+    from numpy_wheels.cifiles.jobs import CIJob
+    from numpy_wheels.config.build import BuildRequest
+    from numpy_wheels.model.choices import Backend
 
 
 def _emit_json(payload: Any) -> None:
@@ -189,11 +195,83 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 
 def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.reproduce import (
-        reproduce_job,  # imported on use, like every command's domain code
-    )
+    """Show one CI job, then build it here (Linux) or print its plan and commands."""
+    from numpy_wheels.cifiles.jobs import describe
+    from numpy_wheels.cifiles.readers import read_config
+    from numpy_wheels.config.build import BuildRequest
 
-    return reproduce_job(args, env)
+    root = _root(args)
+    job = describe(read_config(root), args.ci, args.job, daily=args.daily)
+    if args.json:
+        _emit_json(_job_json(job))
+    _show_job(job)
+    native = job.os_name == "linux"
+    backend: Backend = args.backend or ("host" if native else "cibuildwheel")
+    steps = _job_commands(job.identifier, backend)
+    if not native or args.dry_run:
+        _show_job_steps(job, steps, native=native)
+        return 0
+    passthrough = [*(["--source", args.source] if args.source else [])]
+    passthrough += ["--no-test"] if args.no_test else []
+    log.write(f"running: {shlex.join([*steps[0], *passthrough])}")
+    log.write("(the upload step needs the CI's secrets and is not run locally)")
+    job_env = job.job_env(env)
+    # The build runs as in the job: its CI detection (none: markers are stripped).
+    log.configure(env=job_env, stream=sys.stderr if args.json else None)
+    request = BuildRequest(
+        root=root,
+        only=job.identifier,
+        backend=backend,
+        source=args.source,
+        run_tests=not args.no_test,
+    )
+    return _build(request, job_env, emit_json=False)
+
+
+def _job_json(job: CIJob) -> dict[str, Any]:
+    return {
+        "ci_file": str(job.ci_file.path),
+        "job": job.index,
+        "name": job.job.name,
+        "identifier": job.identifier,
+        "os": job.os_name,
+        "mode": job.commit.mode,
+        "commit": job.commit.commit,
+        "variables": {name: value for name, value, _ in job.variables},
+        "plan": job.plan.as_json(),
+    }
+
+
+def _show_job(job: CIJob) -> None:
+    log.write(
+        f"job {job.index} of {job.ci_file.path.name} ({job.job.location}): {job.job.name}\n"
+        f"identifier {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
+        f"{job.commit.variable}={job.commit.commit} ({job.commit.location})"
+    )
+    log.write(format_table(["variable", "value", "from"], [list(v) for v in job.variables]))
+    for where in job.secure:
+        log.write(f"encrypted value at {where}: not available locally (upload step only)")
+
+
+def _job_commands(identifier: str, backend: Backend) -> list[list[str]]:
+    build = ["python", "-m", "numpy_wheels", "build", "--backend", backend]
+    return [
+        [*build, "--only", identifier],
+        ["python", "-m", "numpy_wheels", "upload", "--local-folder", "wheelhouse"],
+    ]
+
+
+def _show_job_steps(job: CIJob, steps: list[list[str]], *, native: bool) -> None:
+    if not native:
+        log.write(f"{job.os_name} job: not run here; on its runner ({job.plan.runner}):")
+        log.write(format_table(["field", "value"], [
+            ["repair", shlex.join(job.plan.repair or ["none"])],
+            ["environment", " ".join(f"{k}={v}" for k, v in job.plan.environment) or "-"],
+            ["deployment target", job.plan.deployment_target or "-"],
+        ]))  # fmt: skip
+    for step in steps:
+        log.write(f"  {shlex.join(step)}")
+    log.write("  (the upload step needs the CI's secrets and is never run locally)")
 
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -284,9 +362,38 @@ def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.build.runner import build_all
+    from numpy_wheels.config.build import BuildRequest
 
-    return build_all(args, env)
+    request = BuildRequest(
+        root=_root(args),
+        only=args.only,
+        backend=args.backend,
+        source=args.source,
+        wheelhouse=args.wheelhouse.resolve() if args.wheelhouse else None,
+        keep_going=args.keep_going,
+        run_tests=not args.no_test,
+    )
+    return _build(request, env, emit_json=args.json)
+
+
+def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) -> int:
+    """The one typed build entry point of ``build`` and ``reproduce``."""
+    from numpy_wheels.build.backends.cibuildwheel import engine_works
+    from numpy_wheels.build.runner import build_all
+    from numpy_wheels.config.build import resolve_build_options
+
+    opts = resolve_build_options(
+        request,
+        env=env,
+        engine_available=request.backend != "host" and engine_works(env),
+        host_platform=sys.platform,
+    )
+    outcome = build_all(opts)
+    if emit_json:
+        _emit_json(outcome.summary)
+    if outcome.error is not None:
+        raise outcome.error
+    return 0
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:

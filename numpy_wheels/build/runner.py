@@ -3,7 +3,6 @@ test → record. Backends (platforms/) supply the platform-specific pieces."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import importlib.metadata
@@ -15,7 +14,7 @@ import shutil
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from numpy_wheels import __version__
@@ -24,7 +23,7 @@ from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import check_bundled, fetch
 from numpy_wheels.build.repair import check_licence
 from numpy_wheels.build.source import SourceInfo, append_licence, checkout, fetch_sdist
-from numpy_wheels.config.build import BuildOptions, resolve_build_options
+from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import FatalError, LicenceError, SelectionError
 from numpy_wheels.files import sha256_of
 from numpy_wheels.log import log
@@ -57,12 +56,6 @@ class WheelRecord:
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error: str | None = None
     error_class: str | None = None
-
-
-def _engine_available(env: Mapping[str, str]) -> bool:
-    from numpy_wheels.build.backends.cibuildwheel import engine_works
-
-    return engine_works(env)
 
 
 def prepare_source(opts: BuildOptions) -> SourceInfo:
@@ -229,26 +222,17 @@ def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def build_all(
-    args: argparse.Namespace, env: Mapping[str, str], backend: Backend | None = None
-) -> int:
-    """``numpy-wheels build``: every selected identifier through the steps; ``backend``
-    replaces the one the options choose (tests pass fakes)."""
-    root = Path(args.root).resolve()
-    engine = args.backend != "host" and _engine_available(env)
-    opts = resolve_build_options(
-        root=root,
-        env=env,
-        only=args.only,
-        backend=args.backend,
-        source=args.source,
-        wheelhouse=args.wheelhouse.resolve() if args.wheelhouse else None,
-        keep_going=args.keep_going,
-        run_tests=not args.no_test,
-        engine_available=engine,
-        host_platform=sys.platform,
-    )
-    backend = backend or get_backend(opts.backend)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BuildOutcome:
+    """What ``build_all`` did: the summary written to the wheelhouse, and the first failure."""
+
+    summary: Mapping[str, object]
+    summary_path: Path
+    records: tuple[WheelRecord, ...]
+    error: FatalError | None
+
+
+def _announce(opts: BuildOptions) -> None:
     log.write(
         f"numpy-wheels {__version__}: building {opts.project.project} "
         f"{opts.commit.commit} ({opts.commit.mode} mode, {opts.commit.reason}; "
@@ -257,21 +241,22 @@ def build_all(
     log.write(f"  identifiers: {', '.join(b.identifier for b in opts.identifiers)}")
     log.write(f"  backend: {opts.backend} ({opts.backend_reason})")
     log.write(f"  source: {opts.source}; wheelhouse: {opts.wheelhouse}; cache: {opts.cache_dir}")
-    Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path).check()
-    opts.wheelhouse.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    with log.step("source"):
-        source = prepare_source(opts)
-        os_names = {b.platform.os for b in opts.identifiers}
-        for os_name in sorted(os_names):
-            append_licence(source=source.path, root=root, os_name=os_name)
-    env_all, crossing = base_env(opts, source)
+
+
+def _run_identifiers(
+    opts: BuildOptions,
+    source: SourceInfo,
+    backend: Backend,
+    env: Mapping[str, str],
+    crossing: Mapping[str, str],
+) -> tuple[list[WheelRecord], FatalError | None]:
+    """Every identifier through the steps; stops at the first failure unless --keep-going."""
     records: list[WheelRecord] = []
     first_error: FatalError | None = None
     for index, build_id in enumerate(opts.identifiers):
         start = time.monotonic()
         try:
-            records.append(run_identifier(index, opts, source, backend, env_all, crossing))
+            records.append(run_identifier(index, opts, source, backend, env, crossing))
         except FatalError as exc:
             first_error = first_error or exc
             records.append(
@@ -286,6 +271,41 @@ def build_all(
             log.error(f"{build_id}: {type(exc).__name__}: {exc}")
             if not opts.keep_going:
                 break
+    return records, first_error
+
+
+def _show_records(records: Sequence[WheelRecord]) -> None:
+    log.table(
+        ["identifier", "wheel", "size", "sha256", "time", "result"],
+        [
+            [
+                r.identifier,
+                r.wheel or "-",
+                _human(r.size) if r.size else "-",
+                (r.sha256 or "-")[:16],
+                f"{r.seconds:.0f}s",
+                "ok" if r.ok else f"FAILED {r.error_class}",
+            ]
+            for r in records
+        ],
+    )
+
+
+def build_all(opts: BuildOptions, *, backend: Backend | None = None) -> BuildOutcome:
+    """``numpy-wheels build``: every selected identifier through the steps, the summary
+    written to the wheelhouse; ``backend`` replaces the one the options choose (tests pass
+    fakes). Failures of single identifiers are in the outcome, not raised."""
+    backend = backend or get_backend(opts.backend)
+    _announce(opts)
+    Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path).check()
+    opts.wheelhouse.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log.step("source"):
+        source = prepare_source(opts)
+        for os_name in sorted({b.platform.os for b in opts.identifiers}):
+            append_licence(source=source.path, root=opts.root, os_name=os_name)
+    env_all, crossing = base_env(opts, source)
+    records, first_error = _run_identifiers(opts, source, backend, env_all, crossing)
     summary = {
         "tool": f"numpy-wheels {__version__}",
         "project": opts.project.project,
@@ -302,23 +322,8 @@ def build_all(
     tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     tmp.replace(summary_path)
     log.write("")
-    log.table(
-        ["identifier", "wheel", "size", "sha256", "time", "result"],
-        [
-            [
-                r.identifier,
-                r.wheel or "-",
-                _human(r.size) if r.size else "-",
-                (r.sha256 or "-")[:16],
-                f"{r.seconds:.0f}s",
-                "ok" if r.ok else f"FAILED {r.error_class}",
-            ]
-            for r in records
-        ],
-    )
+    _show_records(records)
     log.write(f"wheelhouse: {opts.wheelhouse}  (summary: {summary_path})")
-    if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
-    if first_error is not None:
-        raise first_error
-    return 0
+    return BuildOutcome(
+        summary=summary, summary_path=summary_path, records=tuple(records), error=first_error
+    )

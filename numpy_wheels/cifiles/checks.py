@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from numpy_wheels.ci import CIProvider, detect_ci
-from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, CIFile, EnvVar, Location, Provider
+from numpy_wheels.ci import running_service, scheduled
+from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, CIFile, EnvVar, Location
 from numpy_wheels.errors import LintError
 
 Mode: TypeAlias = Literal["release", "daily"]
@@ -54,14 +54,6 @@ _CREDENTIAL = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVA
 _REFERENCE = re.compile(r"^\s*(\$\{\{.*\}\}|\$\(.*\)|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\s*$")
 _UNEXPANDED = re.compile(r"\$\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.]*\)")
 
-#: The environment variables with which each CI service marks a scheduled run.
-SCHEDULE_MARKERS: tuple[tuple[str, str], ...] = (
-    ("TRAVIS_EVENT_TYPE", "cron"),
-    ("APPVEYOR_SCHEDULED_BUILD", "true"),
-    ("GITHUB_EVENT_NAME", "schedule"),
-    ("BUILD_REASON", "schedule"),
-)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Finding:
@@ -94,9 +86,9 @@ def detect_mode(env: Mapping[str, str]) -> tuple[Mode, str]:
     >>> detect_mode({"GITHUB_EVENT_NAME": "push"})
     ('release', 'no scheduled-build marker set')
     """
-    for name, value in SCHEDULE_MARKERS:
-        if env.get(name, "").lower() == value:
-            return "daily", f"{name}={env[name]}"
+    marker = scheduled(env)
+    if marker is not None:
+        return "daily", marker
     return "release", "no scheduled-build marker set"
 
 
@@ -218,18 +210,9 @@ def lint(config: CIConfig) -> list[Finding]:
     return findings
 
 
-_PROVIDERS: dict[CIProvider, Provider] = {
-    CIProvider.TRAVIS: "travis",
-    CIProvider.APPVEYOR: "appveyor",
-    CIProvider.GITHUB: "github",
-    CIProvider.AZURE: "azure",
-}
-
-
 def _primary(config: CIConfig, defs: Sequence[EnvVar], env: Mapping[str, str]) -> EnvVar:
     """The definition for the CI that runs us (its own file), else the first file's."""
-    ci = detect_ci(env)
-    running = _PROVIDERS.get(ci)
+    running = running_service(env)
     own = config.by_provider(running) if running else None
     if own is not None:
         for v in defs:

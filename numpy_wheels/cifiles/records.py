@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, TypeAlias
 
-Provider: TypeAlias = Literal["travis", "appveyor", "azure", "github"]
+from numpy_wheels.ci import Service
+
+Provider: TypeAlias = Service
 Form: TypeAlias = Literal["string", "mapping", "secure"]
 
 #: Names of the scheduled-build commit across the history (first is the current spelling).

@@ -13,16 +13,15 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TypeAlias
 
+from numpy_wheels.ci import HostOS, runner_os
 from numpy_wheels.cifiles.checks import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.jobs import job_identifier
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig
-from numpy_wheels.errors import ConfigError, SelectionError, UsageError
+from numpy_wheels.errors import ConfigError, SelectionError
+from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, one_of
 from numpy_wheels.model.matrix import BuildId, identifier_from_multibuild, load_catalogue, select
-
-Backend: TypeAlias = Literal["host", "cibuildwheel"]
-SourceKind: TypeAlias = Literal["git", "sdist"]
 
 DEFAULT_REPO_URL = "https://github.com/numpy/numpy.git"
 
@@ -109,6 +108,19 @@ def split_words(value: str | None) -> tuple[str, ...]:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class BuildRequest:
+    """What the command line asks of a build (None: not given, decided by configuration)."""
+
+    root: Path
+    only: str | None = None
+    backend: Backend | None = None
+    source: SourceKind | None = None
+    wheelhouse: Path | None = None
+    keep_going: bool = False
+    run_tests: bool = True
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     root: Path
     project: ProjectConfig
@@ -132,16 +144,7 @@ class BuildOptions:
     env: Mapping[str, str]
 
 
-def _host_os(env: Mapping[str, str], platform_name: str) -> Literal["linux", "macos", "windows"]:
-    runner = env.get("RUNNER_OS") or env.get("AGENT_OS") or env.get("TRAVIS_OS_NAME") or ""
-    runner = runner.lower()
-    if runner in ("windows", "windows_nt") or env.get("APPVEYOR", "").lower() == "true":
-        return "windows"
-    if runner in ("macos", "osx", "darwin"):
-        return "macos"
-    if runner == "linux":
-        return "linux"
-    return {"darwin": "macos", "win32": "windows"}.get(platform_name, "linux")  # type: ignore[return-value]
+_PLATFORM_OS: Mapping[str, HostOS] = {"linux": "linux", "darwin": "macos", "win32": "windows"}
 
 
 def host_identifier(
@@ -152,17 +155,16 @@ def host_identifier(
     os_name: str,
     libc: str = "glibc",
 ) -> str:
-    """The one identifier the host backend can build here.
+    """The one identifier the host backend can build here (``os_name``: ``sys.platform``).
 
     >>> host_identifier(version=(3, 11), free_threaded=False, machine="x86_64", os_name="linux")
     'cp311-manylinux_x86_64'
     """
     suffix = "t" if free_threaded else ""
-    family = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(os_name, os_name)
     return identifier_from_multibuild(
         python_version=f"{version[0]}.{version[1]}{suffix}",
         plat=machine,
-        os_name=family,  # type: ignore[arg-type]
+        os_name=_PLATFORM_OS.get(os_name, "linux"),
         libc="manylinux" if libc == "glibc" else "musllinux",
     )
 
@@ -192,13 +194,9 @@ def choose_identifiers(
     the host's own identifier; then the project selection. The host backend builds only the
     host's identifier: anything else is a clear error, not a mislabelled wheel."""
     catalogue = load_catalogue()
-    if only is None and env.get("MB_PYTHON_VERSION") and env.get("PLAT"):
-        only = identifier_from_multibuild(
-            python_version=env["MB_PYTHON_VERSION"],
-            plat=env["PLAT"],
-            os_name=_host_os(env, host_platform),
-            libc=env.get("MB_ML_LIBC") or "manylinux",
-        )
+    if only is None:
+        os_name = runner_os(env) or _PLATFORM_OS.get(host_platform, "linux")
+        only = job_identifier(env, os_name)
     if host is not None:
         only = only or host
         if only != host:
@@ -210,60 +208,55 @@ def choose_identifiers(
     return select(catalogue, build=project.build, skip=project.skip, only=only)
 
 
+def choose_backend(
+    requested: Backend | None, env: Mapping[str, str], *, engine_available: bool
+) -> tuple[Backend, str]:
+    """The backend and why: ``--backend``, NUMPY_WHEELS_BACKEND, then CI with an engine."""
+    if requested is not None:
+        return requested, "chosen with --backend"
+    configured = one_of(env.get("NUMPY_WHEELS_BACKEND"), BACKENDS)
+    if configured is not None:
+        return configured, "NUMPY_WHEELS_BACKEND"
+    if env.get("CI") and engine_available:
+        return "cibuildwheel", "on CI with a working container engine"
+    if env.get("CI"):
+        return "host", "on CI but no container engine answers `docker info`"
+    return "host", "a local run (set --backend cibuildwheel for manylinux images)"
+
+
+def _cache_dir(root: Path, env: Mapping[str, str]) -> Path:
+    if env.get("NUMPY_WHEELS_CACHE"):
+        return Path(env["NUMPY_WHEELS_CACHE"])
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(root))) / ".cache")
+    return Path(base) / "numpy-wheels"
+
+
 def resolve_build_options(
+    request: BuildRequest,
     *,
-    root: Path,
     env: Mapping[str, str],
-    only: str | None = None,
-    backend: str | None = None,
-    source: str | None = None,
-    wheelhouse: Path | None = None,
-    keep_going: bool = False,
-    run_tests: bool = True,
     engine_available: bool = False,
     host_platform: str = "linux",
     host_id: str | None = None,
     ci_config: CIConfig | None = None,
 ) -> BuildOptions:
     """Resolve every build setting once. ``host_id``: what the host backend can build here."""
+    root = request.root
     host_id = host_id or _this_host()
     project = read_project_config(root)
-    config = ci_config or read_config(root)
-    commit = resolve_commit(config, env)
-    if backend not in (None, "host", "cibuildwheel"):
-        msg = f"--backend must be host or cibuildwheel, not {backend!r}"
-        raise UsageError(msg)
-    chosen: Backend
-    if backend is not None:
-        chosen, reason = backend, "chosen with --backend"  # type: ignore[assignment]
-    elif env.get("NUMPY_WHEELS_BACKEND") in ("host", "cibuildwheel"):
-        chosen = env["NUMPY_WHEELS_BACKEND"]  # type: ignore[assignment]
-        reason = "NUMPY_WHEELS_BACKEND"
-    elif env.get("CI") and engine_available:
-        chosen, reason = "cibuildwheel", "on CI with a working container engine"
-    elif env.get("CI"):
-        chosen, reason = "host", "on CI but no container engine answers `docker info`"
-    else:
-        chosen, reason = "host", "a local run (set --backend cibuildwheel for manylinux images)"
+    commit = resolve_commit(ci_config or read_config(root), env)
+    chosen, reason = choose_backend(request.backend, env, engine_available=engine_available)
     identifiers = choose_identifiers(
         project,
         env=env,
-        only=only,
+        only=request.only,
         host_platform=host_platform,
         host=host_id if chosen == "host" else None,
     )
     repo_dir = root / (env.get("REPO_DIR") or project.repo_dir or project.project)
-    if source not in (None, "git", "sdist"):
-        msg = f"--source must be git or sdist, not {source!r}"
-        raise UsageError(msg)
-    kind: SourceKind = source or (
+    kind: SourceKind = request.source or (
         "git" if (repo_dir / ".git").exists() or env.get("REPO_URL") else "sdist"
-    )  # type: ignore[assignment]
-    if env.get("NUMPY_WHEELS_CACHE"):
-        cache = Path(env["NUMPY_WHEELS_CACHE"])
-    else:
-        base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(root))) / ".cache")
-        cache = Path(base) / "numpy-wheels"
+    )
     platform_name = identifiers[0].platform.name
     # Only an image the user names; otherwise cibuildwheel's own digest-pinned default.
     image = env.get("NUMPY_WHEELS_IMAGE") or project.images.get(platform_name)
@@ -277,15 +270,15 @@ def resolve_build_options(
         source=kind,
         repo_dir=repo_dir,
         repo_url=env.get("REPO_URL") or project.repo_url or DEFAULT_REPO_URL,
-        wheelhouse=wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
-        cache_dir=cache,
+        wheelhouse=request.wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
+        cache_dir=_cache_dir(root, env),
         config_path=root / (env.get("CONFIG_PATH") or "config.sh"),
         env_vars_path=root / (env.get("ENV_VARS_PATH") or "env_vars.sh"),
         build_depends=split_words(env.get("BUILD_DEPENDS")),
         test_depends=split_words(env.get("TEST_DEPENDS")),
         extra_argv=split_words(env.get("EXTRA_ARGV")),
-        keep_going=keep_going,
-        run_tests=run_tests,
+        keep_going=request.keep_going,
+        run_tests=request.run_tests,
         image=image,
         env=dict(env),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from numpy_wheels.build.backends import WheelJob
 from numpy_wheels.build.repair import RepairResult
 from numpy_wheels.build.runner import build_all
+from numpy_wheels.config.build import BuildRequest, resolve_build_options
 from numpy_wheels.errors import BuildError, RepairError
 from tests.wheels_repo import make_wheels_repo
 
@@ -43,19 +43,6 @@ class FailingBackend:
         raise AssertionError(msg)
 
 
-def args(root: Path, *, keep_going: bool) -> argparse.Namespace:
-    return argparse.Namespace(
-        root=str(root),
-        only=None,
-        backend="cibuildwheel",
-        source="git",
-        wheelhouse=None,
-        keep_going=keep_going,
-        no_test=False,
-        json=False,
-    )
-
-
 @pytest.mark.parametrize(
     ("keep_going", "attempted"),
     [
@@ -75,10 +62,13 @@ def test_keep_going(tmp_path: Path, keep_going: bool, attempted: list[str]) -> N
         "NUMPY_WHEELS_CACHE": str(tmp_path / "cache"),
         "PIP_CACHE_DIR": str(tmp_path / "pip"),
     }
-    with pytest.raises(BuildError, match="compiler exploded"):
-        build_all(args(root, keep_going=keep_going), env, backend=backend)
+    request = BuildRequest(root=root, backend="cibuildwheel", source="git", keep_going=keep_going)
+    outcome = build_all(resolve_build_options(request, env=env), backend=backend)
+    assert isinstance(outcome.error, BuildError)
+    assert "compiler exploded" in str(outcome.error)
     assert backend.attempted == attempted
-    summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
+    summary = json.loads(outcome.summary_path.read_text())
+    assert outcome.summary_path == root / "wheelhouse" / "build-summary.json"
     assert [w["error_class"] for w in summary["wheels"]] == (
         ["BuildError", "RepairError"] if keep_going else ["BuildError"]
     )

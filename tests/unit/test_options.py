@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.config.build import resolve_build_options, split_words
+from numpy_wheels.config.build import BuildRequest, resolve_build_options, split_words
 from numpy_wheels.errors import SelectionError
 
 HOST = "cp311-manylinux_x86_64"
@@ -26,7 +26,7 @@ def test_backend_choice_is_explained(
     data_copy: Callable[[str], Path], env: dict[str, str], engine: bool, backend: str, reason: str
 ) -> None:
     opts = resolve_build_options(
-        root=data_copy("this-repo"), env=env, engine_available=engine, host_id=HOST
+        BuildRequest(root=data_copy("this-repo")), env=env, engine_available=engine, host_id=HOST
     )
     assert opts.backend == backend
     assert reason in opts.backend_reason
@@ -34,8 +34,7 @@ def test_backend_choice_is_explained(
 
 def test_ci_job_identifier_from_multibuild_variables(data_copy: Callable[[str], Path]) -> None:
     opts = resolve_build_options(
-        root=data_copy("this-repo"),
-        backend="cibuildwheel",
+        BuildRequest(root=data_copy("this-repo"), backend="cibuildwheel"),
         host_id=HOST,
         env={"MB_PYTHON_VERSION": "3.14t", "PLAT": "aarch64", "TRAVIS_OS_NAME": "linux"},
     )
@@ -44,13 +43,12 @@ def test_ci_job_identifier_from_multibuild_variables(data_copy: Callable[[str], 
 
 def test_host_backend_builds_the_host_identifier(data_copy: Callable[[str], Path]) -> None:
     root = data_copy("this-repo")
-    opts = resolve_build_options(root=root, env={}, backend="host", host_id=HOST)
+    opts = resolve_build_options(BuildRequest(root=root, backend="host"), env={}, host_id=HOST)
     assert [b.identifier for b in opts.identifiers] == [HOST]
     with pytest.raises(SelectionError, match="builds only cp311-manylinux_x86_64"):
         resolve_build_options(
-            root=root,
+            BuildRequest(root=root, backend="host"),
             env={"MB_PYTHON_VERSION": "3.12", "PLAT": "x86_64"},
-            backend="host",
             host_id=HOST,
         )
 
@@ -58,7 +56,9 @@ def test_host_backend_builds_the_host_identifier(data_copy: Callable[[str], Path
 def test_source_and_paths(data_copy: Callable[[str], Path]) -> None:
     root = data_copy("this-repo")
     opts = resolve_build_options(
-        root=root, env={"TEST_DEPENDS": "pytest 'hypothesis>=6'", "WHEEL_SDIR": "out"}, host_id=HOST
+        BuildRequest(root=root),
+        env={"TEST_DEPENDS": "pytest 'hypothesis>=6'", "WHEEL_SDIR": "out"},
+        host_id=HOST,
     )
     assert opts.source == "sdist"  # no numpy checkout in REPO_DIR
     assert opts.test_depends == ("pytest", "hypothesis>=6")
@@ -69,7 +69,7 @@ def test_source_and_paths(data_copy: Callable[[str], Path]) -> None:
         "-Dallow-noblas=false",
     )
     (root / "numpy" / ".git").mkdir(parents=True)
-    assert resolve_build_options(root=root, env={}, host_id=HOST).source == "git"
+    assert resolve_build_options(BuildRequest(root=root), env={}, host_id=HOST).source == "git"
 
 
 def test_split_words() -> None:

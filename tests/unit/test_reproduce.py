@@ -7,9 +7,9 @@ import json
 import pytest
 
 from numpy_wheels.__main__ import main
+from numpy_wheels.cifiles.jobs import describe
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import SelectionError, UsageError
-from numpy_wheels.reproduce import describe
 from tests.conftest import REPO
 
 
@@ -83,3 +83,20 @@ def test_bad_job_and_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
         == UsageError.return_code
     )
     assert "no azure CI file" in capsys.readouterr().err
+
+
+def test_linux_job_runs_the_typed_build_in_the_job_environment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Job 9 (cp314t aarch64) runs build in-process with the job's variables; the host backend
+    refuses it before any work, with the job's identifier — exit code of SelectionError, the
+    error printed once."""
+    code = main(["--root", str(REPO), "reproduce", "--ci", "travis", "--job", "9"], env={})
+    out, err = capsys.readouterr()
+    assert code == SelectionError.return_code
+    assert (
+        "running: python -m numpy_wheels build --backend host --only cp314t-manylinux_aarch64"
+        in out
+    )
+    assert "not cp314t-manylinux_aarch64" in err
+    assert err.count("error:") == 1
