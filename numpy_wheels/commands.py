@@ -275,8 +275,9 @@ def _show_job_steps(job: CIJob, steps: list[list[str]], *, native: bool) -> None
 
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from numpy_wheels.ci import pull_request
     from numpy_wheels.cifiles.checks import detect_mode
-    from numpy_wheels.config.staging import pull_request, resolve_store_config
+    from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.staging.stage import upload
     from numpy_wheels.staging.store import open_store

@@ -68,28 +68,6 @@ def read_staging_config(root: Path) -> StagingConfig:
     )
 
 
-def pull_request(env: Mapping[str, str]) -> str | None:
-    """Why this CI run is a pull request build, or None.
-
-    >>> pull_request({"TRAVIS_PULL_REQUEST": "false"}) is None
-    True
-    >>> pull_request({"GITHUB_EVENT_NAME": "pull_request"})
-    'GITHUB_EVENT_NAME=pull_request'
-    """
-    checks = (
-        ("TRAVIS_PULL_REQUEST", lambda v: v not in ("", "false")),
-        ("APPVEYOR_PULL_REQUEST_NUMBER", bool),
-        ("GITHUB_EVENT_NAME", lambda v: v in ("pull_request", "pull_request_target")),
-        ("BUILD_REASON", lambda v: v == "PullRequest"),
-        ("SYSTEM_PULLREQUEST_PULLREQUESTID", bool),
-    )
-    for name, test in checks:
-        value = env.get(name, "")
-        if value and test(value):
-            return f"{name}={value}"
-    return None
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StoreArgs:
     """What the command line says about the store (None: not given)."""
