@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
@@ -24,9 +28,26 @@ from numpy_wheels.commands import (
     cmd_staged,
     cmd_upload,
 )
-from numpy_wheels.errors import ALL_ERRORS, INTERRUPTED_RETURN_CODE, FatalError
+from numpy_wheels.errors import (
+    ALL_ERRORS,
+    BROKEN_PIPE_RETURN_CODE,
+    INTERRUPTED_RETURN_CODE,
+    TERMINATED_RETURN_CODE,
+    FatalError,
+    Terminated,
+)
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import BACKENDS, SOURCES
+
+#: Variables whose values are never printed (redacted from every line, tracebacks included).
+SECRET_VARIABLES = (
+    "WHEELHOUSE_UPLOADER_SECRET",
+    "ST_KEY",
+    "OS_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "TWINE_PASSWORD",
+)
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
@@ -36,8 +57,56 @@ EPILOG = (
         f"  {cls.return_code:>3}  {cls.__name__}: {(cls.__doc__ or '').strip().splitlines()[0]}"
         for cls in ALL_ERRORS
     )
-    + f"\n  {INTERRUPTED_RETURN_CODE:>3}  interrupted"
+    + f"\n  {INTERRUPTED_RETURN_CODE:>3}  interrupted (Ctrl-C)"
+    + f"\n  {BROKEN_PIPE_RETURN_CODE:>3}  the reader of the output went away (EPIPE)"
+    + f"\n  {TERMINATED_RETURN_CODE:>3}  terminated (SIGTERM)"
 )
+
+
+def _count(text: str) -> int:
+    """A whole number >= 1 (worker counts, --keep-dev)."""
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"{text!r} is not a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 1:
+        msg = f"must be at least 1, not {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        msg = f"{text!r} is not a number of seconds"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not 0 < value < 86400:
+        msg = f"must be between 0 and 86400 seconds, not {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _version(text: str) -> str:
+    """A release version as packaging parses it (``2.4.6``, ``2.5.0rc1``), written as given."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        msg = f"{text!r} is not a version (PEP 440, e.g. 2.4.6)"
+        raise argparse.ArgumentTypeError(msg) from None
+    return text
+
+
+def _project(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", text):
+        msg = f"{text!r} is not a project name (PEP 508: letters, digits, ._-)"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
@@ -136,7 +205,15 @@ def release_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept files the listing publishes no sha256 for",
     )
-    p.add_argument("--max-workers", type=int, default=4, help="parallel downloads (default 4)")
+    p.add_argument("--max-workers", type=_count, default=4, help="parallel downloads (default 4)")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="deadline of each network request, retries included, and of each twine run "
+        "(default 300)",
+    )
     p.add_argument(
         "--report",
         metavar="PATH",
@@ -209,7 +286,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="JSON (an {include: [...]} object usable as a GitHub Actions matrix)",
     )
-    p.add_argument("--wheels", metavar="VERSION", help="list the expected wheel file names")
+    p.add_argument(
+        "--wheels", metavar="VERSION", type=_version, help="list the expected wheel file names"
+    )
     p.add_argument(
         "--build",
         action="append",
@@ -269,7 +348,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="upload from pull request builds too (skipped by default)",
     )
-    p.add_argument("--max-workers", type=int, default=8, help="parallel uploads (default 8)")
+    p.add_argument("--max-workers", type=_count, default=8, help="parallel uploads (default 8)")
     p.add_argument(
         "--force",
         action="store_true",
@@ -277,7 +356,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--keep-dev",
-        type=int,
+        type=_count,
         default=5,
         metavar="N",
         help="keep the newest N dev versions per project and tags (default 5)",
@@ -316,7 +395,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("staged", cmd_staged, "List what the container holds, with sha256s.")
     store_options(p, positional=False)
-    p.add_argument("version", nargs="?", metavar="VERSION", help="only this version")
+    p.add_argument("version", nargs="?", metavar="VERSION", type=_version, help="only this version")
 
     p = add(
         "release",
@@ -324,7 +403,7 @@ def _parser() -> argparse.ArgumentParser:
         "Upload a staged version to the package index with twine: the set checked against "
         "the manifest, every file against its staged sha256, then verified on the index.",
     )
-    p.add_argument("version", metavar="VERSION", help="release version, e.g. 2.4.6")
+    p.add_argument("version", metavar="VERSION", type=_version, help="release version, e.g. 2.4.6")
     release_options(p)
     p.set_defaults(package=None)
     return parser
@@ -335,24 +414,83 @@ def _run(
 ) -> int:
     env = dict(os.environ) if env is None else env
     log.configure(env=env)
+    log.forget_secrets()  # a fresh run (tests call main() many times in one process)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     if getattr(args, "json", False):
         log.configure(env=env, stream=sys.stderr)  # stdout carries only the JSON
+    with _terminate_as_interrupt():
+        return _call(parser.prog, args, env)
+
+
+def _call(prog: str, args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run the handler; every way it can end becomes one exit code and at most a few lines."""
+    debug = bool(getattr(args, "debug_traceback", False))
+    for name in SECRET_VARIABLES:  # redacted from everything printed, before anything runs
+        log.add_secret(env.get(name))
+    log.add_secret(getattr(args, "secret", None))
     try:
         return int(args.handler(args, env))
     except FatalError as exc:
-        if args.debug_traceback:
+        if debug:
             log.error(log.redact("".join(traceback.format_exc())))
-        log.error(f"{parser.prog}: error: {exc}")
+        log.error(f"{prog}: error: {exc}")
         if exc.hint:
             log.error(f"hint: {exc.hint}")
         return exc.return_code
+    except Terminated:
+        log.error(f"{prog}: terminated (SIGTERM)")
+        return TERMINATED_RETURN_CODE
     except KeyboardInterrupt:
-        log.error(f"{parser.prog}: interrupted")
+        log.error(f"{prog}: interrupted")
         return INTERRUPTED_RETURN_CODE
+    except BrokenPipeError:
+        return _broken_pipe()
+    except Exception as exc:  # the last resort: one line, never a stack
+        if _is_broken_pipe(exc):
+            return _broken_pipe()
+        if debug:
+            log.error(log.redact("".join(traceback.format_exc())))
+        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        log.error(
+            f"{prog}: internal error: {type(exc).__name__}{': ' + text if text else ''} "
+            "(a bug: rerun with --debug-traceback to see where, and report it)"
+        )
+        return FatalError.return_code
+
+
+def _is_broken_pipe(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.EPIPE
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away (``… | head -1``): stop quietly, as other CLIs do.
+
+    stdout is pointed at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE_RETURN_CODE
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C (workers stop, partial files are removed), exit 143."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        del signum, frame
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -372,8 +510,12 @@ def _uploader_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("--root", default=".", help="the wheels repository (default: .)")
     parser.add_argument("--debug-traceback", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("package", metavar="PACKAGE", help="project name, e.g. numpy")
-    parser.add_argument("version", metavar="VERSION", help="release version, e.g. 2.4.6")
+    parser.add_argument(
+        "package", metavar="PACKAGE", type=_project, help="project name, e.g. numpy"
+    )
+    parser.add_argument(
+        "version", metavar="VERSION", type=_version, help="release version, e.g. 2.4.6"
+    )
     release_options(parser)
     parser.set_defaults(handler=cmd_release)
     return parser

@@ -175,3 +175,9 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
 )
 
 INTERRUPTED_RETURN_CODE = 130
+BROKEN_PIPE_RETURN_CODE = 141  # 128 + SIGPIPE, what the shell reports for `yes | head -1`
+TERMINATED_RETURN_CODE = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so the same clean-up runs."""

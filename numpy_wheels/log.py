@@ -45,6 +45,9 @@ class Logger:
         if value and len(value) >= 3:
             self._secrets.add(value)
 
+    def forget_secrets(self) -> None:
+        self._secrets.clear()
+
     def redact(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "****")

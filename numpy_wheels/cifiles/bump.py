@@ -18,11 +18,8 @@ from pathlib import Path
 
 from numpy_wheels.cifiles.checks import lint
 from numpy_wheels.cifiles.readers import read_file
-from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar
+from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, is_valid_ref
 from numpy_wheels.errors import ConfigError, LintError, UsageError
-
-# What git accepts in a ref name, minus what would need quoting in YAML or a shell string.
-_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
 
 
 def validate_ref(ref: str) -> str:
@@ -35,7 +32,7 @@ def validate_ref(ref: str) -> str:
     ...
     numpy_wheels.errors.UsageError: '=v1' is not a valid git ref (tag, branch or commit hash)
     """
-    if not _REF.fullmatch(ref) or ".." in ref or ref.endswith((".lock", "/", ".")):
+    if not is_valid_ref(ref):
         msg = f"{ref!r} is not a valid git ref (tag, branch or commit hash)"
         raise UsageError(msg)
     return ref

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from numpy_wheels.ci import running_service, scheduled
-from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, CIFile, EnvVar, Location
+from numpy_wheels.cifiles.records import (
+    DAILY_NAMES,
+    CIConfig,
+    CIFile,
+    EnvVar,
+    Location,
+    is_valid_ref,
+)
 from numpy_wheels.errors import LintError
 
 Mode: TypeAlias = Literal["release", "daily"]
@@ -26,6 +33,7 @@ Kind: TypeAlias = Literal[
     "plain-credential",
     "unknown-name",
     "missing",
+    "bad-ref",
 ]
 
 #: Values this tool reads from the CI files (multibuild's names).
@@ -134,6 +142,11 @@ def _python_agreement(config: CIConfig) -> Finding | None:
     )
 
 
+def _shown(value: str) -> str:
+    """A value as a message shows it: repr (control characters visible), at most 60 chars."""
+    return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+
+
 def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
     loc = (var.location,)
     if var.problem is not None:
@@ -153,6 +166,19 @@ def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
         yield Finding(
             kind="unbalanced-quote",
             message=f"{var.name} value {var.value!r} has an unbalanced quote",
+            locations=loc,
+        )
+    if (
+        var.name in ("BUILD_COMMIT", *DAILY_NAMES)
+        and var.value.strip()
+        and not var.value.startswith("=")
+        and not _UNEXPANDED.search(var.value)
+        and not is_valid_ref(var.value.strip())
+    ):
+        yield Finding(
+            kind="bad-ref",
+            message=f"{var.name}={_shown(var.value)} is not a git ref (tag, branch or commit "
+            "hash: letters, digits, ._/+-)",
             locations=loc,
         )
     if var.name in READ_NAMES and _UNEXPANDED.search(var.value):
@@ -237,7 +263,7 @@ def resolve_commit(config: CIConfig, env: Mapping[str, str]) -> ResolvedCommit:
     assert chosen.value is not None
     assert chosen.name is not None
     for finding in _value_findings(chosen, READ_NAMES):
-        if finding.kind in ("double-equals", "unbalanced-quote", "unexpanded"):
+        if finding.kind in ("double-equals", "unbalanced-quote", "unexpanded", "bad-ref"):
             raise LintError(str(finding))
     if not chosen.value.strip():
         msg = f"{chosen.location}: {chosen.name} is empty"

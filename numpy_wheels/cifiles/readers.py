@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from numpy_wheels.cifiles.records import (
     split_assignments,
 )
 from numpy_wheels.errors import ConfigError
+from numpy_wheels.files import read_config_text
 
 
 def _line(node: Any, key: Any, fallback: int) -> int:
@@ -43,13 +45,42 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _mapping_env(node: Any, path: Path, fallback: int) -> list[EnvVar]:
+def _kind(node: Any) -> str:
+    if isinstance(node, Mapping):
+        return "a mapping"
+    if isinstance(node, list):
+        return "a list"
+    if node is None:
+        return "empty"
+    return f"the scalar {str(node)[:40]!r}"
+
+
+def _expect(node: Any, kind: type | tuple[type, ...], what: str, path: Path, line: int) -> Any:
+    """``node`` if it has the shape the reader needs; else a ConfigError naming file:line.
+
+    ``None`` (an empty key) reads as empty. Readers call this on every node they walk into,
+    so a wrong shape is a message, never an AttributeError/TypeError."""
+    if node is None:
+        return {} if kind is Mapping or kind == (Mapping,) else []
+    if isinstance(node, kind):
+        return node
+    names: dict[object, str] = {Mapping: "a mapping", list: "a list", str: "a string"}
+    wanted = " or ".join(
+        names.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,))
+    )
+    msg = f"{Location(path=path, line=line)}: {what} must be {wanted}, not {_kind(node)}"
+    raise ConfigError(msg)
+
+
+def _mapping_env(node: Any, path: Path, fallback: int, what: str = "env") -> list[EnvVar]:
     """``NAME: value`` mappings (AppVeyor, Azure, GitHub, Travis mapping items)."""
     out: list[EnvVar] = []
-    if not isinstance(node, Mapping):
-        return out
+    node = _expect(node, Mapping, what, path, fallback)
     for name, value in node.items():
         loc = Location(path=path, line=_line(node, name, fallback))
+        if not isinstance(name, str) or not name:
+            msg = f"{loc}: variable name {name!r} is not a string"
+            raise ConfigError(msg)
         if isinstance(value, Mapping) and "secure" in value:
             out.append(EnvVar(name=str(name), value=None, form="secure", location=loc))
         elif isinstance(value, Mapping | list):
@@ -78,10 +109,12 @@ def _travis_env_items(node: Any, path: Path, fallback: int) -> list[EnvVar]:
             ]
         return _mapping_env(node, path, fallback)
     out: list[EnvVar] = []
-    for i, item in enumerate(node):
+    for i, item in enumerate(_expect(node, list, "env", path, fallback)):
         line = _line(node, i, fallback)
         if isinstance(item, Mapping):
             out.extend(_travis_env_items(item, path, line))
+        elif isinstance(item, list):
+            _expect(item, (str, Mapping), "an env item", path, line)
         else:
             out.extend(_string_env(_scalar(item), Location(path=path, line=line)))
     return out
@@ -97,6 +130,8 @@ def _string_env(text: str, loc: Location) -> list[EnvVar]:
 
 def _travis_job(node: Any, path: Path, line: int, index: int) -> Job:
     env = _travis_env_items(node.get("env"), path, _line(node, "env", line))
+    _expect(node.get("name"), (str, int, float), "a job name", path, line)
+    _expect(node.get("os"), (str,), "a job os", path, line)
     name = node.get("name") or " ".join(f"{v.name}={v.value}" for v in env if v.name) or str(index)
     return Job(
         name=str(name),
@@ -107,19 +142,22 @@ def _travis_job(node: Any, path: Path, line: int, index: int) -> Job:
 
 
 def read_travis(path: Path, data: Any) -> CIFile:
-    env_node = data.get("env")
+    env_node = _expect(data.get("env"), (Mapping, list, str), "env", path, _line(data, "env", 1))
     global_env: list[EnvVar] = []
     jobs: list[Job] = []
-    if isinstance(env_node, Mapping):
+    if isinstance(env_node, str):
+        global_env = _travis_env_items(env_node, path, _line(data, "env", 1))
+    elif isinstance(env_node, Mapping):
         global_env = _travis_env_items(env_node.get("global"), path, _line(env_node, "global", 1))
-        rows = env_node.get("matrix") or env_node.get("jobs") or []
+        key = "matrix" if "matrix" in env_node else "jobs"
+        rows = _expect(env_node.get(key), list, f"env.{key}", path, _line(env_node, key, 1))
         for i, row in enumerate(rows):
             line = _line(rows, i, 1)
             env = _travis_env_items(row, path, line)
             jobs.append(
                 Job(name=_scalar(row), env=tuple(env), location=Location(path=path, line=line))
             )
-    elif env_node is not None:  # a bare list: each item is a job row
+    else:  # a bare list: each item is a job row
         for i, row in enumerate(env_node):
             line = _line(env_node, i, 1)
             jobs.append(
@@ -131,14 +169,14 @@ def read_travis(path: Path, data: Any) -> CIFile:
             )
     excluded: list[Job] = []
     for key in ("matrix", "jobs"):
-        section = data.get(key)
-        if not isinstance(section, Mapping):
-            continue
+        section = _expect(data.get(key), Mapping, key, path, _line(data, key, 1))
         for sub, target in (("include", jobs), ("exclude", excluded)):
-            rows = section.get(sub) or []
+            line = _line(section, sub, 1)
+            rows = _expect(section.get(sub), list, f"{key}.{sub}", path, line)
             for i, row in enumerate(rows):
-                if isinstance(row, Mapping):
-                    target.append(_travis_job(row, path, _line(rows, i, 1), len(target)))
+                row_line = _line(rows, i, line)
+                _expect(row, Mapping, f"{key}.{sub} item", path, row_line)
+                target.append(_travis_job(row, path, row_line, len(target)))
     # Only excludes that name env rows can match env-defined jobs (others exclude host jobs).
     excluded_envs = {_env_key(j) for j in excluded if j.env}
     kept = [j for j in jobs if _env_key(j) not in excluded_envs]
@@ -156,20 +194,20 @@ def _env_key(job: Job) -> frozenset[tuple[str | None, str | None]]:
 
 
 def read_appveyor(path: Path, data: Any) -> CIFile:
-    env_node = data.get("environment") or {}
-    if not isinstance(env_node, Mapping):
-        msg = f"{path}: 'environment' must be a mapping"
-        raise ConfigError(msg)
     line = _line(data, "environment", 1)
+    env_node = _expect(data.get("environment"), Mapping, "environment", path, line)
     if "global" in env_node or "matrix" in env_node:
-        global_env = _mapping_env(env_node.get("global"), path, line)
-        rows = env_node.get("matrix") or []
+        global_env = _mapping_env(
+            env_node.get("global"), path, _line(env_node, "global", line), "environment.global"
+        )
+        rows_line = _line(env_node, "matrix", line)
+        rows = _expect(env_node.get("matrix"), list, "environment.matrix", path, rows_line)
     else:
-        global_env, rows = _mapping_env(env_node, path, line), []
+        global_env, rows = _mapping_env(env_node, path, line, "environment"), []
     jobs = []
     for i, row in enumerate(rows):
         row_line = _line(rows, i, line)
-        env = _mapping_env(row, path, row_line)
+        env = _mapping_env(row, path, row_line, "environment.matrix item")
         jobs.append(
             Job(
                 name=" ".join(f"{v.name}={v.value}" for v in env),
@@ -185,7 +223,10 @@ def _azure_variables(node: Any, path: Path, line: int) -> list[EnvVar]:
     if isinstance(node, list):  # [- name: X, value: Y] / [- group: …] / [- template: …]
         out = []
         for i, item in enumerate(node):
-            if isinstance(item, Mapping) and "name" in item:
+            _expect(item, Mapping, "a variables item", path, _line(node, i, line))
+            if "name" in item:
+                value = item.get("value")
+                _expect(value, (str, int, float, bool, type(None)), "a variable value", path, line)
                 out.append(
                     EnvVar(
                         name=str(item["name"]),
@@ -195,16 +236,16 @@ def _azure_variables(node: Any, path: Path, line: int) -> list[EnvVar]:
                     )
                 )
         return out
-    return _mapping_env(node, path, line)
+    return _mapping_env(node, path, line, "variables")
 
 
-def _azure_jobs(nodes: Any, path: Path) -> Iterator[Job]:
-    for i, job in enumerate(nodes or []):
-        if not isinstance(job, Mapping):
-            continue
-        line = _line(nodes, i, 1)
+def _azure_jobs(nodes: Any, path: Path, what: str, line: int) -> Iterator[Job]:
+    nodes = _expect(nodes, list, what, path, line)
+    for i, job in enumerate(nodes):
+        line = _line(nodes, i, line)
+        _expect(job, Mapping, f"a {what} item", path, line)
         if "stage" in job:
-            yield from _azure_jobs(job.get("jobs"), path)
+            yield from _azure_jobs(job.get("jobs"), path, "jobs", _line(job, "jobs", line))
             continue
         name = str(job.get("job") or job.get("template") or i)
         base = _azure_variables(job.get("variables"), path, line)
@@ -216,13 +257,18 @@ def _azure_jobs(nodes: Any, path: Path) -> Iterator[Job]:
             )
             matrix = params.get("matrix")
         else:
-            matrix = (job.get("strategy") or {}).get("matrix")
+            strategy_line = _line(job, "strategy", line)
+            strategy = _expect(job.get("strategy"), Mapping, "strategy", path, strategy_line)
+            matrix = strategy.get("matrix")
+            if isinstance(matrix, str):  # a runtime expression: no rows to read here
+                matrix = None
+            matrix = _expect(matrix, Mapping, "strategy.matrix", path, strategy_line)
         if isinstance(matrix, Mapping) and matrix:
             for entry, row in matrix.items():
                 row_line = _line(matrix, entry, line)
                 yield Job(
                     name=f"{name} {entry}",
-                    env=tuple(base + _mapping_env(row, path, row_line)),
+                    env=tuple(base + _mapping_env(row, path, row_line, f"matrix entry {entry}")),
                     location=Location(path=path, line=row_line),
                 )
         else:
@@ -231,21 +277,41 @@ def _azure_jobs(nodes: Any, path: Path) -> Iterator[Job]:
 
 def read_azure(path: Path, data: Any) -> CIFile:
     global_env = _azure_variables(data.get("variables"), path, _line(data, "variables", 1))
-    jobs = list(_azure_jobs(data.get("jobs"), path)) + list(_azure_jobs(data.get("stages"), path))
+    jobs = list(_azure_jobs(data.get("jobs"), path, "jobs", _line(data, "jobs", 1))) + list(
+        _azure_jobs(data.get("stages"), path, "stages", _line(data, "stages", 1))
+    )
     return CIFile(path=path, provider="azure", global_env=tuple(global_env), jobs=tuple(jobs))
 
 
 _MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
-def _matrix_rows(strategy: Any) -> list[dict[str, str]]:
+#: GitHub's own limit on the jobs one matrix may generate.
+MAX_MATRIX_JOBS = 256
+
+
+def _matrix_rows(strategy: Any, path: Path, line: int) -> list[dict[str, str]]:
     """Expand a GitHub ``strategy.matrix``: product of list keys, then include, minus exclude."""
-    matrix = strategy.get("matrix") if isinstance(strategy, Mapping) else None
-    if not isinstance(matrix, Mapping):
+    strategy = _expect(strategy, Mapping, "strategy", path, line)
+    matrix = strategy.get("matrix")
+    if isinstance(matrix, str):  # ${{ fromJSON(...) }}: computed at run time, no rows here
         return []
+    line = _line(strategy, "matrix", line)
+    matrix = _expect(matrix, Mapping, "strategy.matrix", path, line)
     axes = {
         k: v for k, v in matrix.items() if k not in ("include", "exclude") and isinstance(v, list)
     }
+    size = math.prod(len(v) for v in axes.values()) if axes else 0
+    if size > MAX_MATRIX_JOBS:
+        msg = (
+            f"{Location(path=path, line=line)}: the matrix makes {size} jobs; GitHub allows "
+            f"{MAX_MATRIX_JOBS}"
+        )
+        raise ConfigError(msg)
+    for sub in ("include", "exclude"):
+        items = _expect(matrix.get(sub), list, f"strategy.matrix.{sub}", path, line)
+        for i, item in enumerate(items):
+            _expect(item, Mapping, f"a matrix.{sub} item", path, _line(items, i, line))
     rows = (
         [
             dict(zip(axes, (_scalar(x) for x in combo), strict=True))
@@ -275,12 +341,12 @@ def _fill_matrix(var: EnvVar, row: Mapping[str, str]) -> EnvVar:
 def read_github(path: Path, data: Any) -> CIFile:
     global_env = _mapping_env(data.get("env"), path, _line(data, "env", 1))
     jobs: list[Job] = []
-    for job_id, job in (data.get("jobs") or {}).items():
-        if not isinstance(job, Mapping):
-            continue
-        line = _line(data["jobs"], job_id, 1)
-        env = _mapping_env(job.get("env"), path, _line(job, "env", line))
-        rows = _matrix_rows(job.get("strategy")) or [{}]
+    job_nodes = _expect(data.get("jobs"), Mapping, "jobs", path, _line(data, "jobs", 1))
+    for job_id, job in job_nodes.items():
+        line = _line(job_nodes, job_id, 1)
+        _expect(job, Mapping, f"job {job_id}", path, line)
+        env = _mapping_env(job.get("env"), path, _line(job, "env", line), f"jobs.{job_id}.env")
+        rows = _matrix_rows(job.get("strategy"), path, _line(job, "strategy", line)) or [{}]
         for row in rows:
             filled = tuple(_fill_matrix(v, row) for v in env)
             label = " ".join(f"{k}={v}" for k, v in row.items())
@@ -306,23 +372,82 @@ READERS: dict[Provider, Callable[[Path, Any], CIFile]] = {
 # -- YAML ----------------------------------------------------------------------------------
 
 
+#: The most nodes a CI file may expand to (aliases counted at every use): numpy's CI files
+#: have ~1,000; a "billion laughs" alias bomb has billions.
+MAX_YAML_NODES = 100_000
+#: Deeper nesting than this is refused before the parser recurses into it.
+MAX_YAML_DEPTH = 100
+
+
+def _check_expansion(root: Any, path: Path) -> None:
+    """Refuse documents that expand (through aliases) beyond MAX_YAML_NODES, or that contain
+    themselves. Sizes are memoised per node, so this is linear in the nodes as written."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, Mapping | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            msg = f"{path}: a YAML alias refers to a node that contains it (a cycle)"
+            raise ConfigError(msg)
+        if depth > MAX_YAML_DEPTH:
+            msg = f"{path}: nested deeper than {MAX_YAML_DEPTH} levels"
+            raise ConfigError(msg)
+        active.add(key)
+        children = [*node.keys(), *node.values()] if isinstance(node, Mapping) else node
+        total = 1
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_YAML_NODES:
+                msg = (
+                    f"{path}: expands to more than {MAX_YAML_NODES} YAML nodes (an alias "
+                    "bomb?); not read"
+                )
+                raise ConfigError(msg)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
+def _nesting(text: str) -> int:
+    """An upper bound of the flow/block nesting, found without parsing (brackets + indent)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def _load_yaml(path: Path) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    text = read_config_text(path)
+    if _nesting(text) > MAX_YAML_DEPTH:
+        msg = f"{path}: nested deeper than {MAX_YAML_DEPTH} levels"
+        raise ConfigError(msg)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror}"
-        raise ConfigError(msg) from None
-    try:
-        return YAML(typ="rt", pure=True).load(text)
+        data = YAML(typ="rt", pure=True).load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         msg = f"{where}: not valid YAML: {problem}"
         raise ConfigError(msg) from None
+    except RecursionError:
+        msg = f"{path}: nested too deeply to read"
+        raise ConfigError(msg) from None
+    _check_expansion(data, path)
+    return data
 
 
 def provider_of(path: Path) -> Provider | None:

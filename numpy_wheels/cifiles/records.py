@@ -26,6 +26,23 @@ Form: TypeAlias = Literal["string", "mapping", "secure"]
 DAILY_NAMES = ("DAILY_COMMIT", "CRON_COMMIT", "NIGHTLY_BUILD_COMMIT")
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What git accepts in a ref name, minus what would need quoting in YAML or a shell string.
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
+
+
+def is_valid_ref(ref: str) -> bool:
+    """A tag, branch or commit hash safe to pass to git and to write unquoted.
+
+    >>> is_valid_ref("v2.4.6"), is_valid_ref("v2.4.6;touch x"), is_valid_ref("-x")
+    (True, False, False)
+    """
+    return bool(
+        _REF.fullmatch(ref)
+        and ".." not in ref
+        and "//" not in ref
+        and not ref.endswith((".lock", "/", "."))
+        and len(ref) <= 255
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import shlex
 import sys
 import tomllib
@@ -20,8 +21,12 @@ from numpy_wheels.cifiles.jobs import job_identifier
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig
 from numpy_wheels.errors import ConfigError, SelectionError
+from numpy_wheels.files import read_config_text
 from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, one_of
 from numpy_wheels.model.matrix import BuildId, identifier_from_multibuild, load_catalogue, select
+
+#: A distribution name as PEP 508 defines it (letters, digits, ``._-``, alphanumeric ends).
+PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 DEFAULT_REPO_URL = "https://github.com/numpy/numpy.git"
 
@@ -70,14 +75,18 @@ def read_project_config(root: Path) -> ProjectConfig:
     if not path.is_file():
         return ProjectConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_config_text(path))
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: not valid TOML: {exc}"
         raise ConfigError(msg) from None
-    table = data.get("tool", {}).get("numpy-wheels")
+    tool = data.get("tool", {})
+    table = tool.get("numpy-wheels") if isinstance(tool, dict) else None
     if table is None:
         return ProjectConfig()
     where = f"{path} [tool.numpy-wheels]"
+    if not isinstance(table, dict):
+        msg = f"{where}: must be a table"
+        raise ConfigError(msg)
     for key, value in table.items():
         if key not in _PROJECT_KEYS:
             close = difflib.get_close_matches(key, list(_PROJECT_KEYS), n=1)
@@ -87,8 +96,19 @@ def read_project_config(root: Path) -> ProjectConfig:
         if not isinstance(value, _PROJECT_KEYS[key]):
             msg = f"{where}: {key} must be a {_PROJECT_KEYS[key].__name__}"
             raise ConfigError(msg)
+    for key in ("build", "skip"):
+        if not all(isinstance(v, str) for v in table.get(key, ())):
+            msg = f"{where}: {key} must be a list of strings"
+            raise ConfigError(msg)
+    if not all(isinstance(v, str) for v in table.get("images", {}).values()):
+        msg = f"{where}: images must map platforms to image strings"
+        raise ConfigError(msg)
+    project = table.get("project", "numpy")
+    if not PROJECT_NAME.fullmatch(project):
+        msg = f"{where}: project {project!r} is not a valid project name (PEP 508)"
+        raise ConfigError(msg)
     return ProjectConfig(
-        project=table.get("project", "numpy"),
+        project=project,
         build=tuple(table.get("build", ("*",))),
         skip=tuple(table.get("skip", ())),
         config_settings=_settings(table.get("config-settings", {}), where),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from numpy_wheels.cifiles.checks import Mode
 from numpy_wheels.errors import ConfigError, UsageError
+from numpy_wheels.files import read_config_text
 from numpy_wheels.staging.store import PROVIDERS, Provider, StoreConfig, credentials
 
 
@@ -43,10 +44,11 @@ _STORE_KEYS = (
 
 
 def read_staging_config(root: Path) -> StagingConfig:
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     path = root / "setup.cfg"
     try:
-        parser.read(path, encoding="utf-8")
+        if path.exists():
+            parser.read_string(read_config_text(path), source=str(path))
     except configparser.Error as exc:
         msg = f"{path}: {exc}"
         raise ConfigError(msg) from None

@@ -9,6 +9,7 @@ the index and compare → JSON report. Nothing reaches the index before every ch
 from __future__ import annotations
 
 import concurrent.futures
+import configparser
 import dataclasses
 import itertools
 import json
@@ -23,6 +24,7 @@ from packaging.utils import canonicalize_name
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import (
     AuthError,
+    ConfigError,
     CredentialsMissingError,
     IndexUploadError,
     ReleaseGateError,
@@ -92,7 +94,11 @@ def resolve_target(
 ) -> Target:
     """The upload URL from ``--repository-url`` or the ``~/.pypirc`` section (twine's own
     reader), and the simple index next to it (PyPI's is pypi.org/simple/)."""
-    from twine.exceptions import TwineException
+    from twine.exceptions import (
+        InvalidConfiguration,
+        TwineException,
+        UnableToReadConfigurationFile,
+    )
     from twine.utils import DEFAULT_CONFIG_FILE, get_repository_from_config
 
     # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
@@ -100,8 +106,16 @@ def resolve_target(
     cfg = config_file or DEFAULT_CONFIG_FILE
     try:
         found = get_repository_from_config(cfg, repository or "pypi", repository_url)
-    except TwineException as exc:
+    except (InvalidConfiguration, UnableToReadConfigurationFile) as exc:
+        msg = f"{cfg}: {str(exc).splitlines()[0]}"
+        raise ConfigError(msg) from None
+    except TwineException as exc:  # a --repository-url twine refuses
         raise UsageError(str(exc).splitlines()[0]) from None
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        msg = f"{cfg}: not a readable pypirc file ({why})"
+        raise ConfigError(msg) from None
+    log.add_secret(str(found.get("password") or "") or None)
     url = str(found["repository"])
     if index_url:
         simple = index_url

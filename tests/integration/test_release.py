@@ -402,5 +402,5 @@ def test_pypirc_repository_section(
     assert code == 0, err
     assert on_index(pypi) == {p.name: sha256_of(p) for p in files}
     code, _, err = run(capsys, [*argv[:-2], "-r", "nope", "fooext", "0.1.0"], env)
-    assert code == 2
+    assert code == 3  # ConfigError: the pypirc lacks the section
     assert "Missing 'nope' section" in err

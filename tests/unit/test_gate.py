@@ -96,7 +96,7 @@ def test_coherence_reads_metadata(tmp_path: Path) -> None:
 
 
 def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
-    from numpy_wheels.errors import UsageError
+    from numpy_wheels.errors import ConfigError
     from numpy_wheels.release.release import resolve_target
 
     pypi = resolve_target(repository=None, repository_url=None, index_url=None, config_file=None)
@@ -115,7 +115,7 @@ def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
     )
     assert local.simple_url == "http://127.0.0.1:8080/simple/"
     assert not local.is_pypi
-    with pytest.raises(UsageError, match="No such file"):
+    with pytest.raises(ConfigError, match="No such file"):
         resolve_target(
             repository="x",
             repository_url=None,
