@@ -3,7 +3,8 @@
 A careful line-level edit, not a YAML dump: the result differs from the original only in the
 values, so comments, key order, quoting and indentation stay as the maintainer wrote them.
 Each edited file is read back and must give the new value and every other value unchanged;
-nothing is written unless every file passes, and files are replaced atomically.
+nothing is written unless every file passes; the files are replaced as a set (all or none),
+in place (a symlinked CI file is edited where it points; CRLF files keep CRLF).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import difflib
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from numpy_wheels.cifiles.checks import lint
 from numpy_wheels.cifiles.readers import read_file
 from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, is_valid_ref
 from numpy_wheels.errors import ConfigError, LintError, UsageError
+from numpy_wheels.files import read_config_text
 
 
 def validate_ref(ref: str) -> str:
@@ -40,10 +42,16 @@ def validate_ref(ref: str) -> str:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FileEdit:
-    path: Path
+    path: Path  # the CI file as found (may be a symlink)
     old_text: str
     new_text: str
     lines: tuple[int, ...]
+    mode: int = 0o644
+
+    @property
+    def target(self) -> Path:
+        """The file actually rewritten: a symlinked CI file is edited where it lives."""
+        return self.path.resolve()
 
     def diff(self) -> str:
         return "".join(
@@ -98,8 +106,8 @@ def plan_bump(
         targets = [v for v in ci_file.definitions() if v.name in names and v.value is not None]
         if not targets:
             continue
-        text = ci_file.path.read_text(encoding="utf-8")
-        lines = text.splitlines(keepends=True)
+        text = read_config_text(ci_file.path)
+        lines = _lines(text)
         for var in targets:
             index = var.location.line - 1
             lines[index] = _edit_line(lines[index], var, new)
@@ -112,6 +120,7 @@ def plan_bump(
                 old_text=text,
                 new_text=new_text,
                 lines=tuple(sorted({v.location.line for v in targets})),
+                mode=ci_file.path.stat().st_mode & 0o777,
             )
         )
     if not edits:
@@ -138,7 +147,7 @@ def _check_round_trip(
         # Keep the name (and .github/workflows parent) so the same reader parses it.
         probe = Path(tmp) / path.parent.parent.name / path.parent.name / path.name
         probe.parent.mkdir(parents=True)
-        probe.write_text(new_text, encoding="utf-8")
+        probe.write_bytes(new_text.encode("utf-8"))
         after = _values(probe)
     expected = [(n, new if n in names else v) for n, v in before]
     if after != expected:
@@ -146,15 +155,78 @@ def _check_round_trip(
         raise ConfigError(msg)
 
 
-def apply(edits: Sequence[FileEdit]) -> None:
-    """Write every edit atomically (temp file + rename), after all of them were planned."""
-    for edit in edits:
-        fd, tmp = tempfile.mkstemp(dir=edit.path.parent, prefix=f".{edit.path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(edit.new_text)
-            Path(tmp).chmod(edit.path.stat().st_mode & 0o777)
-            Path(tmp).replace(edit.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+def _lines(text: str) -> list[str]:
+    r"""Lines as YAML counts them (split after ``\n`` only), each with its own line ending,
+    so a CRLF file keeps CRLF on every line it does not change and on the one it does.
+
+    >>> _lines("a: 1\r\nb: 2\x0c\n")
+    ['a: 1\r\n', 'b: 2\x0c\n']
+    """
+    return re.findall(r"[^\n]*\n|[^\n]+", text)
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def apply(edits: Sequence[FileEdit], *, replace: Callable[[Path, Path], None] = os.replace) -> None:
+    """Write every edit, as a set: all or none.
+
+    Every new text is written to a temporary file next to its target first; then each target
+    is checked to still hold the text that was planned (an edit made meanwhile is never
+    overwritten) and replaced by a rename. If any step fails, the files already replaced get
+    their old text back and nothing of the set stays changed. ``replace`` is the rename
+    (a parameter so that a test can make one of them fail).
+    """
+    staged: list[tuple[FileEdit, Path]] = []
+    done: list[FileEdit] = []
+    try:
+        for edit in edits:
+            staged.append((edit, _stage(edit.target, edit.new_text, edit.mode)))
+        for edit, tmp in staged:
+            if _current(edit.target) != edit.old_text.encode("utf-8"):
+                msg = (
+                    f"{edit.path} changed while bump ran; nothing was changed "
+                    "(run bump again on the new text)"
+                )
+                raise ConfigError(msg)
+            try:
+                replace(tmp, edit.target)
+            except OSError as exc:
+                msg = (
+                    f"cannot replace {edit.path}: {exc.strerror or exc}; "
+                    "nothing was changed (all files keep their old value)"
+                )
+                raise ConfigError(msg) from None
+            done.append(edit)
+    except BaseException:
+        for edit in reversed(done):  # put the old text back: the set stays consistent
+            restore = _stage(edit.target, edit.old_text, edit.mode)
+            restore.replace(edit.target)
+        raise
+    finally:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def _stage(target: Path, text: str, mode: int) -> Path:
+    """``text`` in a temporary file next to ``target`` (same directory: the rename is atomic)."""
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        msg = f"cannot write next to {target}: {exc.strerror or exc}; nothing was changed"
+        raise ConfigError(msg) from None
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(mode)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

@@ -148,19 +148,38 @@ def load_catalogue() -> Catalogue:
     return Catalogue(pythons=tuple(pythons), platforms=tuple(platforms))
 
 
+#: Limits on one selector word: cibuildwheel's grammar needs a handful of braces at most.
+MAX_SELECTOR_LENGTH = 256
+MAX_SELECTOR_EXPANSION = 1000
+
+
 def expand_braces(pattern: str) -> list[str]:
-    """Expand ``{a,b}`` alternatives (cibuildwheel's selector syntax).
+    """Expand ``{a,b}`` alternatives and ``{1..3}`` ranges (cibuildwheel's selector syntax,
+    with the same library, bracex), with limits: a long or exponential pattern is refused.
 
     >>> expand_braces("cp31{1,2}-*")
     ['cp311-*', 'cp312-*']
     >>> expand_braces("*-win_amd64")
     ['*-win_amd64']
+    >>> expand_braces("{a,b}" * 22)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    numpy_wheels.errors.SelectionError: selector ... expands to more than 1000 patterns
     """
-    match = re.search(r"\{([^{}]*)\}", pattern)
-    if match is None:
-        return [pattern]
-    head, tail = pattern[: match.start()], pattern[match.end() :]
-    return [x for alt in match.group(1).split(",") for x in expand_braces(head + alt + tail)]
+    import bracex
+
+    shown = pattern if len(pattern) <= 30 else pattern[:30] + "..."
+    if len(pattern) > MAX_SELECTOR_LENGTH:
+        msg = f"selector {shown!r} is longer than {MAX_SELECTOR_LENGTH} characters"
+        raise SelectionError(msg)
+    try:
+        return list(bracex.expand(pattern, limit=MAX_SELECTOR_EXPANSION))
+    except bracex.ExpansionLimitException:
+        msg = f"selector {shown!r} expands to more than {MAX_SELECTOR_EXPANSION} patterns"
+        raise SelectionError(msg) from None
+    except RecursionError:
+        msg = f"selector {shown!r} nests braces too deeply"
+        raise SelectionError(msg) from None
 
 
 def selector_matches(selector: str, identifier: str) -> bool:
