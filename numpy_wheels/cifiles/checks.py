@@ -155,17 +155,19 @@ def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
         return
     if var.name is None or var.value is None:
         return
+    secret = bool(_CREDENTIAL.search(var.name))  # its value is never shown
     if var.value.startswith("="):
         yield Finding(
             kind="double-equals",
-            message=f"{var.name}=={var.value[1:]} has a doubled '='; "
-            f"the value read is {var.value!r}",
+            message=f"{var.name}=={'…' if secret else var.value[1:]} has a doubled '='"
+            + ("" if secret else f"; the value read is {var.value!r}"),
             locations=loc,
         )
     if var.value.count('"') % 2 or var.value.count("'") % 2:
         yield Finding(
             kind="unbalanced-quote",
-            message=f"{var.name} value {var.value!r} has an unbalanced quote",
+            message=f"{var.name} value {'(not shown)' if secret else repr(var.value)} has an "
+            "unbalanced quote",
             locations=loc,
         )
     if (

@@ -15,7 +15,13 @@ from pathlib import Path
 from numpy_wheels.cifiles.checks import Mode
 from numpy_wheels.errors import ConfigError, UsageError
 from numpy_wheels.files import read_config_text
-from numpy_wheels.staging.store import PROVIDERS, Provider, StoreConfig, credentials
+from numpy_wheels.staging.store import (
+    PROVIDERS,
+    Provider,
+    StoreConfig,
+    check_container_name,
+    credentials,
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -100,6 +106,13 @@ def resolve_store_config(
     if not container:
         msg = f"no container named, and setup.cfg [staging] has no {mode}_container; pass CONTAINER"
         raise UsageError(msg)
+    try:
+        check_container_name(container)
+    except UsageError as exc:
+        if args.container:
+            raise
+        msg = f"{root / 'setup.cfg'} [staging]: {exc}"
+        raise ConfigError(msg) from None
     provider = (
         args.provider or env.get("NUMPY_WHEELS_STORE") or cfg.store.get("provider-name", "local")
     )

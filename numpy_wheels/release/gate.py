@@ -8,9 +8,6 @@ matched ``manylinux1`` in the old wheel-uploader); file names are parsed with ``
 from __future__ import annotations
 
 import dataclasses
-import email.parser
-import tarfile
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -20,6 +17,7 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import Version
 
 from numpy_wheels.errors import ReleaseGateError
+from numpy_wheels.files import BadDistribution, dist_metadata
 
 WheelType: TypeAlias = Literal[
     "all", "macosx", "win", "manylinux1", "linux", "manylinux", "musllinux"
@@ -168,30 +166,12 @@ def enforce(report: GateReport, *, allow_incomplete: bool) -> None:
 
 
 def metadata_of(path: Path) -> tuple[str, str]:
-    """Name and Version from the file's own METADATA / PKG-INFO."""
-    raw: bytes | None = None
-    if path.name.endswith(".whl"):
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.count("/") == 1]
-            meta = [n for n in names if n.endswith(".dist-info/METADATA")]
-            raw = zf.read(meta[0]) if meta else None
-    else:
-        with tarfile.open(path) as tf:
-            member = next(
-                (
-                    m
-                    for m in tf.getmembers()
-                    if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
-                ),
-                None,
-            )
-            handle = tf.extractfile(member) if member else None
-            raw = handle.read() if handle else None
-    if raw is None:
-        msg = f"{path.name}: no METADATA/PKG-INFO inside"
-        raise ReleaseGateError(msg)
-    headers = email.parser.BytesParser().parsebytes(raw, headersonly=True)
-    return str(headers.get("Name", "")), str(headers.get("Version", ""))
+    """Name and Version from the file's own METADATA / PKG-INFO (a file that is not a
+    readable archive with one is refused)."""
+    try:
+        return dist_metadata(path)
+    except BadDistribution as exc:
+        raise ReleaseGateError(str(exc)) from None
 
 
 def check_coherence(paths: Sequence[Path], *, project: str, version: str) -> None:

@@ -138,6 +138,9 @@ def _fetch_one(
 ) -> tuple[Path, str]:
     """Download ``remote`` to ``dest_dir`` through ``.part``; reuse a local file only when its
     hash matches the listing. Returns the path and what happened."""
+    if Path(remote.filename).name != remote.filename or remote.filename in (".", ".."):
+        msg = f"the listing names a file {remote.filename!r} that would leave {dest_dir}; refused"
+        raise ReleaseGateError(msg)
     dest = dest_dir / remote.filename
     if dest.exists():
         if remote.sha256 and sha256_of(dest) == remote.sha256:

@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 import datetime
 import json
+import stat
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,13 +22,14 @@ from typing import Literal, TypeAlias
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
+    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import BadDistribution, dist_metadata, sha256_of
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
 from numpy_wheels.staging.pages import Record, index_html, metadata_json, simple_pages
@@ -60,15 +62,66 @@ def parse_dist(filename: str) -> tuple[str, Version, frozenset[str]]:
         raise UsageError(msg) from None
 
 
+def is_dist_name(filename: str) -> bool:
+    try:
+        parse_dist(filename)
+    except UsageError:
+        return False
+    return True
+
+
+def check_local_file(path: Path) -> None:
+    """Refuse what is named like a wheel/sdist but is not one to publish: a symlink (it could
+    publish any file the job can read), not a regular file, empty, not a readable archive, or
+    METADATA naming another project/version than the file name. UsageError: nothing is sent.
+    """
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        msg = f"{path}: cannot read it ({exc.strerror})"
+        raise UsageError(msg) from None
+    if stat.S_ISLNK(st.st_mode):
+        msg = f"{path} is a symbolic link; stage the file itself, not a link to it"
+        raise UsageError(msg)
+    if not stat.S_ISREG(st.st_mode):
+        msg = f"{path} is not a regular file"
+        raise UsageError(msg)
+    if st.st_size == 0:
+        msg = f"{path} is empty"
+        raise UsageError(msg)
+    project, version, _ = parse_dist(path.name)
+    try:
+        meta_name, meta_version = dist_metadata(path)
+    except BadDistribution as exc:
+        msg = f"{path.parent}/{exc}"
+        raise UsageError(msg) from None
+    try:
+        same_version = Version(meta_version) == version
+    except InvalidVersion:
+        same_version = False
+    if canonicalize_name(meta_name) != canonicalize_name(project) or not same_version:
+        msg = (
+            f"{path}: METADATA says {meta_name} {meta_version}, the file name "
+            f"{project} {version}; a mislabelled file is never staged"
+        )
+        raise UsageError(msg)
+
+
 def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[str, Record]:
     """Every record in the store; ``known`` ones (this process wrote them) are not fetched
     again, the others are fetched in parallel."""
     known = known or {}
-    listed = [
-        o.name[len(RECORDS) : -len(".json")]
-        for o in store.list(RECORDS)
-        if o.name.endswith(".json")
-    ]
+    listed = []
+    for obj in store.list(RECORDS):
+        filename = obj.name[len(RECORDS) : -len(".json")]
+        if not obj.name.endswith(".json"):
+            continue
+        if "/" in filename or not is_dist_name(filename):
+            # Not written by upload: ignored (and said so), so one stray object never blocks
+            # every later upload of the container.
+            log.warning(f"ignoring {obj.name} in the store: not a record of a wheel or sdist")
+            continue
+        listed.append(filename)
     missing = [f for f in listed if f not in known]
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         fetched = dict(
@@ -84,10 +137,14 @@ def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[s
             out[filename] = known[filename]
         elif (raw := fetched[filename]) is not None:  # None: removed by a concurrent pass
             try:
-                out[filename] = Record(**json.loads(raw))
+                record = Record(**json.loads(raw))
             except (ValueError, TypeError) as exc:
                 msg = f"{RECORDS}{filename}.json in the store is not a record ({exc})"
                 raise StoreError(msg) from None
+            if record.filename != filename:
+                msg = f"{RECORDS}{filename}.json in the store is the record of {record.filename!r}"
+                raise StoreError(msg)
+            out[filename] = record
     return out
 
 
@@ -162,6 +219,8 @@ def upload(
     if not files:
         msg = "no wheels or sdists to upload"
         raise UsageError(msg)
+    for path in files:
+        check_local_file(path)
     store.ensure_container()
     existing = read_records(store)
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

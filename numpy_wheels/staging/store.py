@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
-from numpy_wheels.errors import AuthError, CredentialsMissingError, StoreError
+from numpy_wheels.errors import AuthError, CredentialsMissingError, StoreError, UsageError
 from numpy_wheels.log import log
 
 Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
@@ -66,9 +66,15 @@ class LocalStore:
 
     def __init__(self, config: StoreConfig) -> None:
         self.config = config
+        check_container_name(config.container)
         self.root = (config.local_root or Path("staging")).resolve() / config.container
 
     def _path(self, name: str) -> Path:
+        """The file of object ``name``, always inside the container directory."""
+        parts = name.split("/")
+        if name.startswith("/") or "\\" in name or any(p in (".", "..") for p in parts):
+            msg = f"object name {name!r} would leave the container {self.root}; refused"
+            raise StoreError(msg)
         return self.root / (name + "index.html" if name.endswith("/") or not name else name)
 
     def ensure_container(self) -> None:
@@ -91,7 +97,8 @@ class LocalStore:
         try:
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
-            Path(tmp).chmod(0o644)
+            # Readable by all only when the container is public (the CDN switch).
+            Path(tmp).chmod(0o644 if self.config.public else 0o600)
             Path(tmp).replace(target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -341,14 +348,34 @@ class S3Store:
         return self.config.public_url or f"{self.config.endpoint_url}/{self.config.container}/"
 
 
-def unexpanded(value: str) -> bool:
-    """A CI variable that arrived as its own reference: ``$(SECRET)``, ``${{ … }}``, ``$SECRET``.
+def check_container_name(name: str) -> str:
+    """One path component of printable characters: never ``/``, ``..`` or an absolute path
+    (for the local store that would write outside --local-root; Swift and S3 refuse them).
 
-    >>> unexpanded("$(WHEELHOUSE_UPLOADER_SECRET)"), unexpanded("s3cr3t")
-    (True, False)
+    >>> check_container_name("wheels")
+    'wheels'
     """
-    v = value.strip()
-    return v.startswith(("$(", "${{", "${")) or (v.startswith("$") and v[1:].isidentifier())
+    if (
+        not name
+        or len(name) > 255
+        or "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or not name.isprintable()
+    ):
+        msg = f"container {name!r} is not a container name (one path component, no '/' or '..')"
+        raise UsageError(msg)
+    return name
+
+
+def unexpanded(value: str) -> bool:
+    """A CI variable that arrived as its own reference: ``$(SECRET)`` (Azure), ``${{ … }}``
+    (GitHub), ``${SECRET}``. A bare ``$word`` is not one: real secrets may start with ``$``.
+
+    >>> unexpanded("$(WHEELHOUSE_UPLOADER_SECRET)"), unexpanded("s3cr3t"), unexpanded("$ecret")
+    (True, False, False)
+    """
+    return value.strip().startswith(("$(", "${"))
 
 
 _CREDENTIAL_VARS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -379,10 +406,11 @@ def credentials(
             )
             raise CredentialsMissingError(msg)
         if unexpanded(value):
+            # Named, never shown: whatever the variable holds may be a secret after all.
             msg = (
-                f"{source} holds the unexpanded reference {value!r}: the CI did not pass "
-                "the secret (pull request from a fork, or a missing mapping); nothing was "
-                "uploaded"
+                f"{source} holds an unexpanded reference ($(…)/${{…}}) instead of a value: "
+                "the CI did not pass the secret (pull request from a fork, or a missing "
+                "mapping); nothing was uploaded"
             )
             raise CredentialsMissingError(msg)
         found[label] = (source, value)

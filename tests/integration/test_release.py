@@ -21,9 +21,13 @@ from numpy_wheels.errors import (
     CredentialsMissingError,
     IndexUploadError,
     ReleaseGateError,
+    UsageError,
 )
 from numpy_wheels.files import sha256_of
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
+from numpy_wheels.staging.pages import Record
+from numpy_wheels.staging.stage import publish_pages
+from numpy_wheels.staging.store import StoreConfig, open_store
 from tests.integration.conftest import CANARY
 from tests.servers import SwiftAIO, gpg_home, pypi_server
 from tests.wheelfiles import make_sdist, make_wheel
@@ -325,7 +329,41 @@ def test_stale_local_file_and_lying_metadata(
         tag=files[0].name.removeprefix("fooext-0.1.0-").removesuffix(".whl"),
     )
     container = f"l{uuid.uuid4().hex[:8]}"
-    stage_swift(swift, repo, liar_house, container, capsys)
+    # upload refuses a mislabelled wheel itself (nothing staged) ...
+    args = ["--provider-name", "swift", "--auth-url", swift.auth_url]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WHEELHOUSE_UPLOADER_USERNAME": "test:tester",
+        "WHEELHOUSE_UPLOADER_SECRET": CANARY,
+    }
+    argv = ["--root", str(repo), "upload", *args, container, "--local-folder", str(liar_house)]
+    assert main(argv, env=env) == UsageError.return_code
+    assert "METADATA says fooext 0.1.1" in capsys.readouterr().err
+    # ... so the liar is put in the container past upload's checks, as another tool could
+    store = open_store(
+        StoreConfig(
+            provider="swift",
+            container=container,
+            username="test:tester",
+            secret=CANARY,
+            auth_url=swift.auth_url,
+        )
+    )
+    store.ensure_container()
+    for path in sorted(liar_house.glob("*.whl")):
+        store.put_file(path.name, path, content_type="application/zip")
+        record = Record(
+            filename=path.name,
+            project="fooext",
+            version="0.1.0",
+            sha256=sha256_of(path),
+            size=path.stat().st_size,
+            uploaded="2026-01-01T00:00:00+00:00",
+        )
+        store.put_bytes(
+            f".records/{path.name}.json", json.dumps(record.as_json()).encode(), content_type="a/b"
+        )
+    publish_pages(store, project="fooext", expected=[])
     code, _, err = run(
         capsys,
         release_argv(
