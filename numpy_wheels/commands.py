@@ -65,16 +65,21 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
             [
                 {
                     "kind": f.kind,
+                    "severity": f.severity,
                     "message": f.message,
                     "locations": [str(loc) for loc in f.locations],
                 }
                 for f in findings
             ]
         )
+    errors = [f for f in findings if f.severity == "error"]
     for finding in findings:
-        log.error(f"{finding} [{finding.kind}]")
-    if findings:
-        msg = f"{len(findings)} problem(s) in {len(config.files)} CI file(s)"
+        if finding.severity == "error":
+            log.error(f"{finding} [{finding.kind}]")
+        else:
+            log.warning(f"{finding} [{finding.kind}]")
+    if errors:
+        msg = f"{len(errors)} problem(s) in {len(config.files)} CI file(s)"
         raise LintError(msg)
     if not args.json:
         log.write(

@@ -1,12 +1,25 @@
-"""File facts and safe file reads/writes shared by every layer: sha256 digests, configuration
-text read with limits (one place turns OSError/UnicodeDecodeError into a ConfigError)."""
+"""File facts and safe file operations shared by every layer: sha256 digests, configuration
+text read with limits (one place turns OSError/UnicodeDecodeError into a ConfigError),
+downloads with deadlines and retries (``.part`` → check → rename), archive extraction that
+stays inside its destination on every Python ``requires-python`` admits."""
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import shutil
+import stat
+import tarfile
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 
-from numpy_wheels.errors import ConfigError
+from numpy_wheels.errors import ConfigError, FatalError
+
+#: Seconds to connect, and to wait for each read: a stalled connection fails, never hangs.
+CONNECT_TIMEOUT = 30.0
+READ_TIMEOUT = 60.0
+#: Attempts after the first, on connection errors, timeouts and 429/5xx, with backoff.
+RETRIES = 4
 
 #: Configuration files larger than this are refused unread (numpy's CI files are ~10 KiB).
 MAX_CONFIG_BYTES = 1 << 20
@@ -86,3 +99,138 @@ def dist_metadata(path: Path) -> tuple[str, str]:
         raise BadDistribution(msg)
     headers = email.parser.BytesParser().parsebytes(raw, headersonly=True)
     return str(headers.get("Name", "")), str(headers.get("Version", ""))
+
+
+def _pool(retries: int, timeout: float) -> object:
+    import urllib3
+
+    retry = urllib3.Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        raise_on_status=True,
+    )
+    timeouts = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, timeout), read=timeout)
+    proxy = urllib.request.getproxies().get("https")
+    if proxy:
+        return urllib3.ProxyManager(proxy, retries=retry, timeout=timeouts)
+    return urllib3.PoolManager(retries=retry, timeout=timeouts)
+
+
+def fetch(
+    url: str,
+    *,
+    error: type[FatalError],
+    dest: Path | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = READ_TIMEOUT,
+    retries: int = RETRIES,
+) -> bytes:
+    """GET ``url`` with a connect/read deadline and retries (urllib3's ``Retry``).
+
+    With ``dest`` the body streams into ``dest`` (returns b""); otherwise it is returned.
+    Any failure after the retries raises ``error`` naming the URL and the cause.
+    """
+    import urllib3
+
+    pool = _pool(retries, timeout)
+    try:
+        resp = pool.request(  # type: ignore[attr-defined]
+            "GET", url, headers=dict(headers or {}), preload_content=False
+        )
+        try:
+            if resp.status >= 400:
+                msg = f"cannot download {url}: HTTP {resp.status}"
+                raise error(msg)
+            if dest is None:
+                return bytes(resp.read())
+            with dest.open("wb") as fh:
+                shutil.copyfileobj(resp, fh, 1 << 20)
+            return b""
+        finally:
+            resp.release_conn()
+    except urllib3.exceptions.HTTPError as exc:
+        reason = getattr(exc, "reason", None) or exc
+        msg = f"cannot download {url} (after {retries} retries, {timeout:g}s deadline): {reason}"
+        raise error(msg) from None
+    except OSError as exc:
+        msg = f"cannot download {url}: {exc}"
+        raise error(msg) from None
+
+
+def download(
+    url: str,
+    target: Path,
+    *,
+    sha256: str,
+    error: type[FatalError],
+    expected_from: str = "the expected",
+    timeout: float = READ_TIMEOUT,
+    retries: int = RETRIES,
+) -> Path:
+    """Download into ``target.part``, check the sha256, then rename to ``target``.
+
+    ``expected_from`` names where the sha256 came from in the mismatch message."""
+    part = target.with_name(target.name + ".part")
+    try:
+        fetch(url, dest=part, error=error, timeout=timeout, retries=retries)
+        got = sha256_of(part)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    if got != sha256:
+        part.unlink()
+        msg = f"{target.name}: sha256 {got} does not match {expected_from} {sha256}"
+        raise error(msg)
+    part.replace(target)
+    return target
+
+
+def _checked_members(
+    tar: tarfile.TarFile, dest: Path, error: type[FatalError]
+) -> list[tarfile.TarInfo]:
+    """The ``data`` filter's rules, for Pythons without it (3.11.0-3.11.3): no absolute or
+    ``..`` paths (a leading ``/`` is dropped), links that stay inside, regular files/dirs/links
+    only, no setuid/setgid bits."""
+    names = []
+    for member in tar.getmembers():
+        member.name = member.name.lstrip("/")  # as the data filter: absolute names land inside
+        path = PurePosixPath(member.name)
+        bad = ".." in path.parts
+        if member.issym() or member.islnk():
+            link = PurePosixPath(member.linkname)
+            base = path.parent if member.issym() else PurePosixPath()
+            bad = bad or link.is_absolute() or ".." in (base / link).parts
+        elif not (member.isfile() or member.isdir()):
+            bad = True
+        if bad:
+            msg = f"refusing to extract {member.name!r}: it would land outside {dest}"
+            raise error(msg)
+        member.mode &= ~(stat.S_ISUID | stat.S_ISGID) & 0o7777
+        names.append(member)
+    return names
+
+
+def extract_tar(
+    archive: Path, dest: Path, *, error: type[FatalError], use_filter: bool | None = None
+) -> None:
+    """Unpack ``archive`` into ``dest``; nothing may land outside ``dest``.
+
+    Uses tarfile's ``data`` filter where the interpreter has it (3.11.4+), the same rules
+    checked here otherwise (Debian 12's python3 is 3.11.2); ``use_filter`` forces either."""
+    if use_filter is None:
+        use_filter = hasattr(tarfile, "data_filter")
+    try:
+        with tarfile.open(archive) as tar:
+            if use_filter:
+                tar.extractall(dest, filter="data")
+            else:
+                checked = _checked_members(tar, dest, error)
+                tar.extractall(dest, members=checked)  # noqa: S202 (checked just above)
+    except (tarfile.TarError, OSError) as exc:
+        msg = f"cannot unpack {archive.name}: {exc}"
+        raise error(msg) from None

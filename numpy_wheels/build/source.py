@@ -10,10 +10,7 @@ import dataclasses
 import json
 import re
 import shutil
-import tarfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -22,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import LicenceError, SourceError
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import download, extract_tar, fetch, sha256_of
 from numpy_wheels.log import log
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -167,12 +164,11 @@ def fetch_sdist(
     version = sdist_version(commit)
     name = canonicalize_name(project)
     url = index_url.rstrip("/") + f"/{name}/"
+    body = fetch(url, headers={"Accept": _SIMPLE_JSON}, error=SourceError)
     try:
-        req = urllib.request.Request(url, headers={"Accept": _SIMPLE_JSON})  # noqa: S310
-        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
-            files = json.load(resp)["files"]
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-        msg = f"cannot read the index page {url}: {exc}"
+        files = json.loads(body)["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        msg = f"the index page {url} is not a PEP 691 JSON page: {exc}"
         raise SourceError(msg) from None
     wanted = {f"{n}-{version}.tar.gz" for n in (project, name, name.replace("-", "_"))}
     entry = next((f for f in files if f["filename"] in wanted), None)
@@ -185,24 +181,11 @@ def fetch_sdist(
     if not archive.is_file() or sha256_of(archive) != sha256:
         file_url = urllib.parse.urljoin(url, entry["url"])
         log.write(f"downloading {file_url}")
-        part = archive.with_suffix(".part")
-        try:
-            urllib.request.urlretrieve(file_url, part)  # noqa: S310
-        except (urllib.error.URLError, OSError) as exc:
-            part.unlink(missing_ok=True)
-            msg = f"cannot download {file_url}: {exc}"
-            raise SourceError(msg) from None
-        got = sha256_of(part)
-        if got != sha256:
-            part.unlink()
-            msg = f"{entry['filename']}: sha256 {got} does not match the index's {sha256}"
-            raise SourceError(msg)
-        part.replace(archive)
+        download(file_url, archive, sha256=sha256, error=SourceError, expected_from="the index's")
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
+    extract_tar(archive, dest, error=SourceError)
     (top,) = list(dest.iterdir())
     log.write(f"{entry['filename']} sha256 {sha256} unpacked in {top}")
     return SourceInfo(

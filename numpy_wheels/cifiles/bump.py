@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from numpy_wheels.cifiles.checks import lint
-from numpy_wheels.cifiles.readers import read_file
+from numpy_wheels.cifiles.readers import implicit_type, read_file
 from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, is_valid_ref
 from numpy_wheels.errors import ConfigError, LintError, UsageError
 from numpy_wheels.files import read_config_text
@@ -65,10 +65,20 @@ class FileEdit:
 
 
 def _needs_yaml_quotes(value: str) -> bool:
-    """True when a plain YAML scalar with this text would not load as the same string."""
-    from ruamel.yaml import YAML
+    """True when YAML 1.1 or 1.2 would not read this unquoted text as the same string.
 
-    loaded = YAML(typ="safe", pure=True).load(f"k: {value}\n")
+    >>> [_needs_yaml_quotes(v) for v in ("v2.4.6", "680841e1", "0123456", "1.10", "main")]
+    [False, True, True, True, False]
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if implicit_type(value) is not None:
+        return True
+    try:
+        loaded = YAML(typ="safe", pure=True).load(f"k: {value}\n")
+    except YAMLError:
+        return True
     return not isinstance(loaded, dict) or loaded.get("k") != value
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from numpy_wheels.ci import running_service, scheduled
+from numpy_wheels.cifiles.readers import rendered
 from numpy_wheels.cifiles.records import (
     DAILY_NAMES,
     CIConfig,
@@ -34,7 +35,10 @@ Kind: TypeAlias = Literal[
     "unknown-name",
     "missing",
     "bad-ref",
+    "yaml-type",
+    "not-honoured",
 ]
+Severity: TypeAlias = Literal["error", "warning"]
 
 #: Values this tool reads from the CI files (multibuild's names).
 READ_NAMES = frozenset(
@@ -55,8 +59,30 @@ READ_NAMES = frozenset(
         "EXTRA_ARGV",
         "WHEEL_SDIR",
         "NPY_RELAXED_STRIDES_DEBUG",
+        "DOCKER_IMAGE",
+        "MB_PYTHON_OSX_VER",
+        "BUILD_PREFIX",
+        "USE_CCACHE",
     }
 )
+#: Values that are a commit-ish or a Python version: a YAML number there is always wrong.
+STRING_NAMES = frozenset(
+    {"BUILD_COMMIT", *DAILY_NAMES, "MB_PYTHON_VERSION", "PYTHON_VERSION", "MB_PYTHON_OSX_VER"}
+)
+#: multibuild's variables this tool does not honour, and why (lint warns; never silent).
+NOT_HONOURED: Mapping[str, str] = {
+    "UNICODE_WIDTH": "narrow-unicode (UCS2) builds existed only for Python 2",
+    "MANYLINUX_URL": "pip's own PIP_FIND_LINKS reaches the build and the tests instead",
+    "DOCKER_TEST_IMAGE": "the tests run in the build image (cibuildwheel) or a host venv",
+    "MB_TEST_VER": "the tests use the interpreter the wheel was built for",
+    "VENV": "the tests always run in a fresh venv",
+    "MB_PYTHON_OSX_VER_ARM64": "macOS targets come from the build plan (`plan IDENT`)",
+}
+#: Names the CI files of multibuild-era repositories use that are not typos of READ_NAMES.
+OTHER_KNOWN = frozenset(
+    {"PYTHON_VERSION", "PYTHON_ARCH", "PYTHON", "EXTRA_ARGV", "ARCHIVE_SDIR", "DOWNLOADS_SDIR"}
+)
+
 _CREDENTIAL = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY")
 # A value that refers to a secret store rather than holding one.
 _REFERENCE = re.compile(r"^\s*(\$\{\{.*\}\}|\$\(.*\)|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\s*$")
@@ -69,6 +95,7 @@ class Finding:
     message: str
     locations: tuple[Location, ...]
     subject: str | None = None  # for "disagree": the value the files disagree on
+    severity: Severity = "error"  # warnings are printed; only errors make lint fail
 
     def __str__(self) -> str:
         where = " vs ".join(str(loc) for loc in self.locations)
@@ -119,12 +146,24 @@ def _agreement(config: CIConfig, names: Sequence[str], label: str) -> Finding | 
     )
 
 
+def python_minor(value: str) -> str:
+    """A job's Python version as major.minor (``3.10.x``/``3.10.0`` → ``3.10``).
+
+    >>> [python_minor(v) for v in ("3.10", "3.10.x", "3.9.0", "3.14t", "pypy3.8-7.3.8")]
+    ['3.10', '3.10', '3.9', '3.14t', 'pypy3.8']
+    """
+    match = re.fullmatch(r"(pypy)?(\d+)\.(\d+)(t?)([.-].*)?", value.strip())
+    if match is None:
+        return value
+    return f"{match.group(1) or ''}{match.group(2)}.{match.group(3)}{match.group(4)}"
+
+
 def _python_versions(ci_file: CIFile) -> set[str]:
     out = set()
     for job in ci_file.jobs:
         var = job.get("MB_PYTHON_VERSION") or job.get("PYTHON_VERSION")
         if var is not None and var.value:
-            out.add(var.value)
+            out.add(python_minor(var.value))
     return out
 
 
@@ -145,6 +184,29 @@ def _python_agreement(config: CIConfig) -> Finding | None:
 def _shown(value: str) -> str:
     """A value as a message shows it: repr (control characters visible), at most 60 chars."""
     return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+
+
+def _yaml_type_finding(var: EnvVar) -> Finding | None:
+    """A plain value YAML 1.1 or 1.2 reads as a number/bool/null where a string is meant."""
+    if var.yaml_type is None or var.name is None or var.value is None:
+        return None
+    changed = rendered(var.value)
+    if var.name not in STRING_NAMES and var.name not in READ_NAMES and changed is None:
+        return None  # e.g. PYTHON_ARCH: 32: every loader gives back the same text
+    where = var.typed_at or var.location
+    giving = f", giving back {changed!r}" if changed is not None else ""
+    fix = (
+        f"quote the matrix value at {where}: '{var.value}'"
+        if var.typed_at is not None
+        else f'quote it: {var.name}: "{var.value}"'
+    )
+    return Finding(
+        kind="yaml-type",
+        message=f"{var.name}: {var.value} is read as {var.yaml_type}{giving}, not as the "
+        f"string written; {fix}",
+        locations=(where,),
+        subject=var.name,
+    )
 
 
 def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
@@ -183,6 +245,18 @@ def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
             "hash: letters, digits, ._/+-)",
             locations=loc,
         )
+    typed = _yaml_type_finding(var)
+    if typed is not None:
+        yield typed
+    if var.name in NOT_HONOURED:
+        yield Finding(
+            kind="not-honoured",
+            message=f"{var.name} is a multibuild variable this tool does not honour: "
+            f"{NOT_HONOURED[var.name]}",
+            locations=loc,
+            subject=var.name,
+            severity="warning",
+        )
     if var.name in READ_NAMES and _UNEXPANDED.search(var.value):
         yield Finding(
             kind="unexpanded",
@@ -202,7 +276,7 @@ def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
             "encrypted variables (secure:/secrets)",
             locations=loc,
         )
-    if var.name not in known:
+    if var.name not in known and var.name not in OTHER_KNOWN and var.name not in NOT_HONOURED:
         close = difflib.get_close_matches(var.name, sorted(known), n=1, cutoff=0.85)
         if close:
             yield Finding(
@@ -232,10 +306,55 @@ def lint(config: CIConfig) -> list[Finding]:
                 locations=tuple(Location(path=f.path, line=1) for f in config.files),
             )
         )
+    findings.extend(_globals_agreement(config))
     for ci_file in config.files:
         for var in ci_file.definitions():
             findings.extend(_value_findings(var, READ_NAMES))
-    return findings
+    unique: dict[tuple[str, str, tuple[Location, ...]], Finding] = {}
+    for finding in findings:  # a matrix value filled into many jobs is one finding
+        unique.setdefault((finding.kind, finding.message, finding.locations), finding)
+    return list(unique.values())
+
+
+#: Globals that a local run takes from the CI files (config/build.py): a disagreement on the
+#: first two changes what is built (error); on the others, a local run differs from some CI.
+GLOBAL_DEFAULTS = (
+    "REPO_DIR",
+    "REPO_URL",
+    "BUILD_DEPENDS",
+    "TEST_DEPENDS",
+    "EXTRA_ARGV",
+    "CONFIG_PATH",
+    "ENV_VARS_PATH",
+    "WHEEL_SDIR",
+    "MB_ML_VER",
+    "MB_ML_LIBC",
+    "DOCKER_IMAGE",
+    "MB_PYTHON_OSX_VER",
+    "BUILD_PREFIX",
+    "USE_CCACHE",
+    "PLAT",
+    "MB_PYTHON_VERSION",
+)
+
+
+def _globals_agreement(config: CIConfig) -> Iterable[Finding]:
+    for name in GLOBAL_DEFAULTS:
+        defs = [
+            v for f in config.files if (v := f.get_global(name)) is not None and v.value is not None
+        ]
+        if len({v.value for v in defs}) <= 1:
+            continue
+        listing = "; ".join(f"{v.location} says {v.value!r}" for v in defs)
+        error = name in ("REPO_DIR", "REPO_URL")
+        yield Finding(
+            kind="disagree",
+            message=f"CI files disagree on the global {name}: {listing}"
+            + ("" if error else f"; a local run uses {defs[0].value!r} ({defs[0].location})"),
+            locations=tuple(v.location for v in defs),
+            subject=name,
+            severity="error" if error else "warning",
+        )
 
 
 def _primary(config: CIConfig, defs: Sequence[EnvVar], env: Mapping[str, str]) -> EnvVar:

@@ -1,17 +1,25 @@
 """One reader per CI service, each turning a parsed YAML document into a ``CIFile``.
 
 Shapes accepted are listed in records.py; each value keeps the file and line it came from.
+
+Values are the text the author wrote, never a number re-rendered: the YAML is loaded with a
+constructor that keeps every plain scalar as its text (``680841e1`` stays ``680841e1``, not the
+float ``6808410.0``; ``3.10`` stays ``3.10``, not ``3.1``), and notes what YAML 1.1 (Travis's
+Ruby, AppVeyor) or YAML 1.2 (GitHub Actions, ruamel) would read it as, so ``lint`` can ask for
+quotes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from numpy_wheels.cifiles.records import (
     CIConfig,
@@ -37,12 +45,104 @@ def _line(node: Any, key: Any, fallback: int) -> int:
         return fallback
 
 
+class Text(str):
+    """A plain YAML scalar as written, with what a YAML loader would have made of it.
+
+    ``yaml_type``: e.g. ``"float in YAML 1.1 and 1.2"``, or None when every loader reads a
+    string; ``line``: 1-based line of the scalar.
+    """
+
+    yaml_type: str | None = None
+    line: int = 0
+
+
+_YAML_VERSIONS: Final = ((1, 1), (1, 2))
+_TYPE_NAMES: Final = {"int": "an integer", "float": "a float", "bool": "a boolean"}
+
+
+@functools.cache
+def implicit_type(text: str) -> str | None:
+    """What YAML 1.1 / 1.2 read an unquoted scalar as, when not a string.
+
+    >>> implicit_type("680841e1")
+    'a float in YAML 1.1 and 1.2'
+    >>> implicit_type("yes")
+    'a boolean in YAML 1.1'
+    >>> implicit_type("v2.4.6") is None
+    True
+    """
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    kinds: dict[str, list[str]] = {}
+    for version in _YAML_VERSIONS:
+        tag = VersionedResolver(version=version).resolve(ScalarNode, text, (True, False))
+        kind = str(getattr(tag, "value", tag)).rsplit(":", 1)[-1]
+        if kind != "str":
+            kinds.setdefault(kind, []).append(f"{version[0]}.{version[1]}")
+    if not kinds:
+        return None
+    return "; ".join(
+        f"{_TYPE_NAMES.get(kind, kind)} in YAML {' and '.join(versions)}"
+        for kind, versions in kinds.items()
+    )
+
+
+@functools.cache
+def rendered(text: str) -> str | None:
+    """The text a YAML 1.1 or 1.2 loader turns an unquoted scalar into, when it differs.
+
+    >>> rendered("3.10")
+    '3.1'
+    >>> rendered("0123456")  # YAML 1.1: an octal number
+    '42798'
+    >>> rendered("1.5") is None
+    True
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    for version in _YAML_VERSIONS:
+        yaml = YAML(typ="safe", pure=True)
+        yaml.version = version
+        try:
+            with warnings.catch_warnings():  # ruamel warns about YAML 1.1 floats like 1e3
+                warnings.simplefilter("ignore")
+                value = yaml.load(f"k: {text}\n")["k"]
+        except (YAMLError, TypeError, KeyError):
+            continue
+        if value is None:
+            out = ""
+        elif isinstance(value, bool):
+            out = "true" if value else "false"
+        else:
+            out = str(value)
+        if out != text:
+            return out
+    return None
+
+
+def _construct_text(constructor: Any, node: Any) -> Text:
+    del constructor
+    text = Text(node.value)
+    if node.style is None:
+        text.yaml_type = implicit_type(node.value) if node.value else None
+    text.line = node.start_mark.line + 1
+    return text
+
+
 def _scalar(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return value  # a Text keeps its yaml_type and line
     return str(value)
+
+
+def _typed(value: Any) -> str | None:
+    return getattr(value, "yaml_type", None)
 
 
 def _kind(node: Any) -> str:
@@ -87,7 +187,15 @@ def _mapping_env(node: Any, path: Path, fallback: int, what: str = "env") -> lis
             msg = f"{loc}: variable {name} has a {type(value).__name__} value; expected a string"
             raise ConfigError(msg)
         else:
-            out.append(EnvVar(name=str(name), value=_scalar(value), form="mapping", location=loc))
+            out.append(
+                EnvVar(
+                    name=str(name),
+                    value=_scalar(value),
+                    form="mapping",
+                    location=loc,
+                    yaml_type=_typed(value),
+                )
+            )
     return out
 
 
@@ -233,6 +341,7 @@ def _azure_variables(node: Any, path: Path, line: int) -> list[EnvVar]:
                         value=_scalar(item.get("value")),
                         form="mapping",
                         location=Location(path=path, line=_line(node, i, line)),
+                        yaml_type=_typed(item.get("value")),
                     )
                 )
         return out
@@ -328,14 +437,28 @@ def _matrix_rows(strategy: Any, path: Path, line: int) -> list[dict[str, str]]:
 
 
 def _fill_matrix(var: EnvVar, row: Mapping[str, str]) -> EnvVar:
-    """Replace ``${{ matrix.NAME }}`` with the row's value (unknown names stay as written)."""
+    """Replace ``${{ matrix.NAME }}`` with the row's value (unknown names stay as written).
+
+    A matrix value YAML reads as a number (``python: [3.10]``) is the text as written; the
+    variable notes where that value is written, so lint can ask for quotes there."""
     if var.value is None:
         return var
+    typed = [
+        row[m.group(1)] for m in _MATRIX_REF.finditer(var.value) if _typed(row.get(m.group(1)))
+    ]
 
     def lookup(match: re.Match[str]) -> str:
         return row.get(match.group(1), match.group(0))
 
-    return dataclasses.replace(var, value=_MATRIX_REF.sub(lookup, var.value))
+    filled = dataclasses.replace(var, value=_MATRIX_REF.sub(lookup, var.value))
+    if typed and var.yaml_type is None:
+        first = typed[0]
+        filled = dataclasses.replace(
+            filled,
+            yaml_type=_typed(first),
+            typed_at=Location(path=var.location.path, line=getattr(first, "line", 0) or 1),
+        )
+    return filled
 
 
 def read_github(path: Path, data: Any) -> CIFile:
@@ -427,6 +550,19 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+@functools.cache
+def _as_written() -> type:
+    """ruamel's round-trip constructor, every scalar kept as its text (a ``Text``)."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class AsWritten(RoundTripConstructor):
+        pass
+
+    for kind in ("null", "bool", "int", "float", "timestamp", "str"):
+        AsWritten.add_constructor(f"tag:yaml.org,2002:{kind}", _construct_text)
+    return AsWritten
+
+
 def _load_yaml(path: Path) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -436,7 +572,9 @@ def _load_yaml(path: Path) -> Any:
         msg = f"{path}: nested deeper than {MAX_YAML_DEPTH} levels"
         raise ConfigError(msg)
     try:
-        data = YAML(typ="rt", pure=True).load(text)
+        yaml = YAML(typ="rt", pure=True)
+        yaml.Constructor = _as_written()
+        data = yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

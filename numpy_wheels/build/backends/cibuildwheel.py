@@ -13,14 +13,13 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 from numpy_wheels.build.backends import WheelJob
 from numpy_wheels.build.repair import RepairResult, grafted_libraries, one_platform_wheel
-from numpy_wheels.cmd import call
+from numpy_wheels.cmd import call, python_tool
 from numpy_wheels.errors import BuildError
 from numpy_wheels.model.plan import make_plan
 
@@ -176,9 +175,7 @@ class CibuildwheelBackend:
             env[f"CIBW_{family}_{arch.upper()}_IMAGE"] = opts.image
         # cibuildwheel wants the project inside its working directory.
         call(
-            sys.executable,
-            "-m",
-            "cibuildwheel",
+            *python_tool("cibuildwheel"),
             "--only",
             job.build_id.identifier,
             "--output-dir",
