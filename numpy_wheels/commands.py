@@ -403,6 +403,7 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from numpy_wheels.config.secrets import release_secrets
     from numpy_wheels.config.staging import read_staging_config, resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.model.matrix import manifest
@@ -413,7 +414,8 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     root = _root(args)
     configured, ids = _project_selection(root)
     project = args.package or configured
-    log.add_secret(env.get("TWINE_PASSWORD"))
+    for secret in release_secrets(env):
+        log.add_secret(secret)
     store = None
     if args.provider_name or args.container:
         config = resolve_store_config(root, env, _store_args(args), mode="release")

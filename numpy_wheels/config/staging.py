@@ -1,7 +1,7 @@
 """Staging/release configuration: ``setup.cfg`` < environment < command line, resolved once.
 
-The companion of options.py (build settings) for the upload and release steps; nothing else
-reads these sources.
+The companion of config/build.py for the upload and release steps; nothing else reads these
+sources. The store adapters (staging/store.py) receive the resolved ``StoreConfig``.
 """
 
 from __future__ import annotations
@@ -11,17 +11,55 @@ import dataclasses
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal, TypeAlias, get_args
 
 from numpy_wheels.cifiles.checks import Mode
+from numpy_wheels.config.secrets import credentials
 from numpy_wheels.errors import ConfigError, UsageError
 from numpy_wheels.files import read_config_text
-from numpy_wheels.staging.store import (
-    PROVIDERS,
-    Provider,
-    StoreConfig,
-    check_container_name,
-    credentials,
-)
+from numpy_wheels.model.choices import one_of
+
+Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StoreConfig:
+    provider: Provider
+    container: str
+    username: str | None = None
+    secret: str | None = dataclasses.field(default=None, repr=False)
+    region: str | None = None
+    auth_url: str | None = None  # Swift: v1 tempauth or Keystone v2/v3
+    auth_version: str = "1"
+    project: str | None = None  # Keystone project (tenant)
+    domain: str = "Default"  # Keystone v3 user and project domain
+    storage_url: str | None = None  # Swift: skip the catalogue, use this storage URL
+    endpoint_url: str | None = None  # S3
+    local_root: Path | None = None
+    public_url: str | None = None  # where anonymous readers find the container
+    public: bool = True  # wheelhouse-uploader's CDN switch: anonymous reads
+    retries: int = 5
+
+
+def check_container_name(name: str) -> str:
+    """One path component of printable characters: never ``/``, ``..`` or an absolute path
+    (for the local store that would write outside --local-root; Swift and S3 refuse them).
+
+    >>> check_container_name("wheels")
+    'wheels'
+    """
+    if (
+        not name
+        or len(name) > 255
+        or "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or not name.isprintable()
+    ):
+        msg = f"container {name!r} is not a container name (one path component, no '/' or '..')"
+        raise UsageError(msg)
+    return name
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -116,11 +154,10 @@ def resolve_store_config(
     provider = (
         args.provider or env.get("NUMPY_WHEELS_STORE") or cfg.store.get("provider-name", "local")
     )
-    provider = provider.lower()
-    if provider not in PROVIDERS:
-        msg = f"--provider-name must be one of {', '.join(PROVIDERS)}, not {provider!r}"
+    typed = one_of(provider.lower(), PROVIDERS)
+    if typed is None:
+        msg = f"--provider-name must be one of {', '.join(PROVIDERS)}, not {provider.lower()!r}"
         raise UsageError(msg)
-    typed: Provider = provider  # narrowed by the PROVIDERS check above
     username, secret = credentials(typed, env, username=args.username, secret=args.secret)
     local_root = args.local_root or (
         Path(cfg.store["local-root"]) if "local-root" in cfg.store else root / "staging"

@@ -12,40 +12,18 @@ import dataclasses
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Protocol
 
-from numpy_wheels.errors import AuthError, CredentialsMissingError, StoreError, UsageError
+from numpy_wheels.config.staging import StoreConfig, check_container_name
+from numpy_wheels.errors import AuthError, StoreError
 from numpy_wheels.log import log
-
-Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
-PROVIDERS: tuple[Provider, ...] = ("local", "swift", "cloudfiles", "s3")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ObjectInfo:
     name: str
     size: int
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class StoreConfig:
-    provider: Provider
-    container: str
-    username: str | None = None
-    secret: str | None = dataclasses.field(default=None, repr=False)
-    region: str | None = None
-    auth_url: str | None = None  # Swift: v1 tempauth or Keystone v2/v3
-    auth_version: str = "1"
-    project: str | None = None  # Keystone project (tenant)
-    domain: str = "Default"  # Keystone v3 user and project domain
-    storage_url: str | None = None  # Swift: skip the catalogue, use this storage URL
-    endpoint_url: str | None = None  # S3
-    local_root: Path | None = None
-    public_url: str | None = None  # where anonymous readers find the container
-    public: bool = True  # wheelhouse-uploader's CDN switch: anonymous reads
-    retries: int = 5
 
 
 class Store(Protocol):
@@ -346,76 +324,6 @@ class S3Store:
 
     def base_url(self) -> str:
         return self.config.public_url or f"{self.config.endpoint_url}/{self.config.container}/"
-
-
-def check_container_name(name: str) -> str:
-    """One path component of printable characters: never ``/``, ``..`` or an absolute path
-    (for the local store that would write outside --local-root; Swift and S3 refuse them).
-
-    >>> check_container_name("wheels")
-    'wheels'
-    """
-    if (
-        not name
-        or len(name) > 255
-        or "/" in name
-        or "\\" in name
-        or name in (".", "..")
-        or not name.isprintable()
-    ):
-        msg = f"container {name!r} is not a container name (one path component, no '/' or '..')"
-        raise UsageError(msg)
-    return name
-
-
-def unexpanded(value: str) -> bool:
-    """A CI variable that arrived as its own reference: ``$(SECRET)`` (Azure), ``${{ … }}``
-    (GitHub), ``${SECRET}``. A bare ``$word`` is not one: real secrets may start with ``$``.
-
-    >>> unexpanded("$(WHEELHOUSE_UPLOADER_SECRET)"), unexpanded("s3cr3t"), unexpanded("$ecret")
-    (True, False, False)
-    """
-    return value.strip().startswith(("$(", "${"))
-
-
-_CREDENTIAL_VARS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "swift": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
-    "cloudfiles": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
-    "s3": (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
-}
-
-
-def credentials(
-    provider: Provider, env: Mapping[str, str], *, username: str | None, secret: str | None
-) -> tuple[str | None, str | None]:
-    """Username and secret: command line, then WHEELHOUSE_UPLOADER_*, then the backend's own
-    variables. Missing or unexpanded is a CredentialsMissingError (a visible, distinct exit)."""
-    if provider == "local":
-        return None, None
-    user_vars, secret_vars = _CREDENTIAL_VARS[provider]
-    found: dict[str, tuple[str, str]] = {}
-    for label, given, names in (("username", username, user_vars), ("secret", secret, secret_vars)):
-        candidates = [("--" + label, given)] + [
-            (n, env.get(n)) for n in (f"WHEELHOUSE_UPLOADER_{label.upper()}", *names)
-        ]
-        source, value = next(((s, v) for s, v in candidates if v), ("", ""))
-        if not value:
-            msg = (
-                f"no {label} for the {provider} store: set WHEELHOUSE_UPLOADER_"
-                f"{label.upper()} (or {' / '.join(names)}); nothing was uploaded"
-            )
-            raise CredentialsMissingError(msg)
-        if unexpanded(value):
-            # Named, never shown: whatever the variable holds may be a secret after all.
-            msg = (
-                f"{source} holds an unexpanded reference ($(…)/${{…}}) instead of a value: "
-                "the CI did not pass the secret (pull request from a fork, or a missing "
-                "mapping); nothing was uploaded"
-            )
-            raise CredentialsMissingError(msg)
-        found[label] = (source, value)
-    log.add_secret(found["secret"][1])
-    return found["username"][1], found["secret"][1]
 
 
 def open_store(config: StoreConfig) -> Store:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.__main__ import main, wheel_uploader_main
+from numpy_wheels.config.staging import StoreConfig
 from numpy_wheels.errors import (
     AuthError,
     CredentialsMissingError,
@@ -27,7 +28,7 @@ from numpy_wheels.files import sha256_of
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
 from numpy_wheels.staging.pages import Record
 from numpy_wheels.staging.stage import publish_pages
-from numpy_wheels.staging.store import StoreConfig, open_store
+from numpy_wheels.staging.store import open_store
 from tests.integration.conftest import CANARY
 from tests.servers import SwiftAIO, gpg_home, pypi_server
 from tests.wheelfiles import make_sdist, make_wheel

@@ -142,7 +142,7 @@ class CibuildwheelBackend:
             values.setdefault(key, value.format(project=".", openblas_lib=OPENBLAS_LIB))
         out = job.workdir / "cibw-out"
         shutil.rmtree(out, ignore_errors=True)
-        user_env = opts.env.get("CIBW_ENVIRONMENT", "")
+        user_env = opts.cibw_environment
         crossing = environment_string(values)
         env = {
             **job.env,

@@ -1,0 +1,88 @@
+"""Where credentials come from, named once: the variables ``credentials`` reads are the
+variables stripped from the build environment (a secret added here is both found and kept
+out of builds and tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from numpy_wheels.errors import CredentialsMissingError
+from numpy_wheels.log import log
+
+#: wheelhouse-uploader's own variables, read first for every store.
+UPLOADER_USERNAME = "WHEELHOUSE_UPLOADER_USERNAME"
+UPLOADER_SECRET = "WHEELHOUSE_UPLOADER_SECRET"  # noqa: S105 (a variable name)
+#: Each store's own (username, secret) variables, after the uploader's.
+STORE_CREDENTIALS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "swift": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
+    "cloudfiles": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
+    "s3": (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
+}
+#: twine reads it itself; we only keep it out of logs and builds.
+TWINE_PASSWORD = "TWINE_PASSWORD"  # noqa: S105 (a variable name)
+#: Every variable that may hold a credential: never passed to the build or the tests.
+SECRET_NAMES: frozenset[str] = frozenset(
+    {
+        UPLOADER_USERNAME,
+        UPLOADER_SECRET,
+        TWINE_PASSWORD,
+        *(name for pair in STORE_CREDENTIALS.values() for names in pair for name in names),
+    }
+)
+
+
+def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` minus every credential variable.
+
+    >>> without_secrets({"PATH": "/bin", "TWINE_PASSWORD": "x", "ST_KEY": "y"})
+    {'PATH': '/bin'}
+    """
+    return {k: v for k, v in env.items() if k not in SECRET_NAMES}
+
+
+def release_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Values the release step must never print (twine's password)."""
+    return tuple(v for v in (env.get(TWINE_PASSWORD),) if v)
+
+
+def unexpanded(value: str) -> bool:
+    """A CI variable that arrived as its own reference: ``$(SECRET)`` (Azure), ``${{ … }}``
+    (GitHub), ``${SECRET}``. A bare ``$word`` is not one: real secrets may start with ``$``.
+
+    >>> unexpanded("$(WHEELHOUSE_UPLOADER_SECRET)"), unexpanded("s3cr3t"), unexpanded("$ecret")
+    (True, False, False)
+    """
+    return value.strip().startswith(("$(", "${"))
+
+
+def credentials(
+    provider: str, env: Mapping[str, str], *, username: str | None, secret: str | None
+) -> tuple[str | None, str | None]:
+    """Username and secret: command line, then WHEELHOUSE_UPLOADER_*, then the backend's own
+    variables. Missing or unexpanded is a CredentialsMissingError (a visible, distinct exit)."""
+    if provider not in STORE_CREDENTIALS:  # the local store needs none
+        return None, None
+    user_vars, secret_vars = STORE_CREDENTIALS[provider]
+    found: dict[str, tuple[str, str]] = {}
+    for label, given, names in (("username", username, user_vars), ("secret", secret, secret_vars)):
+        candidates = [("--" + label, given)] + [
+            (n, env.get(n)) for n in (f"WHEELHOUSE_UPLOADER_{label.upper()}", *names)
+        ]
+        source, value = next(((s, v) for s, v in candidates if v), ("", ""))
+        if not value:
+            msg = (
+                f"no {label} for the {provider} store: set WHEELHOUSE_UPLOADER_"
+                f"{label.upper()} (or {' / '.join(names)}); nothing was uploaded"
+            )
+            raise CredentialsMissingError(msg)
+        if unexpanded(value):
+            # Named, never shown: whatever the variable holds may be a secret after all.
+            msg = (
+                f"{source} holds an unexpanded reference ($(…)/${{…}}) instead of a value: "
+                "the CI did not pass the secret (pull request from a fork, or a missing "
+                "mapping); nothing was uploaded"
+            )
+            raise CredentialsMissingError(msg)
+        found[label] = (source, value)
+    log.add_secret(found["secret"][1])
+    return found["username"][1], found["secret"][1]
