@@ -28,6 +28,7 @@ from numpy_wheels.commands import (
     cmd_staged,
     cmd_upload,
 )
+from numpy_wheels.config.secrets import SECRET_NAMES
 from numpy_wheels.errors import (
     ALL_ERRORS,
     BROKEN_PIPE_RETURN_CODE,
@@ -38,16 +39,6 @@ from numpy_wheels.errors import (
 )
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import BACKENDS, SOURCES
-
-#: Variables whose values are never printed (redacted from every line, tracebacks included).
-SECRET_VARIABLES = (
-    "WHEELHOUSE_UPLOADER_SECRET",
-    "ST_KEY",
-    "OS_PASSWORD",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "TWINE_PASSWORD",
-)
 
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
@@ -428,7 +419,7 @@ def _run(
 def _call(prog: str, args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Run the handler; every way it can end becomes one exit code and at most a few lines."""
     debug = bool(getattr(args, "debug_traceback", False))
-    for name in SECRET_VARIABLES:  # redacted from everything printed, before anything runs
+    for name in sorted(SECRET_NAMES):  # redacted from everything printed, before anything runs
         log.add_secret(env.get(name))
     log.add_secret(getattr(args, "secret", None))
     try:

@@ -403,7 +403,6 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.config.secrets import release_secrets
     from numpy_wheels.config.staging import read_staging_config, resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.model.matrix import manifest
@@ -414,8 +413,6 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     root = _root(args)
     configured, ids = _project_selection(root)
     project = args.package or configured
-    for secret in release_secrets(env):
-        log.add_secret(secret)
     store = None
     if args.provider_name or args.container:
         config = resolve_store_config(root, env, _store_args(args), mode="release")

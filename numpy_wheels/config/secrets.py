@@ -1,6 +1,6 @@
 """Where credentials come from, named once: the variables ``credentials`` reads are the
-variables stripped from the build environment (a secret added here is both found and kept
-out of builds and tests)."""
+variables stripped from the build environment and (the secret halves) redacted from every
+line printed, so a secret added here is found, kept out of builds and tests, and never shown."""
 
 from __future__ import annotations
 
@@ -20,15 +20,20 @@ STORE_CREDENTIALS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 #: twine reads it itself; we only keep it out of logs and builds.
 TWINE_PASSWORD = "TWINE_PASSWORD"  # noqa: S105 (a variable name)
-#: Every variable that may hold a credential: never passed to the build or the tests.
+#: Variables whose values are never printed (redacted from every line, tracebacks included).
 SECRET_NAMES: frozenset[str] = frozenset(
     {
-        UPLOADER_USERNAME,
         UPLOADER_SECRET,
+        *(name for _, secrets in STORE_CREDENTIALS.values() for name in secrets),
+        "AWS_SESSION_TOKEN",
         TWINE_PASSWORD,
-        *(name for pair in STORE_CREDENTIALS.values() for names in pair for name in names),
     }
 )
+#: Every variable that may hold a credential: never passed to the build or the tests.
+CREDENTIAL_NAMES: frozenset[str] = SECRET_NAMES | {
+    UPLOADER_USERNAME,
+    *(name for users, _ in STORE_CREDENTIALS.values() for name in users),
+}
 
 
 def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
@@ -37,12 +42,7 @@ def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
     >>> without_secrets({"PATH": "/bin", "TWINE_PASSWORD": "x", "ST_KEY": "y"})
     {'PATH': '/bin'}
     """
-    return {k: v for k, v in env.items() if k not in SECRET_NAMES}
-
-
-def release_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
-    """Values the release step must never print (twine's password)."""
-    return tuple(v for v in (env.get(TWINE_PASSWORD),) if v)
+    return {k: v for k, v in env.items() if k not in CREDENTIAL_NAMES}
 
 
 def unexpanded(value: str) -> bool:
