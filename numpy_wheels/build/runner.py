@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from numpy_wheels import __version__
-from numpy_wheels.build.backends import Backend, WheelJob, get_backend
+from numpy_wheels.build.backends import Backend, WheelJob
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import check_bundled, fetch
 from numpy_wheels.build.repair import check_licence
@@ -27,6 +27,7 @@ from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import FatalError, LicenceError, SelectionError
 from numpy_wheels.files import sha256_of
 from numpy_wheels.log import log
+from numpy_wheels.model.choices import Backend as BackendName
 from numpy_wheels.model.plan import make_plan
 
 _LICENCE_SUFFIX = {"linux": "linux", "macos": "osx", "windows": "win32"}
@@ -47,6 +48,17 @@ class WheelRecord:
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error: str | None = None
     error_class: str | None = None
+
+
+def get_backend(name: BackendName) -> Backend:
+    from numpy_wheels.build.backends.cibuildwheel import CibuildwheelBackend
+    from numpy_wheels.build.backends.host import HostBackend
+
+    backends: dict[BackendName, Backend] = {
+        "host": HostBackend(),
+        "cibuildwheel": CibuildwheelBackend(),
+    }
+    return backends[name]
 
 
 def prepare_source(opts: BuildOptions) -> SourceInfo:

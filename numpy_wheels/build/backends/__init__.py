@@ -51,11 +51,3 @@ class Backend(Protocol):
     def test(self, job: WheelJob, wheel: Path) -> str:
         """Run the project's tests against the installed wheel; return how it was tested."""
         ...
-
-
-def get_backend(name: str) -> Backend:
-    from numpy_wheels.build.backends.cibuildwheel import CibuildwheelBackend
-    from numpy_wheels.build.backends.host import HostBackend
-
-    backends: dict[str, Backend] = {"host": HostBackend(), "cibuildwheel": CibuildwheelBackend()}
-    return backends[name]
