@@ -30,7 +30,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.cifiles.checks import resolve_commit
+    from numpy_wheels.cifiles.commit import resolve_commit
     from numpy_wheels.cifiles.readers import read_config
 
     resolved = resolve_commit(read_config(_root(args)), env)
@@ -281,7 +281,7 @@ def _show_job_steps(job: CIJob, steps: list[list[str]], *, native: bool) -> None
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.ci import pull_request
-    from numpy_wheels.cifiles.checks import detect_mode
+    from numpy_wheels.cifiles.commit import detect_mode
     from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.staging.stage import upload
@@ -344,7 +344,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.cifiles.checks import detect_mode
+    from numpy_wheels.cifiles.commit import detect_mode
     from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.staging.stage import read_records

@@ -1,7 +1,6 @@
 """Checks over the CI files: do they agree on what to build, and are the values well formed?
 
-``lint`` reports every finding; ``resolve_commit`` is what ``commit`` and ``build`` use: the
-commit-ish this run must build (release or daily mode), refusing when the files disagree.
+``lint`` reports every finding; ``cifiles/commit.py`` refuses a commit with the same checks.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from numpy_wheels.ci import running_service, scheduled
 from numpy_wheels.cifiles.readers import rendered
 from numpy_wheels.cifiles.records import (
     DAILY_NAMES,
@@ -22,9 +20,7 @@ from numpy_wheels.cifiles.records import (
     Location,
     is_valid_ref,
 )
-from numpy_wheels.errors import LintError
 
-Mode: TypeAlias = Literal["release", "daily"]
 Kind: TypeAlias = Literal[
     "disagree",
     "double-equals",
@@ -102,38 +98,15 @@ class Finding:
         return f"{where}: {self.message}"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ResolvedCommit:
-    commit: str
-    mode: Mode
-    variable: str
-    location: Location
-    reason: str  # why this mode: the variable that said "scheduled", or "default"
-
-
-def detect_mode(env: Mapping[str, str]) -> tuple[Mode, str]:
-    """Daily when the CI marks this run as scheduled, else release.
-
-    >>> detect_mode({"TRAVIS_EVENT_TYPE": "cron"})
-    ('daily', 'TRAVIS_EVENT_TYPE=cron')
-    >>> detect_mode({"APPVEYOR_SCHEDULED_BUILD": "True"})
-    ('daily', 'APPVEYOR_SCHEDULED_BUILD=True')
-    >>> detect_mode({"GITHUB_EVENT_NAME": "push"})
-    ('release', 'no scheduled-build marker set')
-    """
-    marker = scheduled(env)
-    if marker is not None:
-        return "daily", marker
-    return "release", "no scheduled-build marker set"
-
-
-def _definitions(config: CIConfig, names: Iterable[str]) -> list[EnvVar]:
+def definitions(config: CIConfig, names: Iterable[str]) -> list[EnvVar]:
+    """Every definition of any of ``names`` in the CI files, in file order."""
     wanted = set(names)
     return [v for f in config.files for v in f.definitions() if v.name in wanted]
 
 
-def _agreement(config: CIConfig, names: Sequence[str], label: str) -> Finding | None:
-    defs = [v for v in _definitions(config, names) if v.value is not None]
+def agreement(config: CIConfig, names: Sequence[str], label: str) -> Finding | None:
+    """A "disagree" finding when the files give ``names`` different values."""
+    defs = [v for v in definitions(config, names) if v.value is not None]
     values = {v.value for v in defs}
     if len(values) <= 1:
         return None
@@ -209,7 +182,8 @@ def _yaml_type_finding(var: EnvVar) -> Finding | None:
     )
 
 
-def _value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
+def value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
+    """What is wrong with one definition (``known``: the names a typo is matched against)."""
     loc = (var.location,)
     if var.problem is not None:
         kind: Kind = "unbalanced-quote" if "quote" in var.problem else "not-assignment"
@@ -291,14 +265,14 @@ def lint(config: CIConfig) -> list[Finding]:
     findings = [
         f
         for f in (
-            _agreement(config, ("BUILD_COMMIT",), "BUILD_COMMIT"),
-            _agreement(config, DAILY_NAMES, "the daily commit"),
-            _agreement(config, ("OPENBLAS_VERSION",), "the OpenBLAS pin"),
+            agreement(config, ("BUILD_COMMIT",), "BUILD_COMMIT"),
+            agreement(config, DAILY_NAMES, "the daily commit"),
+            agreement(config, ("OPENBLAS_VERSION",), "the OpenBLAS pin"),
             _python_agreement(config),
         )
         if f is not None
     ]
-    if not _definitions(config, ("BUILD_COMMIT",)):
+    if not definitions(config, ("BUILD_COMMIT",)):
         findings.append(
             Finding(
                 kind="missing",
@@ -309,7 +283,7 @@ def lint(config: CIConfig) -> list[Finding]:
     findings.extend(_globals_agreement(config))
     for ci_file in config.files:
         for var in ci_file.definitions():
-            findings.extend(_value_findings(var, READ_NAMES))
+            findings.extend(value_findings(var, READ_NAMES))
     unique: dict[tuple[str, str, tuple[Location, ...]], Finding] = {}
     for finding in findings:  # a matrix value filled into many jobs is one finding
         unique.setdefault((finding.kind, finding.message, finding.locations), finding)
@@ -355,44 +329,3 @@ def _globals_agreement(config: CIConfig) -> Iterable[Finding]:
             subject=name,
             severity="error" if error else "warning",
         )
-
-
-def _primary(config: CIConfig, defs: Sequence[EnvVar], env: Mapping[str, str]) -> EnvVar:
-    """The definition for the CI that runs us (its own file), else the first file's."""
-    running = running_service(env)
-    own = config.by_provider(running) if running else None
-    if own is not None:
-        for v in defs:
-            if v.location.path == own.path:
-                return v
-    return defs[0]
-
-
-def resolve_commit(config: CIConfig, env: Mapping[str, str]) -> ResolvedCommit:
-    """The commit-ish this run builds; a LintError when the files disagree or it is invalid."""
-    mode, reason = detect_mode(env)
-    names: Sequence[str] = DAILY_NAMES if mode == "daily" else ("BUILD_COMMIT",)
-    label = "the daily commit" if mode == "daily" else "BUILD_COMMIT"
-    disagreement = _agreement(config, names, label)
-    if disagreement is not None:
-        raise LintError(str(disagreement.message))
-    defs = [v for v in _definitions(config, names) if v.value is not None]
-    if not defs:
-        msg = f"{reason}, so this is a {mode} build, but no CI file sets {' or '.join(names)}"
-        raise LintError(msg)
-    chosen = _primary(config, defs, env)
-    assert chosen.value is not None
-    assert chosen.name is not None
-    for finding in _value_findings(chosen, READ_NAMES):
-        if finding.kind in ("double-equals", "unbalanced-quote", "unexpanded", "bad-ref"):
-            raise LintError(str(finding))
-    if not chosen.value.strip():
-        msg = f"{chosen.location}: {chosen.name} is empty"
-        raise LintError(msg)
-    return ResolvedCommit(
-        commit=chosen.value.strip(),
-        mode=mode,
-        variable=chosen.name,
-        location=chosen.location,
-        reason=reason,
-    )

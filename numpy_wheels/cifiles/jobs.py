@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from numpy_wheels.ci import CI_MARKERS, SCHEDULE_MARKER, HostOS, Service, job_os, marker_env
-from numpy_wheels.cifiles.checks import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
 from numpy_wheels.cifiles.records import CIConfig, CIFile, Job
 from numpy_wheels.errors import SelectionError, UsageError
 from numpy_wheels.model.matrix import identifier_from_multibuild, load_catalogue

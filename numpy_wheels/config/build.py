@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from numpy_wheels.ci import HostOS, runner_os
-from numpy_wheels.cifiles.checks import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
 from numpy_wheels.cifiles.jobs import job_identifier
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig

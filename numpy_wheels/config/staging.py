@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeAlias, get_args
 
-from numpy_wheels.cifiles.checks import Mode
+from numpy_wheels.cifiles.commit import Mode
 from numpy_wheels.config.secrets import credentials
 from numpy_wheels.errors import ConfigError, UsageError
 from numpy_wheels.files import read_config_text

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.cifiles.bump import apply, plan_bump, validate_ref
-from numpy_wheels.cifiles.checks import resolve_commit
+from numpy_wheels.cifiles.commit import resolve_commit
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import LintError, UsageError
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from numpy_wheels.cifiles.checks import detect_mode, lint, resolve_commit
+from numpy_wheels.cifiles.checks import lint
+from numpy_wheels.cifiles.commit import detect_mode, resolve_commit
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import LintError
 from tests.conftest import DATA

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.cifiles.bump import apply, plan_bump
-from numpy_wheels.cifiles.checks import lint, resolve_commit
+from numpy_wheels.cifiles.checks import lint
+from numpy_wheels.cifiles.commit import resolve_commit
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.errors import LintError
 
