@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
@@ -49,10 +50,13 @@ def call(
     capture: bool = False,
     error: type[FatalError] = FatalError,
     echo: bool = True,
+    timeout: float | None = None,
 ) -> str:
     """Run ``args``; return its output when ``capture`` (else ``""``); raise ``error`` on failure.
 
     ``env`` replaces the environment entirely when given: callers build it on purpose.
+    ``timeout``: seconds after which the program is stopped and ``error`` raised (a server
+    that accepts and never answers must not hang a release). Ctrl-C/SIGTERM stop it too.
     """
     argv = [os.fspath(a) for a in args]
     if (
@@ -60,12 +64,10 @@ def call(
         and not Path(argv[0]).is_file()
     ):
         msg = f"{argv[0]!r} is not installed or not on PATH (needed for: {_render(argv)})"
-        how = PROGRAM_PACKAGES.get(Path(argv[0]).name)
-        if how:
-            msg += f"; install it with `{how}`"
         raise CommandNotFoundError(msg)
     if echo:
         log.write(f"+ {_render(argv)}" + (f"  (in {os.fspath(cwd)})" if cwd else ""))
+    timed_out = threading.Event()
     with subprocess.Popen(
         argv,
         env=dict(env) if env is not None else None,
@@ -76,26 +78,59 @@ def call(
         text=True,
         errors="replace",
     ) as proc:
+
+        def expire() -> None:
+            timed_out.set()
+            _stop(proc)
+
+        timer = threading.Timer(timeout, expire) if timeout is not None else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         tail: collections.deque[str] = collections.deque(maxlen=200)
-        if capture:
-            out, err = proc.communicate()
-            tail.extend((out + err).splitlines())
-            if proc.returncode != 0:
-                for line in err.splitlines()[-40:]:
-                    log.write(line)
-        else:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                log.write(line.rstrip("\n"))
-                tail.append(line.rstrip("\n"))
-            proc.wait()
-            out = ""
+        try:
+            if capture:
+                out, err = proc.communicate()
+                tail.extend((out + err).splitlines())
+                if proc.returncode != 0 and not timed_out.is_set():
+                    for line in err.splitlines()[-40:]:
+                        log.write(line)
+            else:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    log.write(line.rstrip("\n"))
+                    tail.append(line.rstrip("\n"))
+                proc.wait()
+                out = ""
+        except BaseException:
+            _stop(proc)  # Ctrl-C/SIGTERM (or a broken pipe): the program must not go on alone
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+    if timed_out.is_set():
+        msg = f"stopped after {timeout:g} s without finishing: {_render(argv)}"
+        exc = error(log.redact(msg))
+        exc.output = log.redact("\n".join(tail))
+        raise exc
     if proc.returncode != 0:
         msg = f"command failed with exit code {proc.returncode}: {_render(argv)}"
         exc = error(log.redact(msg))
         exc.output = log.redact("\n".join(tail))
         raise exc
     return out
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Terminate, then kill after 3 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 #: Python tools run as ``python -m MODULE``: the distribution that provides each, pinned in

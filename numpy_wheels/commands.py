@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import shlex
 import sys
@@ -406,8 +407,15 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.config.staging import read_staging_config, resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.model.matrix import manifest
-    from numpy_wheels.release.listing import from_store, from_url
-    from numpy_wheels.release.release import ReleaseOptions, release, resolve_target, write_report
+    from numpy_wheels.net import Limits
+    from numpy_wheels.release.listing import fetch, from_store, from_url
+    from numpy_wheels.release.release import (
+        ReleaseOptions,
+        check_report_path,
+        release,
+        resolve_target,
+        write_report,
+    )
     from numpy_wheels.staging.store import open_store
 
     root = _root(args)
@@ -428,7 +436,10 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             )
             raise UsageError(msg)
         source = url
-        remotes = from_url(url, project)
+        limits = Limits(deadline=args.timeout, read_timeout=min(60.0, args.timeout))
+        local = url.lower().startswith("file:")  # a local listing the user named
+        get = functools.partial(fetch, limits=limits, allow_file=local)
+        remotes = from_url(url, project, get=get)
     log.write(f"listing {source}: {len(remotes)} file(s)")
     no_twine = args.no_twine
     target = (
@@ -442,6 +453,10 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     )
     wheel_dir = Path(args.wheel_dir).expanduser().resolve()
+    report = (
+        Path(args.report) if args.report else wheel_dir / f"release-{project}-{args.version}.json"
+    )
+    check_report_path(report)  # before anything is released, not after
     opts = ReleaseOptions(
         project=project,
         version=args.version,
@@ -459,6 +474,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         allow_incomplete=args.allow_incomplete,
         allow_unhashed=args.allow_unhashed,
         max_workers=args.max_workers,
+        timeout=args.timeout,
     )
     results = release(remotes, opts, env, store=store)
     log.write(
@@ -483,11 +499,14 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "index": target.repository_url if target else None,
         "files": [dataclasses.asdict(r) for r in results],
     }
-    report = (
-        Path(args.report) if args.report else wheel_dir / f"release-{project}-{args.version}.json"
-    )
-    write_report(report, payload)
-    log.write(f"release report: {report}")
+    try:
+        write_report(report, payload)
+        log.write(f"release report: {report}")
+    except OSError as exc:
+        # The release itself is done and verified: say so, do not turn it into a failure.
+        log.warning(f"the release is complete, but the report {report} could not be written: {exc}")
+        if not args.json:
+            _emit_json(payload)
     if args.json:
         _emit_json(payload)
     return 0

@@ -139,7 +139,7 @@ class ReleaseGateError(FatalError):
     """The staged set is incomplete or inconsistent, or a file failed its hash check."""
 
     return_code = 19
-    hint = "Fix the staged set (rebuild, re-stage) or pass --allow-incomplete on purpose."
+    hint = "Nothing was uploaded: fix the staged set (rebuild, re-stage), then run again."
 
 
 class IndexUploadError(FatalError):

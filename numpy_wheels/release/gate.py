@@ -135,21 +135,26 @@ def check(
 ) -> GateReport:
     """Compare ``found`` (already selected) with the manifest entries of this type."""
     wanted = sorted(n for n in expected if of_type(n, wheel_type))
+    wanted_set, found_set = set(wanted), set(found)
     wheels = [n for n in found if n.endswith(".whl")]
-    duplicates = [
-        (a, b)
-        for i, a in enumerate(wheels)
-        for b in wheels[i + 1 :]
-        if wheel_tags(a) & wheel_tags(b)
-    ]
+    tags = {n: wheel_tags(n) for n in wheels}
+    # Linear in the listing: each tag remembers the first wheel that claimed it (a listing
+    # with 10,000 extra links must not take 10^8 comparisons).
+    owner: dict[Tag, str] = {}
+    duplicates: list[tuple[str, str]] = []
+    for name in wheels:
+        clashes = {owner[t] for t in tags[name] if t in owner and owner[t] != name}
+        duplicates.extend((first, name) for first in sorted(clashes))
+        for t in tags[name]:
+            owner.setdefault(t, name)
     return GateReport(
         expected=tuple(wanted),
         found=tuple(found),
-        missing=tuple(n for n in wanted if n not in found),
-        unexpected=tuple(n for n in wheels if n not in wanted),
+        missing=tuple(n for n in wanted if n not in found_set),
+        unexpected=tuple(n for n in wheels if n not in wanted_set),
         duplicates=tuple(duplicates),
         unsupported=tuple(
-            n for n in wheels if any(t.platform.startswith("linux_") for t in wheel_tags(n))
+            n for n in wheels if any(t.platform.startswith("linux_") for t in tags[n])
         ),
         misspelt_version=tuple(n for n in found if _spelt_version(n) != version),
     )
@@ -162,6 +167,8 @@ def enforce(report: GateReport, *, allow_incomplete: bool) -> None:
         raise ReleaseGateError(msg)
     if not report.consistent or (not report.complete and not allow_incomplete):
         msg = "the staged set is not releasable:\n  " + "\n  ".join(report.problems())
+        if report.consistent:  # only then does the flag change anything
+            msg += "\n(--allow-incomplete releases an incomplete set on purpose)"
         raise ReleaseGateError(msg)
 
 

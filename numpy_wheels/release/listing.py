@@ -13,24 +13,22 @@ Hashes missing from a page are looked up in ``metadata.json`` next to it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html.parser
 import json
-import time
-import urllib.error
+import re
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
 from numpy_wheels.errors import StoreError, UsageError
+from numpy_wheels.net import Canceller, Limits, Response, download, get_bytes
 from numpy_wheels.staging.stage import parse_dist, read_records
 from numpy_wheels.staging.store import Store
 
 PEP691 = "application/vnd.pypi.simple.v1+json"
-T = TypeVar("T")
 ACCEPT = f"{PEP691}, application/json;q=0.9, text/html;q=0.5, text/plain;q=0.1"
 
 
@@ -54,36 +52,15 @@ class Page:
 Fetch = Callable[[str], Page]
 
 
-def _retrying(what: str, action: Callable[[], T], attempts: int = 4) -> T:
-    """Run ``action``; connection errors and 5xx are retried with backoff, the rest (404,
-    403, …) and the last failure are a StoreError naming ``what``."""
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
-        try:
-            return action()
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500 or attempt == attempts:
-                msg = f"{what}: HTTP {exc.code} {exc.reason}"
-                raise StoreError(msg) from None
-        except OSError as exc:
-            if attempt == attempts:
-                msg = f"{what}: {exc}"
-                raise StoreError(msg) from None
-        time.sleep(delay)  # backoff between retries of a failing server, not synchronisation
-        delay *= 2
-    raise AssertionError  # pragma: no cover - the loop returns or raises
+#: The most a listing page may weigh (numpy's container index is ~200 KiB).
+MAX_PAGE_BYTES = 32 << 20
 
 
-def fetch(url: str) -> Page:
-    """GET ``url`` (retried on connection errors and 5xx)."""
-    request = urllib.request.Request(url, headers={"Accept": ACCEPT})  # noqa: S310
-
-    def get() -> Page:
-        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
-            ctype = resp.headers.get_content_type()
-            return Page(body=resp.read(), content_type=ctype, url=resp.geturl())
-
-    return _retrying(f"GET {url}", get)
+def fetch(url: str, *, limits: Limits | None = None, allow_file: bool = False) -> Page:
+    """GET ``url`` within ``limits`` (deadline over retries, bounded body)."""
+    limits = dataclasses.replace(limits or Limits(), max_bytes=MAX_PAGE_BYTES)
+    body, resp = get_bytes(url, limits=limits, accept=ACCEPT, allow_file=allow_file)
+    return Page(body=body, content_type=resp.content_type, url=resp.url)
 
 
 class _Links(html.parser.HTMLParser):
@@ -113,6 +90,28 @@ def _is_dist(filename: str) -> bool:
     return True
 
 
+def _checked_url(url: str, base: str) -> str:
+    """A link of a listing: http(s) from a remote page; ``file:`` only from a local one."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    page_scheme = urllib.parse.urlsplit(base).scheme.lower()
+    allowed = ("file",) if page_scheme == "file" else ("http", "https")
+    if scheme not in allowed:
+        msg = (
+            f"{base} links to {url[:80]!r}: a {page_scheme} listing may only link "
+            f"{'/'.join(allowed)} URLs; refused"
+        )
+        raise StoreError(msg)
+    return url
+
+
+def _sha256(value: object) -> str | None:
+    """A published sha256, lower-cased; anything but 64 hex digits counts as no hash."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return value if re.fullmatch(r"[0-9a-f]{64}", value) else None
+
+
 def _from_links(base: str, hrefs: list[str]) -> list[Remote]:
     out = []
     for href in hrefs:
@@ -122,8 +121,18 @@ def _from_links(base: str, hrefs: list[str]) -> list[Remote]:
         if not _is_dist(filename):
             continue
         algo, _, digest = fragment.partition("=")
-        out.append(Remote(filename=filename, url=path, sha256=digest if algo == "sha256" else None))
+        out.append(
+            Remote(
+                filename=filename,
+                url=_checked_url(path, base),
+                sha256=_sha256(digest) if algo.lower() == "sha256" else None,
+            )
+        )
     return out
+
+
+def _size(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _from_metadata(base: str, body: bytes) -> list[Remote]:
@@ -131,9 +140,9 @@ def _from_metadata(base: str, body: bytes) -> list[Remote]:
     return [
         Remote(
             filename=name,
-            url=urllib.parse.urljoin(base, urllib.parse.quote(name)),
-            sha256=meta.get("sha256"),
-            size=meta.get("size"),
+            url=_checked_url(urllib.parse.urljoin(base, urllib.parse.quote(name)), base),
+            sha256=_sha256(meta.get("sha256")),
+            size=_size(meta.get("size")),
         )
         for name, meta in data.items()
         if _is_dist(name)
@@ -144,9 +153,9 @@ def _from_pep691(base: str, body: bytes) -> list[Remote]:
     return [
         Remote(
             filename=f["filename"],
-            url=urllib.parse.urljoin(base, f["url"]).partition("#")[0],
-            sha256=f.get("hashes", {}).get("sha256"),
-            size=f.get("size"),
+            url=_checked_url(urllib.parse.urljoin(base, f["url"]).partition("#")[0], base),
+            sha256=_sha256(f.get("hashes", {}).get("sha256")),
+            size=_size(f.get("size")),
         )
         for f in json.loads(body)["files"]
         if _is_dist(f["filename"])
@@ -172,9 +181,16 @@ def _parse_page(page: Page) -> tuple[str, list[Remote], str | None]:
     return "HTML links", _from_links(page.url, parser.links), following
 
 
-def from_url(url: str, project: str, *, get: Fetch = fetch, max_pages: int = 1000) -> list[Remote]:
-    """Every distribution file the page(s) at ``url`` offer, with the published hashes."""
+def from_url(
+    url: str, project: str, *, get: Fetch | None = None, max_pages: int = 1000
+) -> list[Remote]:
+    """Every distribution file the page(s) at ``url`` offer, with the published hashes.
+
+    ``get`` fetches one page (default: ``fetch``, reading ``file:`` only when ``url`` is one).
+    """
     parsed = urllib.parse.urlsplit(url)
+    if get is None:
+        get = functools.partial(fetch, allow_file=parsed.scheme == "file")
     if parsed.path.rstrip("/").endswith("/simple") or parsed.path.rstrip("/") == "simple":
         url = url.rstrip("/") + f"/{canonicalize_name(project)}/"
     found: dict[str, Remote] = {}
@@ -186,8 +202,9 @@ def from_url(url: str, project: str, *, get: Fetch = fetch, max_pages: int = 100
         page = get(next_url)
         try:
             kind, items, next_url = _parse_page(page)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            msg = f"{page.url} is not a listing this tool can read ({type(exc).__name__}: {exc})"
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            why = str(exc).splitlines()[0][:200] if str(exc) else ""
+            msg = f"{page.url} is not a listing this tool can read ({type(exc).__name__}: {why})"
             raise StoreError(msg) from None
         for item in items:
             found.setdefault(item.filename, item)
@@ -201,7 +218,7 @@ def _hashes_from_metadata(url: str, found: dict[str, Remote], get: Fetch) -> dic
     try:
         page = get(urllib.parse.urljoin(url.split("?", maxsplit=1)[0], "metadata.json"))
         published = {r.filename: r for r in _from_metadata(page.url, page.body)}
-    except (StoreError, ValueError, KeyError, TypeError, AttributeError):
+    except (StoreError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return found  # no usable metadata.json: the hashes stay unknown (and are refused)
     return {
         name: r
@@ -222,12 +239,8 @@ def from_store(store: Store) -> list[Remote]:
     )
 
 
-def download_url(url: str, dest: Path) -> None:
-    """Stream ``url`` into ``dest`` (the caller's ``.part`` file)."""
-
-    def get() -> None:
-        with urllib.request.urlopen(url, timeout=120) as resp, dest.open("wb") as fh:  # noqa: S310
-            while block := resp.read(1 << 20):
-                fh.write(block)
-
-    _retrying(f"download {url}", get)
+def download_url(
+    url: str, dest: Path, *, limits: Limits | None = None, canceller: Canceller | None = None
+) -> Response:
+    """Stream ``url`` into ``dest`` (the caller's ``.part`` file), hashing as it arrives."""
+    return download(url, dest, limits=limits or Limits(), canceller=canceller)

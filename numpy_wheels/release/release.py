@@ -11,8 +11,10 @@ from __future__ import annotations
 import concurrent.futures
 import configparser
 import dataclasses
+import functools
 import itertools
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -33,8 +35,9 @@ from numpy_wheels.errors import (
 )
 from numpy_wheels.files import sha256_of
 from numpy_wheels.log import log
+from numpy_wheels.net import Cancelled, Canceller, Limits
 from numpy_wheels.release import gate
-from numpy_wheels.release.listing import Remote, download_url, from_url
+from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 
 Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only"]
@@ -73,6 +76,11 @@ class ReleaseOptions:
     allow_incomplete: bool = False
     allow_unhashed: bool = False
     max_workers: int = 4
+    timeout: float = 300.0  # deadline of each request (retries included) and of each twine run
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(deadline=self.timeout, read_timeout=min(60.0, self.timeout))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -134,7 +142,14 @@ def resolve_target(
 
 
 def _fetch_one(
-    remote: Remote, dest_dir: Path, *, store: Store | None, clobber: bool, allow_unhashed: bool
+    remote: Remote,
+    dest_dir: Path,
+    *,
+    store: Store | None,
+    clobber: bool,
+    allow_unhashed: bool,
+    limits: Limits,
+    canceller: Canceller,
 ) -> tuple[Path, str]:
     """Download ``remote`` to ``dest_dir`` through ``.part``; reuse a local file only when its
     hash matches the listing. Returns the path and what happened."""
@@ -142,8 +157,12 @@ def _fetch_one(
         msg = f"the listing names a file {remote.filename!r} that would leave {dest_dir}; refused"
         raise ReleaseGateError(msg)
     dest = dest_dir / remote.filename
+    published = remote.sha256.lower() if remote.sha256 else None
+    if dest.is_symlink() or (dest.exists() and not dest.is_file()):
+        msg = f"{dest} is in the way (not a regular file); move it away. Nothing was uploaded."
+        raise ReleaseGateError(msg)
     if dest.exists():
-        if remote.sha256 and sha256_of(dest) == remote.sha256:
+        if published and sha256_of(dest) == published:
             return dest, "reused (sha256 matches)"
         if not clobber:
             msg = (
@@ -151,20 +170,30 @@ def _fetch_one(
                 "hash to compare); pass -c/--clobber to replace it. Nothing was uploaded."
             )
             raise ReleaseGateError(msg)
+    if published is None and not allow_unhashed:
+        msg = f"{remote.filename}: the listing publishes no sha256 (--allow-unhashed)"
+        raise ReleaseGateError(msg)
+    if canceller.cancelled:
+        raise Cancelled
     part = dest.with_name(dest.name + ".part")
     try:
         if remote.url is None:
             assert store is not None
             store.download(remote.filename, part)
+            digest = sha256_of(part)
         else:
-            download_url(remote.url, part)
-        digest = sha256_of(part)
-        if remote.sha256 is None and not allow_unhashed:
-            msg = f"{remote.filename}: the listing publishes no sha256 (--allow-unhashed)"
-            raise ReleaseGateError(msg)
-        if remote.sha256 is not None and digest != remote.sha256:
+            # Bounded by the size the listing published (if any): a server cannot fill the disk.
+            bound = remote.size if remote.size is not None else MAX_DIST_BYTES
+            got = download_url(
+                remote.url,
+                part,
+                limits=dataclasses.replace(limits, max_bytes=bound),
+                canceller=canceller,
+            )
+            digest = got.sha256  # hashed while it arrived: no second read of the file
+        if published is not None and digest != published:
             msg = (
-                f"{remote.filename}: downloaded sha256 {digest} != published {remote.sha256}; "
+                f"{remote.filename}: downloaded sha256 {digest} != published {published}; "
                 "the file was deleted. Nothing was uploaded."
             )
             raise ReleaseGateError(msg)
@@ -174,12 +203,20 @@ def _fetch_one(
     return dest, "downloaded"
 
 
+#: No wheel or sdist is larger (PyPI's default file limit is 100 MiB).
+MAX_DIST_BYTES = 2 << 30
+
+
 def download_all(
     remotes: Sequence[Remote], opts: ReleaseOptions, store: Store | None
 ) -> list[Path]:
+    """Download every file in parallel. Ctrl-C or SIGTERM (raised in this, the main thread)
+    cancels the transfers in flight at once; each worker removes its ``.part`` before the
+    interrupt goes on, so nothing partial is left."""
     opts.wheel_dir.mkdir(parents=True, exist_ok=True)
     total = len(remotes)
     counter = itertools.count(1)  # next() is atomic: workers number their lines safely
+    canceller = Canceller()
 
     def one(remote: Remote) -> Path:
         path, what = _fetch_one(
@@ -188,37 +225,53 @@ def download_all(
             store=store,
             clobber=opts.clobber,
             allow_unhashed=opts.allow_unhashed,
+            limits=opts.limits,
+            canceller=canceller,
         )
         size = path.stat().st_size / 1e6
         log.write(f"[{next(counter)}/{total}] {remote.filename} {size:.1f} MB {what}")
         return path
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.max_workers)) as pool:
-        return list(pool.map(one, remotes))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.max_workers))
+    try:
+        futures = [pool.submit(one, remote) for remote in remotes]
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and (failure := future.exception()) is not None:
+                raise failure
+        paths = [future.result() for future in futures]
+    except BaseException:
+        # The first failure (or Ctrl-C/SIGTERM) stops the others: no more bytes are fetched.
+        canceller.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return paths
 
 
-def on_index(target: Target, project: str) -> dict[str, Remote]:
+def on_index(target: Target, project: str, limits: Limits | None = None) -> dict[str, Remote]:
     """What the index already holds for ``project`` (an absent project holds nothing)."""
     url = target.simple_url.rstrip("/") + f"/{canonicalize_name(project)}/"
     try:
-        return {r.filename: r for r in from_url(url, project)}
+        get = functools.partial(fetch, limits=limits)
+        return {r.filename: r for r in from_url(url, project, get=get)}
     except StoreError as exc:
         if "HTTP 404" in str(exc):
             return {}
         raise
 
 
-def _downloaded_sha256(remote: Remote) -> str:
+def _downloaded_sha256(remote: Remote, limits: Limits | None = None) -> str:
     """The sha256 of the bytes the index serves for ``remote`` (fetched to a temp file)."""
     assert remote.url is not None
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / remote.filename
-        download_url(remote.url, path)
-        return sha256_of(path)
+        path = Path(tmp) / Path(remote.filename).name
+        bound = dataclasses.replace(limits or Limits(), max_bytes=MAX_DIST_BYTES)
+        return download_url(remote.url, path, limits=bound).sha256
 
 
-def _index_sha256(remote: Remote) -> str:
-    return remote.sha256 or _downloaded_sha256(remote)
+def _index_sha256(remote: Remote, limits: Limits) -> str:
+    return (remote.sha256 or _downloaded_sha256(remote, limits)).lower()
 
 
 def sign(paths: Sequence[Path], opts: ReleaseOptions, env: Mapping[str, str]) -> None:
@@ -265,6 +318,7 @@ def twine_upload(
             *files,
             env=env,
             error=IndexUploadError,
+            timeout=opts.timeout,
         )
     except IndexUploadError as exc:
         if "403 Forbidden" in exc.output or "401 Unauthorized" in exc.output:
@@ -279,17 +333,19 @@ def twine_upload(
         raise
 
 
-def verify_published(results: Sequence[Released], target: Target, project: str) -> list[Released]:
+def verify_published(
+    results: Sequence[Released], target: Target, project: str, limits: Limits | None = None
+) -> list[Released]:
     """Download every file back from the index's simple page and compare its sha256."""
-    index = on_index(target, project)
+    index = on_index(target, project, limits)
     out = []
     for item in results:
         remote = index.get(item.filename)
         if remote is None or remote.url is None:
             msg = f"{item.filename} is not on {target.simple_url} after the upload"
             raise IndexUploadError(msg)
-        digest = _downloaded_sha256(remote)
-        if digest != item.sha256:
+        digest = _downloaded_sha256(remote, limits)
+        if digest != item.sha256.lower():
             msg = f"{item.filename}: the index serves sha256 {digest}, staged {item.sha256}"
             raise IndexUploadError(msg)
         out.append(dataclasses.replace(item, verified=True))
@@ -327,8 +383,8 @@ def release(
     paths = download_all(chosen, opts, store)
     gate.check_coherence(paths, project=opts.project, version=opts.version)
     twine = [sys.executable, "-m", "twine", "--no-color"]
-    call(*twine, "check", "--strict", *paths, env=env, error=ReleaseGateError)
-    digests = {p.name: by_name[p.name].sha256 or sha256_of(p) for p in paths}
+    call(*twine, "check", "--strict", *paths, env=env, error=ReleaseGateError, timeout=opts.timeout)
+    digests = {p.name: (by_name[p.name].sha256 or sha256_of(p)).lower() for p in paths}
     results = [
         Released(
             filename=p.name,
@@ -341,11 +397,11 @@ def release(
     if opts.no_twine or opts.target is None:
         return results
     target = opts.target
-    held = on_index(target, opts.project)
+    held = on_index(target, opts.project, opts.limits)
     conflicts = [
         f"{r.filename}: on the index with sha256 {sha} (staged {r.sha256})"
         for r in results
-        if r.filename in held and (sha := _index_sha256(held[r.filename])) != r.sha256
+        if r.filename in held and (sha := _index_sha256(held[r.filename], opts.limits)) != r.sha256
     ]
     if conflicts:
         msg = "the index holds other bytes under these names:\n  " + "\n  ".join(conflicts)
@@ -371,11 +427,28 @@ def release(
         else r
         for r in results
     ]
-    return verify_published(results, target, opts.project)
+    return verify_published(results, target, opts.project, opts.limits)
+
+
+def check_report_path(path: Path) -> None:
+    """Refuse, before anything is released, a report path that cannot be written."""
+    if path.is_dir() or (path.exists() and not os.access(path, os.W_OK)):
+        msg = f"--report {path}: not a writable file"
+        raise UsageError(msg)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # created later with the wheel directory
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"--report {path}: cannot create a file in {parent}"
+        raise UsageError(msg)
 
 
 def write_report(path: Path, payload: Mapping[str, object]) -> None:
-    """The JSON release report, written whole or not at all."""
+    """The JSON release report, written whole or not at all (OSError if it cannot be)."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, indent=1) + "\n")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

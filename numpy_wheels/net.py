@@ -1,0 +1,333 @@
+"""HTTP GETs with an overall deadline, a size bound and cancellation (a leaf of the kernel).
+
+Why not ``urlopen(timeout=…)``: its timeout bounds one socket operation, so a server that
+sends one byte every 20 s (or a header line at a time) never times out, and a read blocked in
+a worker thread cannot be interrupted by Ctrl-C. Here every request has a deadline covering
+connect, headers, body and retries: a timer shuts the socket down when it passes, and a
+``Canceller`` shuts down every socket in flight at once (Ctrl-C, SIGTERM), so blocked reads in
+worker threads return immediately. Bodies are bounded (``max_bytes``, the expected size).
+Only ``http``/``https`` go to the network; ``file:`` is read from disk only when the caller
+allows it (a listing URL the user typed, never a link found in a remote page).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from numpy_wheels.errors import StoreError
+
+#: Connection errors and these statuses are retried (with backoff, inside the deadline).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 5
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Bounds of one request. ``deadline``: seconds for all of it, retries included;
+    ``read_timeout``: the longest silence of the server; ``max_bytes``: the body's bound."""
+
+    deadline: float = 300.0
+    read_timeout: float = 60.0
+    max_bytes: int = 64 << 20
+    attempts: int = 4
+
+
+class Cancelled(Exception):
+    """The transfer was cancelled (Ctrl-C/SIGTERM in the main thread)."""
+
+
+class Canceller:
+    """Cancels every transfer registered with it: sets a flag and shuts their sockets down."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        self._event.set()
+        with self._lock:
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (a retry's backoff) unless cancelled meanwhile; True if cancelled."""
+        return self._event.wait(seconds)
+
+    def register(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+            if self._event.is_set():
+                _shutdown(sock)
+
+    def unregister(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Response:
+    content_type: str
+    url: str  # after redirects
+    size: int
+    sha256: str
+
+
+class _Deadline(Exception):
+    pass
+
+
+class _Retryable(Exception):
+    pass
+
+
+def _connection(parts: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    return http.client.HTTPConnection(host, parts.port, timeout=timeout)
+
+
+Sink = Callable[[], Callable[[bytes], object]]
+"""Called at the start of each attempt's body: returns the writer of that attempt's blocks
+(a retry starts over: the file is truncated, the buffer cleared)."""
+
+
+def get(
+    url: str,
+    sink: Sink,
+    *,
+    limits: Limits = Limits(),  # frozen: one shared default is safe
+    accept: str = "*/*",
+    canceller: Canceller | None = None,
+    allow_file: bool = False,
+    what: str | None = None,
+) -> Response:
+    """GET ``url``, passing the body to the writer ``sink()`` returns, in blocks; a StoreError
+    naming ``what`` when the deadline passes, the body exceeds ``max_bytes``, the status is not
+    200 (after redirects; 5xx and connection errors retried) or the scheme is not allowed."""
+    what = what or f"GET {url}"
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "file" and allow_file:
+        return _get_file(url, sink, limits=limits, what=what)
+    if scheme not in ("http", "https"):
+        msg = f"{what}: only http and https URLs are fetched, not {scheme or 'a relative'}:"
+        raise StoreError(msg)
+    start = time.monotonic()
+    delay = 0.5
+    for attempt in range(1, limits.attempts + 1):
+        remaining = limits.deadline - (time.monotonic() - start)
+        if remaining <= 0:
+            break
+        try:
+            return _attempt(url, sink, limits, remaining, accept, canceller, what)
+        except _Retryable as exc:
+            last = str(exc)
+        except _Deadline:
+            break
+        if attempt == limits.attempts:
+            msg = f"{what}: {last} (after {attempt} attempts)"
+            raise StoreError(msg)
+        pause = min(delay, max(0.0, limits.deadline - (time.monotonic() - start)))
+        if canceller is not None and canceller.wait(pause):
+            raise Cancelled
+        if canceller is None:
+            time.sleep(pause)  # backoff between retries of a failing server
+        delay *= 2
+    msg = f"{what}: no complete answer within the {limits.deadline:g} s deadline"
+    raise StoreError(msg)
+
+
+def _attempt(
+    url: str,
+    sink: Sink,
+    limits: Limits,
+    remaining: float,
+    accept: str,
+    canceller: Canceller | None,
+    what: str,
+) -> Response:
+    expired = threading.Event()
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            msg = f"{what}: redirected to a {parts.scheme}: URL; refused"
+            raise StoreError(msg)
+        conn = _connection(parts, min(limits.read_timeout, remaining))
+        sock: socket.socket | None = None
+        timer: threading.Timer | None = None
+        try:
+            try:
+                conn.connect()
+            except OSError as exc:
+                raise _Retryable(_why(exc)) from None
+            sock = conn.sock
+            if canceller is not None:
+                canceller.register(sock)
+
+            def expire(s: socket.socket = sock) -> None:
+                expired.set()
+                _shutdown(s)
+
+            timer = threading.Timer(remaining, expire)
+            timer.daemon = True
+            timer.start()
+            path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            host = parts.netloc.rpartition("@")[2]
+            try:
+                conn.request(
+                    "GET",
+                    path,
+                    headers={"Accept": accept, "Host": host, "User-Agent": "numpy-wheels"},
+                )
+                resp = conn.getresponse()
+                if resp.status in (301, 302, 303, 307, 308):
+                    location = resp.getheader("Location")
+                    if not location:
+                        msg = f"{what}: HTTP {resp.status} without a Location"
+                        raise StoreError(msg)
+                    url = urllib.parse.urljoin(url, location)
+                    continue
+                if resp.status in RETRY_STATUSES:
+                    msg = f"HTTP {resp.status} {resp.reason}"
+                    raise _Retryable(msg)
+                if resp.status != 200:
+                    msg = f"{what}: HTTP {resp.status} {resp.reason}"
+                    raise StoreError(msg)
+                return _body(resp, url, sink, limits, what)
+            except (OSError, http.client.HTTPException) as exc:
+                if canceller is not None and canceller.cancelled:
+                    raise Cancelled from None
+                if expired.is_set():
+                    raise _Deadline from None
+                raise _Retryable(_why(exc)) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if sock is not None and canceller is not None:
+                canceller.unregister(sock)
+            conn.close()
+    msg = f"{what}: more than {MAX_REDIRECTS} redirects"
+    raise StoreError(msg)
+
+
+def _body(
+    resp: http.client.HTTPResponse, url: str, sink: Sink, limits: Limits, what: str
+) -> Response:
+    length = resp.getheader("Content-Length")
+    declared = int(length) if length and length.isdigit() else None
+    if declared is not None and declared > limits.max_bytes:
+        msg = f"{what}: the server announces {declared} bytes, more than the {limits.max_bytes}"
+        raise StoreError(msg)
+    digest = hashlib.sha256()
+    size = 0
+    write = sink()
+    while block := resp.read1(1 << 20):
+        size += len(block)
+        if size > limits.max_bytes:
+            msg = f"{what}: the body is larger than {limits.max_bytes} bytes; stopped"
+            raise StoreError(msg)
+        digest.update(block)
+        write(block)
+    if declared is not None and size != declared:
+        msg = f"the body ended after {size} of {declared} bytes"
+        raise _Retryable(msg)
+    ctype = resp.headers.get_content_type()
+    return Response(content_type=ctype, url=url, size=size, sha256=digest.hexdigest())
+
+
+def _get_file(url: str, sink: Sink, *, limits: Limits, what: str) -> Response:
+    path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    digest = hashlib.sha256()
+    size = 0
+    write = sink()
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                size += len(block)
+                if size > limits.max_bytes:
+                    msg = f"{what}: larger than {limits.max_bytes} bytes; stopped"
+                    raise StoreError(msg)
+                digest.update(block)
+                write(block)
+    except OSError as exc:
+        msg = f"{what}: {exc.strerror or exc}"
+        raise StoreError(msg) from None
+    ctype = {".json": "application/json", ".txt": "text/plain"}.get(path.suffix, "text/html")
+    return Response(content_type=ctype, url=url, size=size, sha256=digest.hexdigest())
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "the server stopped answering"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def get_bytes(
+    url: str,
+    *,
+    limits: Limits = Limits(),
+    accept: str = "*/*",
+    canceller: Canceller | None = None,
+    allow_file: bool = False,
+) -> tuple[bytes, Response]:
+    """The body of ``url`` (bounded by ``limits.max_bytes``) and what the server said."""
+    chunks: list[bytes] = []
+
+    def sink() -> Callable[[bytes], object]:
+        chunks.clear()
+        return chunks.append
+
+    resp = get(url, sink, limits=limits, accept=accept, canceller=canceller, allow_file=allow_file)
+    return b"".join(chunks), resp
+
+
+def download(
+    url: str,
+    dest: Path,
+    *,
+    limits: Limits = Limits(),
+    canceller: Canceller | None = None,
+    allow_file: bool = False,
+) -> Response:
+    """Stream ``url`` into ``dest`` (the caller's ``.part``), hashing as it arrives; a retry
+    starts the file again. Returns the size and sha256 of what was written."""
+    with dest.open("wb") as fh:
+
+        def sink() -> Callable[[bytes], object]:
+            fh.seek(0)
+            fh.truncate()
+            return fh.write
+
+        return get(
+            url,
+            sink,
+            limits=limits,
+            canceller=canceller,
+            allow_file=allow_file,
+            what=f"download {url}",
+        )
