@@ -26,6 +26,7 @@ LAYERS: Mapping[str, int] = {
     "cmd": 0,
     "ci": 0,
     "files": 0,
+    "net": 0,
     "model": 1,  # matrix, plan, choices: pure functions over resources/*.toml
     "cifiles": 2,  # the CI files as written, as typed records
     "config": 3,  # the only readers of env, setup.cfg, pyproject.toml, ~/.pypirc
