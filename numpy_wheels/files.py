@@ -56,6 +56,10 @@ def read_config_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str:
         raise ConfigError(msg) from None
 
 
+#: METADATA/PKG-INFO larger than this is refused unread (numpy's is ~60 KiB with its readme).
+MAX_METADATA_BYTES = 4 << 20
+
+
 class BadDistribution(ValueError):
     """A file named like a wheel or sdist that is not one (callers raise their own class)."""
 
@@ -79,6 +83,9 @@ def dist_metadata(path: Path) -> tuple[str, str]:
                 if len(meta) > 1:
                     msg = f"{path.name}: {len(meta)} METADATA files inside"
                     raise BadDistribution(msg)
+                if meta and zf.getinfo(meta[0]).file_size > MAX_METADATA_BYTES:
+                    msg = f"{path.name}: METADATA is larger than {MAX_METADATA_BYTES} bytes"
+                    raise BadDistribution(msg)
                 raw = zf.read(meta[0]) if meta else None
         else:
             with tarfile.open(path) as tf:
@@ -87,7 +94,7 @@ def dist_metadata(path: Path) -> tuple[str, str]:
                     None,
                 )
                 handle = tf.extractfile(member) if member else None
-                raw = handle.read(1 << 20) if handle else None
+                raw = handle.read(MAX_METADATA_BYTES) if handle else None
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as exc:
         if isinstance(exc, BadDistribution):
             raise

@@ -81,7 +81,10 @@ def read_project_config(root: Path) -> ProjectConfig:
         msg = f"{path}: not valid TOML: {exc}"
         raise ConfigError(msg) from None
     tool = data.get("tool", {})
-    table = tool.get("numpy-wheels") if isinstance(tool, dict) else None
+    if not isinstance(tool, dict):
+        msg = f"{path}: [tool] must be a table"
+        raise ConfigError(msg)
+    table = tool.get("numpy-wheels")
     if table is None:
         return ProjectConfig()
     where = f"{path} [tool.numpy-wheels]"

@@ -8,10 +8,12 @@ connection errors and 5xx are the clients' own (swiftclient ``retries``, botocor
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,43 +50,65 @@ class LocalStore:
         self.root = (config.local_root or Path("staging")).resolve() / config.container
 
     def _path(self, name: str) -> Path:
-        """The file of object ``name``, always inside the container directory."""
+        """The file of object ``name``, always inside the container directory (also through
+        symbolic links someone put in it)."""
         parts = name.split("/")
         if name.startswith("/") or "\\" in name or any(p in (".", "..") for p in parts):
             msg = f"object name {name!r} would leave the container {self.root}; refused"
             raise StoreError(msg)
-        return self.root / (name + "index.html" if name.endswith("/") or not name else name)
+        path = self.root / (name + "index.html" if name.endswith("/") or not name else name)
+        if not path.parent.resolve().is_relative_to(self.root.resolve()):
+            msg = f"{path.parent} leads out of the container {self.root} (a symbolic link?)"
+            raise StoreError(msg)
+        return path
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """OSError of the local file system → StoreError naming the operation."""
+        try:
+            yield
+        except OSError as exc:
+            msg = f"local store {what} failed in {self.root}: {exc.strerror or exc}"
+            raise StoreError(msg) from None
 
     def ensure_container(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        with self._errors("create container"):
+            self.root.mkdir(parents=True, exist_ok=True)
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         if not self.root.is_dir():
             return []
         out = []
-        for path in sorted(self.root.rglob("*")):
-            name = path.relative_to(self.root).as_posix()
-            if path.is_file() and name.startswith(prefix) and ".part-" not in path.name:
-                out.append(ObjectInfo(name=name, size=path.stat().st_size))
+        with self._errors("list"):
+            for path in sorted(self.root.rglob("*")):
+                name = path.relative_to(self.root).as_posix()
+                if (
+                    path.is_file()
+                    and not path.is_symlink()
+                    and name.startswith(prefix)
+                    and ".part-" not in path.name
+                ):
+                    out.append(ObjectInfo(name=name, size=path.stat().st_size))
         return out
 
     def _write(self, name: str, write: Any) -> None:
         target = self._path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-            # Readable by all only when the container is public (the CDN switch).
-            Path(tmp).chmod(0o644 if self.config.public else 0o600)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self._errors(f"write of {name}"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    write(fh)
+                # Readable by all only when the container is public (the CDN switch).
+                Path(tmp).chmod(0o644 if self.config.public else 0o600)
+                Path(tmp).replace(target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
     def put_file(self, name: str, path: Path, *, content_type: str) -> None:
         del content_type
-        with path.open("rb") as src:
+        with self._errors(f"read of {path}"), path.open("rb") as src:
             self._write(name, lambda fh: _copy(src, fh))
 
     def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
@@ -93,16 +117,21 @@ class LocalStore:
 
     def get_bytes(self, name: str) -> bytes | None:
         path = self._path(name)
-        return path.read_bytes() if path.is_file() else None
+        with self._errors(f"read of {name}"):
+            return path.read_bytes() if path.is_file() and not path.is_symlink() else None
 
     def delete(self, name: str) -> None:
-        self._path(name).unlink(missing_ok=True)
+        with self._errors(f"delete of {name}"):
+            self._path(name).unlink(missing_ok=True)
 
     def download(self, name: str, dest: Path) -> None:
         try:
             shutil.copyfile(self._path(name), dest)
         except FileNotFoundError:
             msg = f"{name} is listed but not in {self.root}"
+            raise StoreError(msg) from None
+        except OSError as exc:
+            msg = f"cannot copy {name} from {self.root}: {exc.strerror or exc}"
             raise StoreError(msg) from None
 
     def base_url(self) -> str:
