@@ -404,6 +404,7 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from numpy_wheels.config.release import resolve_target
     from numpy_wheels.config.staging import read_staging_config, resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.model.matrix import manifest
@@ -413,7 +414,6 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         ReleaseOptions,
         check_report_path,
         release,
-        resolve_target,
         write_report,
     )
     from numpy_wheels.staging.store import open_store

@@ -9,7 +9,6 @@ the index and compare → JSON report. Nothing reaches the index before every ch
 from __future__ import annotations
 
 import concurrent.futures
-import configparser
 import dataclasses
 import functools
 import itertools
@@ -24,9 +23,9 @@ from typing import Literal, TypeAlias
 from packaging.utils import canonicalize_name
 
 from numpy_wheels.cmd import call
+from numpy_wheels.config.release import Target
 from numpy_wheels.errors import (
     AuthError,
-    ConfigError,
     CredentialsMissingError,
     IndexUploadError,
     ReleaseGateError,
@@ -41,21 +40,6 @@ from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 
 Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only"]
-PYPI_HOSTS = ("upload.pypi.org", "pypi.org", "test.pypi.org", "pypi.python.org")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Target:
-    """Where twine uploads to, and the simple index that shows what is there."""
-
-    repository: str | None  # a ~/.pypirc section
-    repository_url: str
-    simple_url: str
-    config_file: str
-
-    @property
-    def is_pypi(self) -> bool:
-        return any(h in self.repository_url for h in PYPI_HOSTS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -91,54 +75,6 @@ class Released:
     action: Action
     signed: bool = False
     verified: bool = False
-
-
-def resolve_target(
-    *,
-    repository: str | None,
-    repository_url: str | None,
-    index_url: str | None,
-    config_file: str | None,
-) -> Target:
-    """The upload URL from ``--repository-url`` or the ``~/.pypirc`` section (twine's own
-    reader), and the simple index next to it (PyPI's is pypi.org/simple/)."""
-    from twine.exceptions import (
-        InvalidConfiguration,
-        TwineException,
-        UnableToReadConfigurationFile,
-    )
-    from twine.utils import DEFAULT_CONFIG_FILE, get_repository_from_config
-
-    # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
-    # missing file the user named is an error — as twine itself behaves.
-    cfg = config_file or DEFAULT_CONFIG_FILE
-    try:
-        found = get_repository_from_config(cfg, repository or "pypi", repository_url)
-    except (InvalidConfiguration, UnableToReadConfigurationFile) as exc:
-        msg = f"{cfg}: {str(exc).splitlines()[0]}"
-        raise ConfigError(msg) from None
-    except TwineException as exc:  # a --repository-url twine refuses
-        raise UsageError(str(exc).splitlines()[0]) from None
-    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
-        msg = f"{cfg}: not a readable pypirc file ({why})"
-        raise ConfigError(msg) from None
-    log.add_secret(str(found.get("password") or "") or None)
-    url = str(found["repository"])
-    if index_url:
-        simple = index_url
-    elif "test.pypi.org" in url:
-        simple = "https://test.pypi.org/simple/"
-    elif any(h in url for h in PYPI_HOSTS):
-        simple = "https://pypi.org/simple/"
-    else:
-        simple = url.rstrip("/") + "/simple/"
-    return Target(
-        repository=None if repository_url else (repository or "pypi"),
-        repository_url=url,
-        simple_url=simple,
-        config_file=cfg,
-    )
 
 
 def _fetch_one(

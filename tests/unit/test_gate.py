@@ -96,8 +96,8 @@ def test_coherence_reads_metadata(tmp_path: Path) -> None:
 
 
 def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
+    from numpy_wheels.config.release import resolve_target
     from numpy_wheels.errors import ConfigError
-    from numpy_wheels.release.release import resolve_target
 
     pypi = resolve_target(repository=None, repository_url=None, index_url=None, config_file=None)
     assert pypi.repository_url == "https://upload.pypi.org/legacy/"
