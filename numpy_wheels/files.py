@@ -10,7 +10,7 @@ import shutil
 import stat
 import tarfile
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
 from numpy_wheels.errors import ConfigError, FatalError
@@ -169,6 +169,32 @@ def fetch(
         raise error(msg) from None
 
 
+def verified_file(
+    target: Path,
+    write: Callable[[Path], str | None],
+    *,
+    sha256: str | None,
+    error: type[FatalError],
+    mismatch: str = "{name}: sha256 {got} does not match the expected {expected}",
+) -> Path:
+    """``target`` whole and verified, or not at all: ``write(part)`` fills ``target.part``
+    (returning the sha256 it computed on the way, or None to have it read back), the digest is
+    compared with ``sha256`` (case-insensitively; None: not checked), and only then is the
+    file renamed into place. The ``.part`` never outlives a failure or an interrupt.
+
+    ``mismatch`` is the error message, formatted with ``name``, ``got`` and ``expected``.
+    """
+    part = target.with_name(target.name + ".part")
+    try:
+        got = write(part) or sha256_of(part)
+        if sha256 is not None and got.lower() != sha256.lower():
+            raise error(mismatch.format(name=target.name, got=got, expected=sha256))
+        part.replace(target)
+    finally:
+        part.unlink(missing_ok=True)
+    return target
+
+
 def download(
     url: str,
     target: Path,
@@ -179,22 +205,20 @@ def download(
     timeout: float = READ_TIMEOUT,
     retries: int = RETRIES,
 ) -> Path:
-    """Download into ``target.part``, check the sha256, then rename to ``target``.
+    """Download ``url`` to ``target`` through :func:`verified_file`.
 
     ``expected_from`` names where the sha256 came from in the mismatch message."""
-    part = target.with_name(target.name + ".part")
-    try:
+
+    def write(part: Path) -> None:
         fetch(url, dest=part, error=error, timeout=timeout, retries=retries)
-        got = sha256_of(part)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    if got != sha256:
-        part.unlink()
-        msg = f"{target.name}: sha256 {got} does not match {expected_from} {sha256}"
-        raise error(msg)
-    part.replace(target)
-    return target
+
+    return verified_file(
+        target,
+        write,
+        sha256=sha256,
+        error=error,
+        mismatch=f"{{name}}: sha256 {{got}} does not match {expected_from} {{expected}}",
+    )
 
 
 def _checked_members(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import ConfigError, DependencyError
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import sha256_of, verified_file
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
 
@@ -96,8 +96,31 @@ def _download(pin: OpenBLASPin, cache: Path, env: Mapping[str, str], python: str
         log.warning(f"{target} in the cache does not match its pin; downloading it again")
         target.unlink()
     with_tmp = cache / ".download"
-    shutil.rmtree(with_tmp, ignore_errors=True)
-    with_tmp.mkdir(parents=True)
+
+    def write(part: Path) -> None:
+        shutil.rmtree(with_tmp, ignore_errors=True)
+        with_tmp.mkdir(parents=True)
+        try:
+            _pip_download(pin, with_tmp, env, python)
+            got = with_tmp / pin.filename
+            if not got.is_file():
+                found = ", ".join(p.name for p in with_tmp.iterdir()) or "nothing"
+                msg = f"pip downloaded {found}, not {pin.filename}"
+                raise DependencyError(msg)
+            got.replace(part)
+        finally:
+            shutil.rmtree(with_tmp, ignore_errors=True)
+
+    return verified_file(
+        target,
+        write,
+        sha256=pin.sha256,
+        error=DependencyError,
+        mismatch="{name}: sha256 {got} does not match the pinned {expected}; the file was deleted",
+    )
+
+
+def _pip_download(pin: OpenBLASPin, dest: Path, env: Mapping[str, str], python: str) -> None:
     # pip honours the user's index configuration; --platform fetches the exact file.
     call(
         sys.executable,
@@ -111,28 +134,11 @@ def _download(pin: OpenBLASPin, cache: Path, env: Mapping[str, str], python: str
         "--python-version",
         python,
         "--dest",
-        str(with_tmp),
+        str(dest),
         f"{pin.package}=={pin.version}",
         env=env,
         error=DependencyError,
     )
-    got = with_tmp / pin.filename
-    if not got.is_file():
-        found = ", ".join(p.name for p in with_tmp.iterdir()) or "nothing"
-        shutil.rmtree(with_tmp)
-        msg = f"pip downloaded {found}, not {pin.filename}"
-        raise DependencyError(msg)
-    digest = sha256_of(got)
-    if digest != pin.sha256:
-        shutil.rmtree(with_tmp)
-        msg = (
-            f"{pin.filename}: sha256 {digest} does not match the pinned {pin.sha256}; "
-            "the file was deleted"
-        )
-        raise DependencyError(msg)
-    got.replace(target)
-    shutil.rmtree(with_tmp)
-    return target
 
 
 def fetch(

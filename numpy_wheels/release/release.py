@@ -32,7 +32,7 @@ from numpy_wheels.errors import (
     StoreError,
     UsageError,
 )
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import sha256_of, verified_file
 from numpy_wheels.log import log
 from numpy_wheels.net import Cancelled, Canceller, Limits
 from numpy_wheels.release import gate
@@ -111,31 +111,30 @@ def _fetch_one(
         raise ReleaseGateError(msg)
     if canceller.cancelled:
         raise Cancelled
-    part = dest.with_name(dest.name + ".part")
-    try:
+
+    def write(part: Path) -> str:
         if remote.url is None:
             assert store is not None
             store.download(remote.filename, part)
-            digest = sha256_of(part)
-        else:
-            # Bounded by the size the listing published (if any): a server cannot fill the disk.
-            bound = remote.size if remote.size is not None else MAX_DIST_BYTES
-            got = download_url(
-                remote.url,
-                part,
-                limits=dataclasses.replace(limits, max_bytes=bound),
-                canceller=canceller,
-            )
-            digest = got.sha256  # hashed while it arrived: no second read of the file
-        if published is not None and digest != published:
-            msg = (
-                f"{remote.filename}: downloaded sha256 {digest} != published {published}; "
-                "the file was deleted. Nothing was uploaded."
-            )
-            raise ReleaseGateError(msg)
-        part.replace(dest)
-    finally:
-        part.unlink(missing_ok=True)
+            return sha256_of(part)
+        # Bounded by the size the listing published (if any): a server cannot fill the disk.
+        bound = remote.size if remote.size is not None else MAX_DIST_BYTES
+        got = download_url(
+            remote.url,
+            part,
+            limits=dataclasses.replace(limits, max_bytes=bound),
+            canceller=canceller,
+        )
+        return got.sha256  # hashed while it arrived: no second read of the file
+
+    verified_file(
+        dest,
+        write,
+        sha256=published,
+        error=ReleaseGateError,
+        mismatch="{name}: downloaded sha256 {got} != published {expected}; "
+        "the file was deleted. Nothing was uploaded.",
+    )
     return dest, "downloaded"
 
 
