@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 BIN = Path(sys.executable).parent
 SWIFT_SERVERS = ("account", "container", "object")
@@ -82,20 +83,32 @@ def _swift_conf(etc: Path, node: Path, port: int, user: str, body: str) -> str:
 RING_SCRIPT = """
 import sys
 from swift.common.ring import RingBuilder
-builder = RingBuilder(6, 1, 0)  # part power, replicas, min part hours
-builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
-                 "port": int(sys.argv[2]), "device": "d1", "weight": 1})
-builder.rebalance()
-builder.get_ring().save(sys.argv[1])
+args = sys.argv[1:]
+for path, port in zip(args[::2], args[1::2]):  # ring file, server port
+    builder = RingBuilder(6, 1, 0)  # part power, replicas, min part hours
+    builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
+                     "port": int(port), "device": "d1", "weight": 1})
+    builder.rebalance()
+    builder.get_ring().save(path)
 """
+
+
+class SwiftIdentity(Protocol):
+    """An identity service Swift validates tokens with (authtoken + keystoneauth)."""
+
+    def swift_filters(self) -> str: ...
+    def register_object_store(self, proxy: str) -> None: ...
 
 
 class SwiftAIO:
     """Swift all-in-one: account, container and object servers plus a tempauth proxy."""
 
-    def __init__(self, d: Path, key: str = "testing", keystone: Keystone | None = None) -> None:
-        """``keystone``: authenticate with Keystone (authtoken + keystoneauth) instead of
-        tempauth; the proxy is registered as the object-store endpoint there."""
+    def __init__(
+        self, d: Path, key: str = "testing", identity: SwiftIdentity | None = None
+    ) -> None:
+        """``identity``: authenticate with Keystone (or the Rackspace test cloud: authtoken +
+        keystoneauth) instead of tempauth; the proxy is registered as its object-store
+        endpoint. staticweb is in the pipeline (Cloud Files' static-website header)."""
         from cryptography.fernet import Fernet
 
         self.dir = d
@@ -120,20 +133,15 @@ class SwiftAIO:
                     f"[app:{kind}-server]\nuse = egg:swift#{kind}\n",
                 )
             )
-            # Rings are built in a child: importing swift pulls in eventlet, whose hub must
-            # never run in the test process (it deadlocked our thread pool).
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    RING_SCRIPT,
-                    str(etc / f"{kind}.ring.gz"),
-                    str(self.ports[kind]),
-                ],
-                check=True,
-                capture_output=True,
-            )
-        auth = ["authtoken", "keystoneauth"] if keystone else ["tempauth"]
+        # Rings are built in a child (one for the three): importing swift pulls in eventlet,
+        # whose hub must never run in the test process (it deadlocked our thread pool).
+        rings = [(str(etc / f"{k}.ring.gz"), str(self.ports[k])) for k in SWIFT_SERVERS]
+        subprocess.run(
+            [sys.executable, "-c", RING_SCRIPT, *(a for ring in rings for a in ring)],
+            check=True,
+            capture_output=True,
+        )
+        auth = ["authtoken", "keystoneauth"] if identity else ["tempauth"]
         filters = [
             "catch_errors",
             "gatekeeper",
@@ -141,13 +149,14 @@ class SwiftAIO:
             "proxy-logging",
             "listing_formats",
             *auth,
+            "staticweb",
             "copy",
             "dlo",
             "slo",
         ]
-        if keystone:
-            auth_conf = keystone.swift_filters()
-            keystone.register_object_store(f"http://127.0.0.1:{self.ports['proxy']}")
+        if identity:
+            auth_conf = identity.swift_filters()
+            identity.register_object_store(f"http://127.0.0.1:{self.ports['proxy']}")
         else:
             auth_conf = (
                 f"[filter:tempauth]\nuse = egg:swift#tempauth\nuser_test_tester = {key} .admin\n"
@@ -171,17 +180,26 @@ class SwiftAIO:
         )
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, kind: str) -> None:
+    def start(self, *kinds: str) -> None:
+        """Start the servers (all at once), then wait until each answers."""
+        self.launch(*kinds)
+        self.wait_ready(*kinds)
+
+    def launch(self, *kinds: str) -> None:
         etc = self.dir / "etc"
-        proc = popen(
-            [str(BIN / f"swift-{kind}-server"), str(etc / f"{kind}-server.conf"), "-v"],
-            self.dir / f"{kind}.log",
-        )
-        self.procs[kind] = proc
-        if kind == "proxy":
-            wait_http(f"http://127.0.0.1:{self.ports['proxy']}/healthcheck", proc)
-        else:
-            wait_http(f"http://127.0.0.1:{self.ports[kind]}/", proc, ok=(400,))
+        for kind in kinds:
+            self.procs[kind] = popen(
+                [str(BIN / f"swift-{kind}-server"), str(etc / f"{kind}-server.conf"), "-v"],
+                self.dir / f"{kind}.log",
+            )
+
+    def wait_ready(self, *kinds: str) -> None:
+        for kind in kinds:
+            proc = self.procs[kind]
+            if kind == "proxy":
+                wait_http(f"http://127.0.0.1:{self.ports['proxy']}/healthcheck", proc)
+            else:
+                wait_http(f"http://127.0.0.1:{self.ports[kind]}/", proc, ok=(400,))
 
     def stop(self, kind: str) -> None:
         stop(self.procs.pop(kind))
@@ -197,12 +215,11 @@ class SwiftAIO:
 
 @contextmanager
 def swift_server(
-    d: Path, key: str = "testing", keystone: Keystone | None = None
+    d: Path, key: str = "testing", identity: SwiftIdentity | None = None
 ) -> Iterator[SwiftAIO]:
-    swift = SwiftAIO(d, key, keystone)
+    swift = SwiftAIO(d, key, identity)
     try:
-        for kind in (*SWIFT_SERVERS, "proxy"):
-            swift.start(kind)
+        swift.start(*SWIFT_SERVERS, "proxy")
         yield swift
     finally:
         for kind in list(swift.procs):

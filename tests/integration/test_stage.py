@@ -449,7 +449,7 @@ def test_swift_with_keystone_v3(tmp_path: Path, repo: Path, run: Run) -> None:
 
     with (
         keystone_server(tmp_path / "keystone", CANARY) as keystone,
-        swift_server(tmp_path / "swift", keystone=keystone) as swift,
+        swift_server(tmp_path / "swift", identity=keystone) as swift,
     ):
         files = wheelhouse(repo)
         args = ["--provider-name", "swift", "--auth-url", keystone.url, "--auth-version", "3",
