@@ -120,11 +120,15 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     )
     p.add_argument(
         "--secret",
-        help="default: WHEELHOUSE_UPLOADER_SECRET, ST_KEY, "
+        help="cloudfiles: the Rackspace API key; default: WHEELHOUSE_UPLOADER_SECRET, ST_KEY, "
         "OS_PASSWORD or AWS_SECRET_ACCESS_KEY (prefer the environment)",
     )
-    p.add_argument("--region", help="Swift region / S3 region")
-    p.add_argument("--auth-url", help="Swift/Keystone auth URL (ST_AUTH, OS_AUTH_URL)")
+    p.add_argument("--region", help="Cloud Files region (default ORD), Swift or S3 region")
+    p.add_argument(
+        "--auth-url",
+        help="Swift/Keystone auth URL (ST_AUTH, OS_AUTH_URL); cloudfiles: Rackspace identity "
+        "(default https://identity.api.rackspacecloud.com/v2.0/)",
+    )
     p.add_argument("--auth-version", help="Swift auth version: 1 (tempauth), 2 or 3")
     p.add_argument("--storage-url", help="Swift storage URL (skip the service catalogue)")
     p.add_argument("--project-name", help="Keystone project (OS_PROJECT_NAME / OS_TENANT_NAME)")
@@ -134,7 +138,8 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     p.add_argument(
         "--no-enable-cdn",
         action="store_true",
-        help="keep the container private (default: anonymous reads, like the Rackspace CDN)",
+        help="do not publish the container (default: cloudfiles CDN-enables it and records "
+        "its CDN address; swift/s3 allow anonymous reads)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 

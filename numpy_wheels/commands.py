@@ -315,9 +315,10 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             f"{item.action} ({item.seconds:.2f}s, {rate:.0f} MB/s)"
         )
 
+    store = open_store(config)
     results = upload(
         files,
-        store=open_store(config),
+        store=store,
         project=project,
         expected=expected,
         update_index=not args.no_update_index,
@@ -329,12 +330,16 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     rows = [[r.filename, f"{r.size / 1e6:.1f} MB", r.sha256[:16], r.action] for r in results]
     log.write(format_table(["file", "size", "sha256", "action"], rows))
+    public = None if args.dry_run else store.public_address()
+    if public:
+        log.write(f"published at {public} (wheel-uploader -u {public} {project} VERSION)")
     if args.json:
         _emit_json(
             {
                 "container": config.container,
                 "provider": config.provider,
                 "mode": mode,
+                "public_url": public,
                 "files": [
                     {"filename": r.filename, "size": r.size, "sha256": r.sha256, "action": r.action}
                     for r in results
@@ -353,12 +358,22 @@ def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     mode, _ = detect_mode(env)
     config = resolve_store_config(_root(args), env, _store_args(args), mode=mode)
-    records = sorted(read_records(open_store(config)).values(), key=lambda r: r.filename)
+    store = open_store(config)
+    records = sorted(read_records(store).values(), key=lambda r: r.filename)
     if args.version:
         records = [r for r in records if r.version == args.version]
+    public = store.public_address()
     if args.json:
-        _emit_json({"container": config.container, "files": [r.as_json() for r in records]})
+        _emit_json(
+            {
+                "container": config.container,
+                "public_url": public,
+                "files": [r.as_json() for r in records],
+            }
+        )
     else:
+        if public:
+            log.write(f"container {config.container!r}, published at {public}")
         log.write(
             format_table(
                 ["file", "size", "sha256", "uploaded"],

@@ -15,7 +15,9 @@ UPLOADER_SECRET = "WHEELHOUSE_UPLOADER_SECRET"  # noqa: S105 (a variable name)
 #: Each store's own (username, secret) variables, after the uploader's.
 STORE_CREDENTIALS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "swift": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
-    "cloudfiles": (("ST_USER", "OS_USERNAME"), ("ST_KEY", "OS_PASSWORD")),
+    # Rackspace: the API key (ST_KEY is also the key of the swift CLI's Rackspace v1.0 auth);
+    # never OS_PASSWORD, which is a password.
+    "cloudfiles": (("ST_USER",), ("ST_KEY",)),
     "s3": (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
 }
 #: twine reads it itself; we only keep it out of logs and builds.

@@ -21,6 +21,11 @@ from numpy_wheels.model.choices import one_of
 
 Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+#: Rackspace Cloud Files defaults (``--provider-name cloudfiles``): the identity service of
+#: Rackspace's public cloud (v2.0 API, API-key credentials) and the region wheelhouse-uploader
+#: used (``--region ord``).
+RACKSPACE_IDENTITY = "https://identity.api.rackspacecloud.com/v2.0/"
+RACKSPACE_REGION = "ORD"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -30,7 +35,7 @@ class StoreConfig:
     username: str | None = None
     secret: str | None = dataclasses.field(default=None, repr=False)
     region: str | None = None
-    auth_url: str | None = None  # Swift: v1 tempauth or Keystone v2/v3
+    auth_url: str | None = None  # Swift: v1 tempauth or Keystone v2/v3; Rackspace identity
     auth_version: str = "1"
     project: str | None = None  # Keystone project (tenant)
     domain: str = "Default"  # Keystone v3 user and project domain
@@ -38,7 +43,7 @@ class StoreConfig:
     endpoint_url: str | None = None  # S3
     local_root: Path | None = None
     public_url: str | None = None  # where anonymous readers find the container
-    public: bool = True  # wheelhouse-uploader's CDN switch: anonymous reads
+    public: bool = True  # wheelhouse-uploader's CDN switch: CDN-enable / anonymous reads
     retries: int = 5
 
 
@@ -162,16 +167,27 @@ def resolve_store_config(
     local_root = args.local_root or (
         Path(cfg.store["local-root"]) if "local-root" in cfg.store else root / "staging"
     )
+    region = args.region or cfg.store.get("region")
+    auth_url: str | None
+    if typed == "cloudfiles":
+        # Rackspace's identity service and region, unless named. ST_AUTH/OS_AUTH_URL are not
+        # read here: they name v1.0 or Keystone endpoints, which take no API key.
+        auth_url = args.auth_url or cfg.store.get("auth-url") or RACKSPACE_IDENTITY
+        region = region or RACKSPACE_REGION
+    else:
+        auth_url = (
+            args.auth_url
+            or env.get("ST_AUTH")
+            or env.get("OS_AUTH_URL")
+            or cfg.store.get("auth-url")
+        )
     return StoreConfig(
         provider=typed,
         container=container,
         username=username,
         secret=secret,
-        region=args.region or cfg.store.get("region"),
-        auth_url=args.auth_url
-        or env.get("ST_AUTH")
-        or env.get("OS_AUTH_URL")
-        or cfg.store.get("auth-url"),
+        region=region,
+        auth_url=auth_url,
         auth_version=args.auth_version
         or env.get("ST_AUTH_VERSION")
         or cfg.store.get("auth-version", "1"),

@@ -48,8 +48,15 @@ td.present{background:#dfd}td.missing{background:#fdd;color:#900;text-align:cent
 code{font-size:85%}"""
 
 
-def index_html(records: Sequence[Record], *, project: str, expected: Sequence[BuildId]) -> str:
-    """The maintainer's page: one grid per version, then every file with its sha256 link."""
+def index_html(
+    records: Sequence[Record],
+    *,
+    project: str,
+    expected: Sequence[BuildId],
+    public_url: str | None = None,
+) -> str:
+    """The maintainer's page: the container's public address (when it has one), one grid per
+    version, then every file with its sha256 link."""
     by_name = {r.filename: r for r in records}
     versions = sorted({r.version for r in records}, key=_version_key, reverse=True)
     pythons = list(dict.fromkeys(b.python.tag for b in expected))
@@ -61,6 +68,14 @@ def index_html(records: Sequence[Record], *, project: str, expected: Sequence[Bu
         "</head><body>",
         f"<h1>{html.escape(project)}: staged files</h1>",
     ]
+    if public_url:
+        url = html.escape(public_url)
+        index = html.escape(public_url.rstrip("/") + "/simple/")
+        out.append(
+            f"<p id='public-address'>Public address: <a href='{url}'>{url}</a> &mdash; "
+            f"<code>pip install --index-url {index} {html.escape(project)}</code>, "
+            f"<code>wheel-uploader -u {url} {html.escape(project)} VERSION</code></p>"
+        )
     for version in versions:
         ids = {b.wheel_name(project, version): b for b in expected}
         cells = {(b.python.tag, b.platform.name): name for name, b in ids.items()}

@@ -154,9 +154,11 @@ def publish_pages(
     project: str,
     expected: Sequence[BuildId],
     known: dict[str, Record] | None = None,
+    public_url: str | None = None,
     attempts: int = 10,
 ) -> dict[str, Record]:
-    """Rebuild metadata.json, index.html and simple/ until a listing after the write agrees."""
+    """Rebuild metadata.json, index.html and simple/ until a listing after the write agrees;
+    ``public_url`` (the container's public address) is named on index.html."""
     records = dict(known or {})
     for _ in range(attempts):
         records = read_records(store, records)
@@ -170,7 +172,7 @@ def publish_pages(
         )
         store.put_bytes(
             "index.html",
-            index_html(values, project=project, expected=expected).encode(),
+            index_html(values, project=project, expected=expected, public_url=public_url).encode(),
             content_type="text/html",
         )
         after = {o.name[len(RECORDS) : -len(".json")] for o in store.list(RECORDS)}
@@ -299,5 +301,11 @@ def upload(
         records = read_records(store, written)
         for filename in _retention(store, records, keep_dev):
             log.write(f"removed old dev file {filename} (keeping the newest {keep_dev})")
-        publish_pages(store, project=project, expected=expected, known=records)
+        publish_pages(
+            store,
+            project=project,
+            expected=expected,
+            known=records,
+            public_url=store.public_address(),
+        )
     return results

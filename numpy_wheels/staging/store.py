@@ -1,4 +1,5 @@
-"""Staging stores: a local directory, OpenStack Swift (Rackspace Cloud Files) and S3.
+"""Staging stores: a local directory, OpenStack Swift and S3 (Rackspace Cloud Files, Swift with
+Rackspace's identity and CDN, is in cloudfiles.py).
 
 One small protocol over maintained clients (python-swiftclient, boto3); the protocols are not
 hand-rolled. Every object write is whole or absent: Swift and S3 PUTs are atomic and carry the
@@ -39,6 +40,9 @@ class Store(Protocol):
     def delete(self, name: str) -> None: ...
     def download(self, name: str, dest: Path) -> None: ...
     def base_url(self) -> str: ...
+    def public_address(self) -> str | None:
+        """Where anonymous readers find the container (ends in "/"), if it is published."""
+        ...
 
 
 class LocalStore:
@@ -137,6 +141,9 @@ class LocalStore:
     def base_url(self) -> str:
         return self.config.public_url or self.root.as_uri() + "/"
 
+    def public_address(self) -> str | None:
+        return self.config.public_url
+
 
 def _copy(src: Any, dst: Any) -> None:
     while block := src.read(1 << 20):
@@ -144,7 +151,7 @@ def _copy(src: Any, dst: Any) -> None:
 
 
 class SwiftStore:
-    """OpenStack Swift / Rackspace Cloud Files through python-swiftclient."""
+    """OpenStack Swift through python-swiftclient (tempauth v1, Keystone v2/v3)."""
 
     def __init__(self, config: StoreConfig) -> None:
         from swiftclient.client import Connection
@@ -248,6 +255,9 @@ class SwiftStore:
             return self.config.public_url
         url, _ = self._call("auth", self.conn.get_auth)
         return f"{url}/{self.config.container}/"
+
+    def public_address(self) -> str | None:
+        return self.config.public_url
 
 
 class S3Store:
@@ -354,12 +364,19 @@ class S3Store:
     def base_url(self) -> str:
         return self.config.public_url or f"{self.config.endpoint_url}/{self.config.container}/"
 
+    def public_address(self) -> str | None:
+        return self.config.public_url
+
 
 def open_store(config: StoreConfig) -> Store:
     match config.provider:
         case "local":
             return LocalStore(config)
-        case "swift" | "cloudfiles":
+        case "swift":
             return SwiftStore(config)
+        case "cloudfiles":
+            from numpy_wheels.staging.cloudfiles import CloudFilesStore
+
+            return CloudFilesStore(config)
         case "s3":
             return S3Store(config)
