@@ -58,8 +58,8 @@ def make_files(folder: Path, count: int, size: int) -> list[Path]:
 
 def ours(swift: SwiftAIO, files: list[Path], container: str) -> float:
     from numpy_wheels.config.staging import StoreConfig
+    from numpy_wheels.staging import open_store
     from numpy_wheels.staging.stage import upload
-    from numpy_wheels.staging.store import open_store
 
     config = StoreConfig(
         provider="swift",

@@ -285,8 +285,8 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.commit import detect_mode
     from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
+    from numpy_wheels.staging import open_store
     from numpy_wheels.staging.stage import upload
-    from numpy_wheels.staging.store import open_store
 
     pr = pull_request(env)
     if pr is not None and not args.upload_pull_request:
@@ -353,8 +353,8 @@ def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.commit import detect_mode
     from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
+    from numpy_wheels.staging import open_store
     from numpy_wheels.staging.stage import read_records
-    from numpy_wheels.staging.store import open_store
 
     mode, _ = detect_mode(env)
     config = resolve_store_config(_root(args), env, _store_args(args), mode=mode)
@@ -431,7 +431,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         release,
         write_report,
     )
-    from numpy_wheels.staging.store import open_store
+    from numpy_wheels.staging import open_store
 
     root = _root(args)
     configured, ids = _project_selection(root)

@@ -366,17 +366,3 @@ class S3Store:
 
     def public_address(self) -> str | None:
         return self.config.public_url
-
-
-def open_store(config: StoreConfig) -> Store:
-    match config.provider:
-        case "local":
-            return LocalStore(config)
-        case "swift":
-            return SwiftStore(config)
-        case "cloudfiles":
-            from numpy_wheels.staging.cloudfiles import CloudFilesStore
-
-            return CloudFilesStore(config)
-        case "s3":
-            return S3Store(config)

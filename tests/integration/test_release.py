@@ -26,9 +26,9 @@ from numpy_wheels.errors import (
 )
 from numpy_wheels.files import sha256_of
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
+from numpy_wheels.staging import open_store
 from numpy_wheels.staging.pages import Record
 from numpy_wheels.staging.stage import publish_pages
-from numpy_wheels.staging.store import open_store
 from tests.integration.conftest import CANARY
 from tests.servers import SwiftAIO, gpg_home, pypi_server
 from tests.wheelfiles import make_sdist, make_wheel

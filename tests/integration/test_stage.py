@@ -325,8 +325,8 @@ def test_interrupted_upload_resumes(
     """The Swift proxy dies after the first of five files; the rerun after its restart
     uploads the rest, skips what arrived, and metadata.json is exact."""
     from numpy_wheels.config.staging import StoreConfig
+    from numpy_wheels.staging import open_store
     from numpy_wheels.staging.stage import Staged, upload
-    from numpy_wheels.staging.store import open_store
 
     house = repo / "wheelhouse"
     files = [
