@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from numpy_wheels.errors import LintError, UsageError
+from numpy_wheels.files import megabytes
 from numpy_wheels.log import format_table, log
 
 if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
@@ -311,7 +312,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     def progress(item: Any) -> None:
         rate = item.size / 1e6 / item.seconds if item.seconds > 0 else 0.0
         log.write(
-            f"[{next(counter)}/{total}] {item.filename} {item.size / 1e6:.1f} MB "
+            f"[{next(counter)}/{total}] {item.filename} {megabytes(item.size)} "
             f"{item.action} ({item.seconds:.2f}s, {rate:.0f} MB/s)"
         )
 
@@ -328,7 +329,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         dry_run=args.dry_run,
         progress=progress,
     )
-    rows = [[r.filename, f"{r.size / 1e6:.1f} MB", r.sha256[:16], r.action] for r in results]
+    rows = [[r.filename, megabytes(r.size), r.sha256[:16], r.action] for r in results]
     log.write(format_table(["file", "size", "sha256", "action"], rows))
     public = None if args.dry_run else store.public_address()
     if public:
@@ -498,7 +499,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             [
                 [
                     r.filename,
-                    f"{r.size / 1e6:.1f} MB",
+                    megabytes(r.size),
                     r.sha256[:16],
                     r.action,
                     "yes" if r.verified else "-",

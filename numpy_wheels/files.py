@@ -5,6 +5,7 @@ stays inside its destination on every Python ``requires-python`` admits."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import stat
@@ -12,8 +13,13 @@ import tarfile
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from numpy_wheels.errors import ConfigError, FatalError
+
+if TYPE_CHECKING:  # packaging is imported on use: config reads go through here at start-up
+    from packaging.tags import Tag
+    from packaging.version import Version
 
 #: Seconds to connect, and to wait for each read: a stalled connection fails, never hangs.
 CONNECT_TIMEOUT = 30.0
@@ -23,6 +29,15 @@ RETRIES = 4
 
 #: Configuration files larger than this are refused unread (numpy's CI files are ~10 KiB).
 MAX_CONFIG_BYTES = 1 << 20
+
+
+def megabytes(size: int) -> str:
+    """A file size as every table and log line shows it.
+
+    >>> megabytes(12_345_678)
+    '12.3 MB'
+    """
+    return f"{size / 1e6:.1f} MB"
 
 
 def sha256_of(path: Path) -> str:
@@ -62,6 +77,68 @@ MAX_METADATA_BYTES = 4 << 20
 
 class BadDistribution(ValueError):
     """A file named like a wheel or sdist that is not one (callers raise their own class)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DistName:
+    """A wheel or sdist file name as ``packaging.utils`` reads it (build tags, compressed tag
+    sets, normalised project name)."""
+
+    filename: str
+    project: str  # normalised (``packaging.utils.canonicalize_name``)
+    version: Version
+    tags: frozenset[Tag]  # empty for an sdist
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def spelt_version(self) -> str:
+        """The version exactly as the file name writes it (``2.4.06`` stays ``2.4.06``)."""
+        if self.is_wheel:
+            return self.filename.split("-")[1]
+        return self.filename.removesuffix(".tar.gz").removesuffix(".zip").rsplit("-", 1)[1]
+
+
+def parse_dist(filename: str) -> DistName:
+    """The one wheel/sdist file-name parser; anything else is a BadDistribution.
+
+    >>> d = parse_dist("numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl")
+    >>> d.project, str(d.version), sorted(str(t) for t in d.tags)
+    ('numpy', '2.4.6', ['cp311-cp311-manylinux_2_28_x86_64'])
+    >>> parse_dist("numpy-2.4.06.tar.gz").spelt_version
+    '2.4.06'
+    """
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, tags = parse_wheel_filename(filename)
+            return DistName(filename=filename, project=name, version=version, tags=tags)
+        name, version = parse_sdist_filename(filename)
+        return DistName(filename=filename, project=name, version=version, tags=frozenset())
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        msg = f"{filename}: not a wheel or sdist file name ({exc})"
+        raise BadDistribution(msg) from None
+
+
+def is_dist(filename: str) -> bool:
+    """Whether ``filename`` is a wheel or sdist file name.
+
+    >>> is_dist("numpy-2.4.6.tar.gz"), is_dist("index.html")
+    (True, False)
+    """
+    try:
+        parse_dist(filename)
+    except BadDistribution:
+        return False
+    return True
 
 
 def dist_metadata(path: Path) -> tuple[str, str]:

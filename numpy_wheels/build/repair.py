@@ -16,11 +16,10 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from packaging.utils import parse_wheel_filename
-
 from numpy_wheels.build.source import LICENCE_MARKER
 from numpy_wheels.cmd import call, python_tool, require_program
 from numpy_wheels.errors import LicenceError, RepairError
+from numpy_wheels.files import parse_dist
 from numpy_wheels.log import log
 from numpy_wheels.model.plan import Plan
 
@@ -44,7 +43,7 @@ def one_platform_wheel(directory: Path) -> Path:
         )
         raise RepairError(msg)
     wheel = wheels[0]
-    _, _, _, tags = parse_wheel_filename(wheel.name)
+    tags = parse_dist(wheel.name).tags
     platforms = {t.platform for t in tags}
     if platforms == {"any"}:
         msg = f"{wheel.name} is a pure-Python wheel; a compiled project must give a platform wheel"

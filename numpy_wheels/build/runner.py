@@ -22,15 +22,19 @@ from numpy_wheels.build.backends import Backend, WheelJob
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import check_bundled, fetch
 from numpy_wheels.build.repair import check_licence
-from numpy_wheels.build.source import SourceInfo, append_licence, checkout, fetch_sdist
+from numpy_wheels.build.source import (
+    SourceInfo,
+    append_licence,
+    checkout,
+    fetch_sdist,
+    licence_file,
+)
 from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import FatalError, LicenceError, SelectionError
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import megabytes, sha256_of
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import Backend as BackendName
 from numpy_wheels.model.plan import make_plan
-
-_LICENCE_SUFFIX = {"linux": "linux", "macos": "osx", "windows": "win32"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -166,7 +170,7 @@ def run_identifier(
     with timed("repair"):
         repaired = backend.repair(job, raw)
     with timed("checks"):
-        licence = opts.root / f"LICENSE_{_LICENCE_SUFFIX[build_id.platform.os]}.txt"
+        licence = licence_file(opts.root, build_id.platform.os)
         if not licence.is_file():
             msg = f"{licence} is missing"
             raise LicenceError(msg)
@@ -221,10 +225,6 @@ def tool_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _human(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -286,7 +286,7 @@ def _show_records(records: Sequence[WheelRecord]) -> None:
             [
                 r.identifier,
                 r.wheel or "-",
-                _human(r.size) if r.size else "-",
+                megabytes(r.size) if r.size else "-",
                 (r.sha256 or "-")[:16],
                 f"{r.seconds:.0f}s",
                 "ok" if r.ok else f"FAILED {r.error_class}",

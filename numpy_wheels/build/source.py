@@ -21,6 +21,7 @@ from numpy_wheels.cmd import call
 from numpy_wheels.errors import LicenceError, SourceError
 from numpy_wheels.files import download, extract_tar, fetch, sha256_of
 from numpy_wheels.log import log
+from numpy_wheels.model.matrix import OSName
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -202,10 +203,22 @@ def fetch_sdist(
 LICENCE_MARKER = "also bundles the following software"
 
 
-def append_licence(*, source: Path, root: Path, os_name: str) -> Path:
+#: The suffix of the wheels repository's ``LICENSE_<suffix>.txt`` per OS (multibuild's names).
+LICENCE_SUFFIX: Mapping[OSName, str] = {"linux": "linux", "macos": "osx", "windows": "win32"}
+
+
+def licence_file(root: Path, os_name: OSName) -> Path:
+    """The licence text of the libraries the wheels bundle on ``os_name``.
+
+    >>> licence_file(Path("w"), "macos").as_posix()
+    'w/LICENSE_osx.txt'
+    """
+    return root / f"LICENSE_{LICENCE_SUFFIX[os_name]}.txt"
+
+
+def append_licence(*, source: Path, root: Path, os_name: OSName) -> Path:
     """Append ``LICENSE_<os>.txt`` of the wheels repository to the project's LICENSE.txt."""
-    suffix = {"linux": "linux", "macos": "osx", "windows": "win32"}[os_name]
-    extra = root / f"LICENSE_{suffix}.txt"
+    extra = licence_file(root, os_name)
     target = source / "LICENSE.txt"
     if not target.is_file():
         msg = f"{target} is missing: cannot append the bundled-library licence {extra.name}"

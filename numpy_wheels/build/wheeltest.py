@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.tags import Tag, sys_tags
-from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import WheelTestError
+from numpy_wheels.files import parse_dist
 from numpy_wheels.log import log
 
 
@@ -25,7 +25,7 @@ def supported_wheel(wheels: Sequence[Path], tags: Iterable[Tag] | None = None) -
     rank = {tag: i for i, tag in enumerate(supported)}
     best: tuple[int, Path] | None = None
     for wheel in wheels:
-        _, _, _, wheel_tags = parse_wheel_filename(wheel.name)
+        wheel_tags = parse_dist(wheel.name).tags
         score = min((rank[t] for t in wheel_tags if t in rank), default=None)
         if score is not None and (best is None or score < best[0]):
             best = (score, wheel)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Literal, TypeAlias
 
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from numpy_wheels.errors import ReleaseGateError
-from numpy_wheels.files import BadDistribution, dist_metadata
+from numpy_wheels.files import BadDistribution, dist_metadata, parse_dist
 
 WheelType: TypeAlias = Literal[
     "all", "macosx", "win", "manylinux1", "linux", "manylinux", "musllinux"
@@ -59,9 +59,7 @@ def families(platform: str) -> frozenset[str]:
 
 def wheel_tags(filename: str) -> frozenset[Tag]:
     """The tag set of a wheel; an sdist has none."""
-    if not filename.endswith(".whl"):
-        return frozenset()
-    return frozenset(parse_wheel_filename(filename)[3])
+    return parse_dist(filename).tags
 
 
 def of_type(filename: str, wheel_type: WheelType) -> bool:
@@ -72,11 +70,8 @@ def of_type(filename: str, wheel_type: WheelType) -> bool:
 
 
 def version_of(filename: str) -> tuple[str, Version]:
-    if filename.endswith(".whl"):
-        name, version, _, _ = parse_wheel_filename(filename)
-    else:
-        name, version = parse_sdist_filename(filename)
-    return str(name), version
+    dist = parse_dist(filename)
+    return dist.project, dist.version
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -106,13 +101,6 @@ class GateReport:
         lines += [f"unsupported platform tag (linux_*): {n}" for n in self.unsupported]
         lines += [f"version spelt differently from the release: {n}" for n in self.misspelt_version]
         return lines
-
-
-def _spelt_version(filename: str) -> str:
-    """The version exactly as the file name writes it."""
-    if filename.endswith(".whl"):
-        return filename.split("-")[1]
-    return filename.removesuffix(".tar.gz").removesuffix(".zip").rsplit("-", 1)[1]
 
 
 def select(names: Iterable[str], *, project: str, version: str, wheel_type: WheelType) -> list[str]:
@@ -156,7 +144,7 @@ def check(
         unsupported=tuple(
             n for n in wheels if any(t.platform.startswith("linux_") for t in tags[n])
         ),
-        misspelt_version=tuple(n for n in found if _spelt_version(n) != version),
+        misspelt_version=tuple(n for n in found if parse_dist(n).spelt_version != version),
     )
 
 

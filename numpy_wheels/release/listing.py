@@ -23,9 +23,10 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from numpy_wheels.errors import StoreError, UsageError
+from numpy_wheels.errors import StoreError
+from numpy_wheels.files import is_dist
 from numpy_wheels.net import Canceller, Limits, Response, download, get_bytes
-from numpy_wheels.staging.stage import parse_dist, read_records
+from numpy_wheels.staging.stage import read_records
 from numpy_wheels.staging.store import Store
 
 PEP691 = "application/vnd.pypi.simple.v1+json"
@@ -82,14 +83,6 @@ class _Links(html.parser.HTMLParser):
             self.links.append(href)
 
 
-def _is_dist(filename: str) -> bool:
-    try:
-        parse_dist(filename)
-    except UsageError:
-        return False
-    return True
-
-
 def _checked_url(url: str, base: str) -> str:
     """A link of a listing: http(s) from a remote page; ``file:`` only from a local one."""
     scheme = urllib.parse.urlsplit(url).scheme.lower()
@@ -118,7 +111,7 @@ def _from_links(base: str, hrefs: list[str]) -> list[Remote]:
         url = urllib.parse.urljoin(base, href)
         path, _, fragment = url.partition("#")
         filename = urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
-        if not _is_dist(filename):
+        if not is_dist(filename):
             continue
         algo, _, digest = fragment.partition("=")
         out.append(
@@ -145,7 +138,7 @@ def _from_metadata(base: str, body: bytes) -> list[Remote]:
             size=_size(meta.get("size")),
         )
         for name, meta in data.items()
-        if _is_dist(name)
+        if is_dist(name)
     ]
 
 
@@ -158,7 +151,7 @@ def _from_pep691(base: str, body: bytes) -> list[Remote]:
             size=_size(f.get("size")),
         )
         for f in json.loads(body)["files"]
-        if _is_dist(f["filename"])
+        if is_dist(f["filename"])
     ]
 
 

@@ -32,7 +32,7 @@ from numpy_wheels.errors import (
     StoreError,
     UsageError,
 )
-from numpy_wheels.files import sha256_of, verified_file
+from numpy_wheels.files import megabytes, sha256_of, verified_file
 from numpy_wheels.log import log
 from numpy_wheels.net import Cancelled, Canceller, Limits
 from numpy_wheels.release import gate
@@ -163,8 +163,8 @@ def download_all(
             limits=opts.limits,
             canceller=canceller,
         )
-        size = path.stat().st_size / 1e6
-        log.write(f"[{next(counter)}/{total}] {remote.filename} {size:.1f} MB {what}")
+        size = megabytes(path.stat().st_size)
+        log.write(f"[{next(counter)}/{total}] {remote.filename} {size} {what}")
         return path
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.max_workers))

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from numpy_wheels.files import megabytes
 from numpy_wheels.model.matrix import BuildId
 
 
@@ -35,10 +36,6 @@ def _version_key(text: str) -> tuple[int, Version | str]:
         return (1, Version(text))
     except InvalidVersion:
         return (0, text)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 _STYLE = """body{font-family:sans-serif;margin:1.5em}
@@ -101,7 +98,7 @@ def index_html(
                 else:
                     row.append(
                         f"<td class='present'><a href='{html.escape(name)}#sha256="
-                        f"{record.sha256}'>{_mb(record.size)}</a><br>"
+                        f"{record.sha256}'>{megabytes(record.size)}</a><br>"
                         f"<code>{record.sha256[:16]}</code></td>"
                     )
             out.append("".join(row) + "</tr>")
@@ -118,7 +115,7 @@ def index_html(
     out.append("<h2>All files</h2><ul>")
     out.extend(
         f"<li><a href='{html.escape(r.filename)}#sha256={r.sha256}'>"
-        f"{html.escape(r.filename)}</a> {_mb(r.size)} <code>{r.sha256}</code></li>"
+        f"{html.escape(r.filename)}</a> {megabytes(r.size)} <code>{r.sha256}</code></li>"
         for r in sorted(records, key=lambda r: r.filename)
     )
     out.append("</ul></body></html>")

@@ -20,16 +20,13 @@ from pathlib import Path
 from typing import Literal, TypeAlias
 
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
 from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
-from numpy_wheels.files import BadDistribution, dist_metadata, sha256_of
+from numpy_wheels.files import BadDistribution, dist_metadata, is_dist, sha256_of
+from numpy_wheels.files import parse_dist as parse_dist_name
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
 from numpy_wheels.staging.pages import Record, index_html, metadata_json, simple_pages
@@ -49,25 +46,13 @@ class Staged:
 
 
 def parse_dist(filename: str) -> tuple[str, Version, frozenset[str]]:
-    """Project, version and tag set of a wheel or sdist file name (build tags, compressed
-    tag sets); anything else is a UsageError."""
+    """Project, version and tag set (``sdist`` for an sdist) of a wheel or sdist file name;
+    anything else is a UsageError."""
     try:
-        if filename.endswith(".whl"):
-            name, version, _, tags = parse_wheel_filename(filename)
-            return str(name), version, frozenset(str(t) for t in tags)
-        name, version = parse_sdist_filename(filename)
-        return str(name), version, frozenset({"sdist"})
-    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        msg = f"{filename}: not a wheel or sdist file name ({exc})"
-        raise UsageError(msg) from None
-
-
-def is_dist_name(filename: str) -> bool:
-    try:
-        parse_dist(filename)
-    except UsageError:
-        return False
-    return True
+        dist = parse_dist_name(filename)
+    except BadDistribution as exc:
+        raise UsageError(str(exc)) from None
+    return dist.project, dist.version, frozenset(str(t) for t in dist.tags) or frozenset({"sdist"})
 
 
 def check_local_file(path: Path) -> None:
@@ -116,7 +101,7 @@ def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[s
         filename = obj.name[len(RECORDS) : -len(".json")]
         if not obj.name.endswith(".json"):
             continue
-        if "/" in filename or not is_dist_name(filename):
+        if "/" in filename or not is_dist(filename):
             # Not written by upload: ignored (and said so), so one stray object never blocks
             # every later upload of the container.
             log.warning(f"ignoring {obj.name} in the store: not a record of a wheel or sdist")
