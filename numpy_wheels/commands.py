@@ -109,13 +109,14 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
     from numpy_wheels.config.build import read_project_config
     from numpy_wheels.model.matrix import load_catalogue, manifest, select
+    from numpy_wheels.model.plan import matrix_rows
 
     project = read_project_config(_root(args))
     build = tuple(args.build) if args.build else project.build
     skip = tuple(args.skip) if args.skip else project.skip
     ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
     if args.wheels:
-        names = manifest(ids, project=project.project, version=args.wheels)
+        names = manifest(ids, project=project.project, version=args.wheels, sdist=project.sdist)
         if args.json:
             _emit_json({"project": project.project, "version": args.wheels, "wheels": names})
         else:
@@ -123,24 +124,10 @@ def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa
                 log.write(name)
         return 0
     if args.json:
-        _emit_json(
-            {
-                "include": [
-                    {
-                        "identifier": b.identifier,
-                        "python": b.python.version,
-                        "python_tag": b.python.tag,
-                        "platform": b.platform.name,
-                        "os": b.platform.os,
-                        "arch": b.platform.arch,
-                    }
-                    for b in ids
-                ]
-            }
-        )
+        _emit_json({"include": matrix_rows(ids)})
     else:
         for b in ids:
-            log.write(b.identifier)
+            log.write(b.key)
     return 0
 
 
@@ -178,7 +165,10 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
     from numpy_wheels.model.matrix import load_catalogue
     from numpy_wheels.model.plan import make_plan
 
-    plan = make_plan(load_catalogue().find(args.identifier), args.variant)
+    key = args.identifier
+    if args.variant:
+        key = f"{key.partition('+')[0]}+{args.variant}"
+    plan = make_plan(load_catalogue().find(key))
     if args.json:
         _emit_json(plan.as_json())
         return 0
@@ -284,6 +274,7 @@ def _show_job_steps(job: CIJob, steps: list[list[str]], *, native: bool) -> None
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.ci import pull_request
     from numpy_wheels.cifiles.commit import detect_mode
+    from numpy_wheels.config.build import read_project_config
     from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.staging import open_store
@@ -322,6 +313,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         store=store,
         project=project,
         expected=expected,
+        sdist=read_project_config(root).sdist,
         update_index=not args.no_update_index,
         force=args.force,
         keep_dev=args.keep_dev,
@@ -420,6 +412,7 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from numpy_wheels.config.build import read_project_config
     from numpy_wheels.config.release import resolve_target
     from numpy_wheels.config.staging import read_staging_config, resolve_store_config
     from numpy_wheels.log import format_table
@@ -437,6 +430,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     root = _root(args)
     configured, ids = _project_selection(root)
     project = args.package or configured
+    sdist = read_project_config(root).sdist
     store = None
     if args.provider_name or args.container:
         config = resolve_store_config(root, env, _store_args(args), mode="release")
@@ -478,7 +472,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         version=args.version,
         wheel_dir=wheel_dir,
         wheel_type=args.wheel_type,
-        expected=manifest(ids, project=project, version=args.version),
+        expected=manifest(ids, project=project, version=args.version, sdist=sdist),
         target=target,
         clobber=args.clobber,
         no_twine=no_twine,

@@ -66,9 +66,10 @@ def _pins_data() -> dict[str, object]:
 
 
 def pin_for(build_id: BuildId, data: Mapping[str, object] | None = None) -> OpenBLASPin | None:
-    """The pinned OpenBLAS wheel for this identifier's platform (None: builds without BLAS)."""
+    """The pinned OpenBLAS wheel for this identifier's platform (None: builds without BLAS,
+    or with Accelerate)."""
     package = build_id.platform.blas
-    if package == "none":
+    if package == "none" or build_id.variant != "openblas":
         return None
     packages = (data or _pins_data()).get("packages", {})
     assert isinstance(packages, dict)

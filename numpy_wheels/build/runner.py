@@ -135,9 +135,9 @@ def run_identifier(
     job_env = dict(env)
     job_crossing = dict(crossing)
     extra = {
-        "MB_PYTHON_VERSION": build_id.python.version
-        + ("t" if build_id.python.free_threaded else ""),
+        "MB_PYTHON_VERSION": build_id.python.mb_version,
         "PLAT": build_id.platform.arch,
+        "BLAS_BACKEND": build_id.variant,
         "NUMPY_WHEELS_IDENTIFIER": build_id.identifier,
     }
     if openblas is not None:

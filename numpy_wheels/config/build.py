@@ -39,6 +39,7 @@ _PROJECT_KEYS = {
     "repo-dir": str,
     "repo-url": str,
     "images": dict,
+    "sdist": bool,
 }
 
 
@@ -53,6 +54,7 @@ class ProjectConfig:
     repo_dir: str | None = None
     repo_url: str | None = None
     images: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    sdist: bool = True  # the release includes the source distribution
 
 
 def _settings(raw: object, where: str) -> dict[str, str | tuple[str, ...]]:
@@ -119,6 +121,7 @@ def read_project_config(root: Path) -> ProjectConfig:
         repo_dir=table.get("repo-dir"),
         repo_url=table.get("repo-url"),
         images=dict(table.get("images", {})),
+        sdist=table.get("sdist", True),
     )
 
 

@@ -22,23 +22,51 @@ from numpy_wheels.errors import ConfigError, SelectionError
 
 OSName: TypeAlias = Literal["linux", "macos", "windows"]
 _OS_NAMES: tuple[OSName, ...] = ("linux", "macos", "windows")
+#: BLAS variants: scipy-openblas, Apple's Accelerate (macOS 14+), none (numpy's win32).
+Variant: TypeAlias = Literal["openblas", "accelerate", "none"]
+VARIANTS: tuple[Variant, ...] = ("openblas", "accelerate", "none")
+Implementation: TypeAlias = Literal["cpython", "pypy"]
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PythonSpec:
-    tag: str  # identifier part: "cp314t"
+    tag: str  # identifier part: "cp314t", "pp311"
     version: str  # "3.14"
     free_threaded: bool
     macos_min: str
+    implementation: Implementation = "cpython"
+    abi: str | None = None  # the wheel's ABI tag when it is not the identifier part (PyPy)
+    unavailable: tuple[str, ...] = ()  # platform selectors this Python does not exist on
 
     @property
     def python_tag(self) -> str:
         """The wheel's interpreter tag (free-threaded builds share it: ``cp314``)."""
-        return self.tag.removesuffix("t")
+        return self.tag.removesuffix("t") if self.implementation == "cpython" else self.tag
 
     @property
     def abi_tag(self) -> str:
-        return self.tag
+        return self.abi or self.tag
+
+    @property
+    def mb_version(self) -> str:
+        """multibuild's ``MB_PYTHON_VERSION`` spelling: ``3.14t``, ``pypy3.11``."""
+        if self.implementation == "pypy":
+            return f"pypy{self.version}"
+        return self.version + ("t" if self.free_threaded else "")
+
+    def available_on(self, platform: str) -> bool:
+        return not any(fnmatch.fnmatchcase(platform, pat) for pat in self.unavailable)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VariantSpec:
+    name: Variant
+    os: tuple[OSName, ...] = _OS_NAMES  # where the variant can be built
+    macos_min: str | None = None  # the wheel's macOS floor with this variant
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -46,25 +74,60 @@ class PlatformSpec:
     name: str  # "manylinux_x86_64"
     os: OSName
     arch: str
-    wheel_platform: str  # may hold "{macos_min}"
+    wheel_platform: str  # may hold "{macos}"
     blas: str  # "scipy-openblas64", "scipy-openblas32" or "none"
     image: str | None
+    macos_min: str | None = None
+    variants: tuple[Variant, ...] = ("openblas",)  # the first is the default
+
+    @property
+    def default_variant(self) -> Variant:
+        return self.variants[0]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildId:
+    """One wheel to build: an identifier (cibuildwheel's) and its BLAS variant."""
+
     python: PythonSpec
     platform: PlatformSpec
+    blas: VariantSpec
 
     @property
     def identifier(self) -> str:
+        """cibuildwheel's identifier (the same for every variant)."""
         return f"{self.python.tag}-{self.platform.name}"
 
     @property
+    def variant(self) -> Variant:
+        return self.blas.name
+
+    @property
+    def key(self) -> str:
+        """The identifier, plus ``+variant`` for a variant other than the platform's default.
+
+        This is what ``matrix`` lists and ``--only``/``plan`` accept.
+        """
+        if self.variant == self.platform.default_variant:
+            return self.identifier
+        return f"{self.identifier}+{self.variant}"
+
+    @property
+    def deployment_target(self) -> str | None:
+        """``MACOSX_DEPLOYMENT_TARGET`` (macOS): the latest floor of Python, platform, variant.
+
+        A wheel cannot claim an older macOS than the interpreter, the architecture, the OpenBLAS
+        it bundles (delocate would refuse it) or Accelerate's ILP64 interface (14.0).
+        """
+        if self.platform.os != "macos":
+            return None
+        floors = [self.python.macos_min, self.platform.macos_min, self.blas.macos_min]
+        return max((f for f in floors if f), key=_version_tuple)
+
+    @property
     def wheel_platform(self) -> str:
-        return self.platform.wheel_platform.format(
-            macos_min=self.python.macos_min.replace(".", "_")
-        )
+        target = self.deployment_target
+        return self.platform.wheel_platform.format(macos=(target or "").replace(".", "_"))
 
     def wheel_name(self, project: str, version: str) -> str:
         """The file name of this identifier's repaired wheel (PEP 427 escaping of the name)."""
@@ -75,7 +138,7 @@ class BuildId:
         )
 
     def __str__(self) -> str:
-        return self.identifier
+        return self.key
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -84,17 +147,40 @@ class Catalogue:
 
     pythons: tuple[PythonSpec, ...]
     platforms: tuple[PlatformSpec, ...]
+    variants: tuple[VariantSpec, ...] = ()
+
+    def variant(self, name: str) -> VariantSpec:
+        for spec in self.variants:
+            if spec.name == name:
+                return spec
+        if name in VARIANTS:
+            return VariantSpec(name=name)
+        msg = f"unknown BLAS variant {name!r}; known: {', '.join(VARIANTS)}"
+        raise SelectionError(msg)
 
     def all_ids(self) -> tuple[BuildId, ...]:
+        """Every buildable (identifier, variant), by platform, then Python, then variant."""
         return tuple(
-            BuildId(python=py, platform=pl) for pl in self.platforms for py in self.pythons
+            BuildId(python=py, platform=pl, blas=self.variant(v))
+            for pl in self.platforms
+            for py in self.pythons
+            if py.available_on(pl.name)
+            for v in pl.variants
         )
 
-    def find(self, identifier: str) -> BuildId:
-        for build_id in self.all_ids():
-            if build_id.identifier == identifier:
+    def find(self, key: str) -> BuildId:
+        """The build of ``identifier`` or ``identifier+variant`` (default variant if none)."""
+        identifier, _, variant = key.partition("+")
+        candidates = [b for b in self.all_ids() if b.identifier == identifier]
+        if not candidates:
+            raise SelectionError(_no_match_message(key, self.all_ids()))
+        wanted = variant or candidates[0].platform.default_variant
+        for build_id in candidates:
+            if build_id.variant == wanted:
                 return build_id
-        raise SelectionError(_no_match_message(identifier, self.all_ids()))
+        have = ", ".join(b.variant for b in candidates)
+        msg = f"{identifier} has no {wanted!r} variant; its variants: {have}"
+        raise SelectionError(msg)
 
     def platform(self, name: str) -> PlatformSpec:
         for pl in self.platforms:
@@ -112,40 +198,91 @@ def _str(table: dict[str, object], key: str, where: str) -> str:
     return value
 
 
-@functools.cache
-def load_catalogue() -> Catalogue:
-    """Parse and validate ``resources/matrix.toml`` (cached: it is package data)."""
-    text = resources.files("numpy_wheels").joinpath("resources/matrix.toml").read_text()
-    data = tomllib.loads(text)
+def _opt_str(table: dict[str, object], key: str, where: str) -> str | None:
+    return None if table.get(key) is None else _str(table, key, where)
+
+
+def _str_list(table: dict[str, object], key: str, where: str, default: Sequence[str]) -> list[str]:
+    value = table.get(key, list(default))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        msg = f"{where}: {key!r} must be a list of strings, got {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def _choice(value: str, allowed: Sequence[str], where: str, what: str) -> str:
+    if value not in allowed:
+        msg = f"{where}: {what} must be one of {tuple(allowed)}, got {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
+    """Validate a parsed ``matrix.toml`` into a ``Catalogue`` (ConfigError on a bad entry)."""
     pythons = []
     for tag, raw in data["python"].items():
         where = f"matrix.toml [python.{tag}]"
+        impl = _choice(
+            str(raw.get("implementation", "cpython")), ("cpython", "pypy"), where, "implementation"
+        )
         pythons.append(
             PythonSpec(
                 tag=tag,
                 version=_str(raw, "version", where),
                 free_threaded=bool(raw.get("free_threaded", False)),
                 macos_min=_str(raw, "macos_min", where),
+                implementation=impl,  # type: ignore[arg-type]  # checked by _choice
+                abi=_opt_str(raw, "abi", where),
+                unavailable=tuple(_str_list(raw, "unavailable", where, ())),
+            )
+        )
+    variants = []
+    for name, raw in data.get("variant", {}).items():
+        where = f"matrix.toml [variant.{name}]"
+        _choice(name, VARIANTS, where, "the variant name")
+        oses = _str_list(raw, "os", where, _OS_NAMES)
+        for os_name in oses:
+            _choice(os_name, _OS_NAMES, where, "os")
+        variants.append(
+            VariantSpec(
+                name=name,  # type: ignore[arg-type]  # checked by _choice
+                os=tuple(oses),  # type: ignore[arg-type]
+                macos_min=_opt_str(raw, "macos_min", where),
             )
         )
     platforms = []
     for name, raw in data["platform"].items():
         where = f"matrix.toml [platform.{name}]"
-        os_name = _str(raw, "os", where)
-        if os_name not in _OS_NAMES:
-            msg = f"{where}: os must be one of {_OS_NAMES}, got {os_name!r}"
-            raise ConfigError(msg)
+        os_name = _choice(_str(raw, "os", where), _OS_NAMES, where, "os")
+        blas = _str(raw, "blas", where)
+        default = ["none"] if blas == "none" else ["openblas"]
+        names = _str_list(raw, "variants", where, default)
+        for v in names:
+            _choice(v, VARIANTS, where, "a variant")
+            spec = next((s for s in variants if s.name == v), None)
+            if spec is not None and os_name not in spec.os:
+                msg = f"{where}: variant {v!r} exists only on {', '.join(spec.os)}"
+                raise ConfigError(msg)
         platforms.append(
             PlatformSpec(
                 name=name,
-                os=os_name,  # narrowed by the _OS_NAMES check above
+                os=os_name,  # type: ignore[arg-type]  # checked by _choice
                 arch=_str(raw, "arch", where),
                 wheel_platform=_str(raw, "wheel_platform", where),
-                blas=_str(raw, "blas", where),
-                image=raw.get("image"),
+                blas=blas,
+                image=_opt_str(raw, "image", where),
+                macos_min=_opt_str(raw, "macos_min", where),
+                variants=tuple(names),  # type: ignore[arg-type]
             )
         )
-    return Catalogue(pythons=tuple(pythons), platforms=tuple(platforms))
+    return Catalogue(pythons=tuple(pythons), platforms=tuple(platforms), variants=tuple(variants))
+
+
+@functools.cache
+def load_catalogue() -> Catalogue:
+    """Parse and validate ``resources/matrix.toml`` (cached: it is package data)."""
+    text = resources.files("numpy_wheels").joinpath("resources/matrix.toml").read_text()
+    return parse_catalogue(tomllib.loads(text))
 
 
 #: Limits on one selector word: cibuildwheel's grammar needs a handful of braces at most.
@@ -182,23 +319,35 @@ def expand_braces(pattern: str) -> list[str]:
         raise SelectionError(msg) from None
 
 
-def selector_matches(selector: str, identifier: str) -> bool:
-    """True when one of the whitespace-separated patterns of ``selector`` matches.
+def selector_matches(selector: str, key: str) -> bool:
+    """True when one of the whitespace-separated patterns of ``selector`` matches ``key``.
+
+    ``key`` is an identifier, or ``identifier+variant``. A pattern without ``+`` matches the
+    identifier whatever the variant; one with ``+`` matches ``identifier+variant`` only.
 
     >>> selector_matches("cp31{1,2}-manylinux_*", "cp312-manylinux_x86_64")
     True
     >>> selector_matches("cp314-*", "cp314t-win_amd64")
     False
+    >>> selector_matches("*-macosx_arm64", "cp313-macosx_arm64+accelerate")
+    True
+    >>> selector_matches("*+openblas", "cp313-macosx_arm64+accelerate")
+    False
     """
+    identifier = key.partition("+")[0]
     return any(
-        fnmatch.fnmatchcase(identifier, pat)
+        fnmatch.fnmatchcase(key if "+" in pat else identifier, pat)
         for word in selector.split()
         for pat in expand_braces(word)
     )
 
 
+def _matches(selector: str, build_id: BuildId) -> bool:
+    return selector_matches(selector, f"{build_id.identifier}+{build_id.variant}")
+
+
 def _no_match_message(selector: str, candidates: Sequence[BuildId]) -> str:
-    names = [c.identifier for c in candidates]
+    names = list(dict.fromkeys(c.key for c in candidates))
     close = difflib.get_close_matches(selector.replace("*", ""), names, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return f"build selector {selector!r} matches no known identifier{hint}"
@@ -211,21 +360,21 @@ def select(
     skip: Sequence[str] = (),
     only: str | None = None,
 ) -> tuple[BuildId, ...]:
-    """The identifiers a configuration selects; a build selector that matches nothing is an error.
+    """The builds a configuration selects; a build selector that matches nothing is an error.
 
-    ``only`` names one identifier and overrides ``build``/``skip`` (as cibuildwheel's ``--only``).
+    ``only`` names one identifier (``+variant`` for a non-default variant) and overrides
+    ``build``/``skip`` (as cibuildwheel's ``--only``).
     """
     all_ids = catalogue.all_ids()
     if only is not None:
         return (catalogue.find(only),)
     for selector in (*build, *skip):
-        if not any(selector_matches(selector, b.identifier) for b in all_ids):
+        if not any(_matches(selector, b) for b in all_ids):
             raise SelectionError(_no_match_message(selector, all_ids))
     chosen = tuple(
         b
         for b in all_ids
-        if any(selector_matches(s, b.identifier) for s in build)
-        and not any(selector_matches(s, b.identifier) for s in skip)
+        if any(_matches(s, b) for s in build) and not any(_matches(s, b) for s in skip)
     )
     if not chosen:
         msg = f"build={list(build)} skip={list(skip)} together select no identifier"
@@ -233,9 +382,24 @@ def select(
     return chosen
 
 
-def manifest(ids: Iterable[BuildId], *, project: str, version: str) -> tuple[str, ...]:
-    """The exact wheel file names a release of ``version`` must contain (sorted)."""
-    return tuple(sorted({b.wheel_name(project, version) for b in ids}))
+def sdist_name(project: str, version: str) -> str:
+    """The sdist's file name (PEP 625: normalised name, ``.tar.gz``).
+
+    >>> sdist_name("NumPy", "2.4.6")
+    'numpy-2.4.6.tar.gz'
+    """
+    return f"{re.sub(r'[-_.]+', '_', canonicalize_name(project))}-{version}.tar.gz"
+
+
+def manifest(
+    ids: Iterable[BuildId], *, project: str, version: str, sdist: bool = False
+) -> tuple[str, ...]:
+    """The exact file names a release of ``version`` must contain (sorted); ``sdist``: the
+    source distribution is one of them."""
+    names = {b.wheel_name(project, version) for b in ids}
+    if sdist:
+        names.add(sdist_name(project, version))
+    return tuple(sorted(names))
 
 
 def identifier_from_multibuild(
@@ -249,12 +413,18 @@ def identifier_from_multibuild(
     'cp312-macosx_arm64'
     >>> identifier_from_multibuild(python_version="3.13", plat="x86_64", os_name="windows")
     'cp313-win_amd64'
+    >>> identifier_from_multibuild(python_version="pypy3.11", plat="arm64", os_name="macos")
+    'pp311-macosx_arm64'
     """
-    match = re.fullmatch(r"(\d)\.(\d+)(t?)", python_version.strip())
-    if match is None:
-        msg = f"MB_PYTHON_VERSION={python_version!r} is not a CPython version like 3.12 or 3.14t"
+    match = re.fullmatch(r"(pypy)?(\d)\.(\d+)(t?)", python_version.strip())
+    if match is None or (match.group(1) and match.group(4)):
+        msg = (
+            f"MB_PYTHON_VERSION={python_version!r} is not a Python version like 3.12, 3.14t "
+            "or pypy3.11"
+        )
         raise SelectionError(msg)
-    py = f"cp{match.group(1)}{match.group(2)}{match.group(3)}"
+    impl = "pp" if match.group(1) else "cp"
+    py = f"{impl}{match.group(2)}{match.group(3)}{match.group(4)}"
     arch = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}.get(
         plat.lower(), plat
     )

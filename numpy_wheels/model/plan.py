@@ -10,12 +10,10 @@ backend, ``plan`` and ``reproduce`` all read the same plan.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, TypeAlias
+from collections.abc import Iterable
 
 from numpy_wheels.errors import SelectionError
-from numpy_wheels.model.matrix import BuildId
-
-Variant: TypeAlias = Literal["openblas", "accelerate", "none"]
+from numpy_wheels.model.matrix import BuildId, Variant
 
 #: ``{wheel}``, ``{dest_dir}`` and ``{openblas_lib}`` are filled in when the command runs
 #: (cibuildwheel's placeholders, plus the directory of the OpenBLAS shared library).
@@ -35,10 +33,6 @@ NUMPY_TEST = (
 MACOS_RUNNER = {"arm64": "macos-14", "x86_64": "macos-15-intel", "universal2": "macos-14"}
 WINDOWS_RUNNER = {"AMD64": "windows-2022", "x86": "windows-2022", "ARM64": "windows-11-arm"}
 LINUX_RUNNER = {"x86_64": "ubuntu-22.04", "aarch64": "ubuntu-22.04-arm"}
-# Accelerate's ILP64 interface needs macOS 14 (numpy builds those wheels for 14.0 onwards).
-ACCELERATE_TARGET = "14.0"
-# scipy-openblas' arm64 library is built for macOS 11; the x86_64 one for 10.9.
-OPENBLAS_MIN_MACOS = {"arm64": "11.0", "x86_64": "10.9"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,32 +70,24 @@ class Plan:
         return out
 
 
-def _max_version(a: str, b: str) -> str:
-    return max(a, b, key=lambda v: tuple(int(x) for x in v.split(".")))
-
-
-def _macos(build_id: BuildId, variant: Variant) -> Plan:
+def _macos(build_id: BuildId) -> Plan:
     arch = build_id.platform.arch
+    variant = build_id.variant
     archs = ("x86_64", "arm64") if arch == "universal2" else (arch,)
+    # The deployment target (the latest of the Python's, the architecture's, the bundled
+    # OpenBLAS' and Accelerate's floors) is the catalogue's: the manifest names the same tag.
+    target = build_id.deployment_target
+    assert target is not None  # every macOS build has one
     if variant == "accelerate":
-        target = ACCELERATE_TARGET
         blas = None
         setup: tuple[str, ...] = ("-Dblas=accelerate", "-Duse-ilp64=true", "-Dallow-noblas=false")
     elif variant == "openblas":
-        # The wheel cannot claim an older macOS than the OpenBLAS it bundles (delocate's
-        # check would refuse it): the deployment target is the later of the two.
-        # (universal2 is tagged by its x86_64 half: arm64 code is 11.0+ by definition.)
-        target = _max_version(build_id.python.macos_min, OPENBLAS_MIN_MACOS[archs[0]])
         blas = build_id.platform.blas
         setup = ("-Duse-ilp64=true", "-Dallow-noblas=false")
     else:
         msg = f"{build_id.identifier}: macOS wheels use OpenBLAS or Accelerate, not {variant!r}"
         raise SelectionError(msg)
-    tag_target = target.replace(".", "_")
-    if arch == "universal2":
-        wheel_platform = f"macosx_{tag_target}_universal2"
-    else:
-        wheel_platform = f"macosx_{tag_target}_{arch}"
+    wheel_platform = build_id.wheel_platform
     env = [("MACOSX_DEPLOYMENT_TARGET", target)]
     if blas:
         env += [("PKG_CONFIG_PATH", "{project}/.openblas"), ("DYLD_LIBRARY_PATH", "{openblas_lib}")]
@@ -113,10 +99,11 @@ def _macos(build_id: BuildId, variant: Variant) -> Plan:
         merge = (("delocate-merge", "-w", "{dest_dir}", "{wheel_x86_64}", "{wheel_arm64}"),)
         notes.append("built per arch and fused with delocate-merge (delocate-fuse is gone)")
     runner = MACOS_RUNNER[arch]
-    # An x86_64 runner cannot test a wheel that needs macOS 14 (numpy skips those tests).
-    testable = not (variant == "accelerate" and arch == "x86_64")
-    if not testable:
-        notes.append("tests skipped: the Intel runner is older than the wheel's macOS 14")
+    # Both runners (macos-14 arm64, macos-15-intel) are at least macOS 14: every wheel is
+    # tested where it is built, the Accelerate ones included (as numpy's release CI does).
+    testable = True
+    if build_id.python.implementation == "pypy":
+        notes.append("PyPy: cibuildwheel's PyPy " + build_id.python.abi_tag)
     return Plan(
         identifier=build_id.identifier,
         os="macos",
@@ -196,18 +183,54 @@ def _linux(build_id: BuildId) -> Plan:
     )
 
 
-def make_plan(build_id: BuildId, variant: Variant | None = None) -> Plan:
-    """The plan of ``build_id``; ``variant`` picks Accelerate on macOS (default OpenBLAS)."""
+def make_plan(build_id: BuildId) -> Plan:
+    """The plan of ``build_id`` (its variant picks Accelerate or OpenBLAS on macOS)."""
     match build_id.platform.os:
         case "macos":
-            return _macos(build_id, variant or "openblas")
+            return _macos(build_id)
         case "windows":
-            if variant == "accelerate":
-                msg = f"{build_id.identifier}: Accelerate exists only on macOS"
-                raise SelectionError(msg)
             return _windows(build_id)
-        case _:
-            if variant == "accelerate":
-                msg = f"{build_id.identifier}: Accelerate exists only on macOS"
-                raise SelectionError(msg)
+        case "linux":
             return _linux(build_id)
+
+
+def matrix_rows(ids: Iterable[BuildId]) -> list[dict[str, str]]:
+    """One row per build for a CI matrix (``matrix --json``; the GitHub workflow's matrix).
+
+    ``python``/``plat``/``libc``/``variant`` are the job variables the build reads
+    (``MB_PYTHON_VERSION``, ``PLAT``, ``MB_ML_LIBC``, ``BLAS_BACKEND``), ``runner`` the
+    runner label numpy's release CI uses for that platform, ``name`` a unique artifact name.
+    """
+    rows = []
+    for b in ids:
+        plan = make_plan(b)
+        rows.append(
+            {
+                "name": b.key.replace("+", "-"),
+                "key": b.key,
+                "identifier": b.identifier,
+                "variant": b.variant,
+                "runner": plan.runner,
+                "python": b.python.mb_version,
+                "python_tag": b.python.tag,
+                "platform": b.platform.name,
+                "os": b.platform.os,
+                "arch": b.platform.arch,
+                "plat": _MB_PLAT[b.platform.arch],
+                "libc": "musllinux" if b.platform.name.startswith("musllinux") else "",
+                "wheel_platform": b.wheel_platform,
+            }
+        )
+    return rows
+
+
+# multibuild's PLAT for each catalogue arch (identifier_from_multibuild maps them back).
+_MB_PLAT = {
+    "x86_64": "x86_64",
+    "aarch64": "aarch64",
+    "arm64": "arm64",
+    "universal2": "universal2",
+    "AMD64": "x86_64",
+    "x86": "i686",
+    "ARM64": "ARM64",
+}

@@ -121,7 +121,12 @@ def select(names: Iterable[str], *, project: str, version: str, wheel_type: Whee
 def check(
     found: Sequence[str], *, expected: Sequence[str], version: str, wheel_type: WheelType
 ) -> GateReport:
-    """Compare ``found`` (already selected) with the manifest entries of this type."""
+    """Compare ``found`` (already selected) with the manifest entries of this type.
+
+    The manifest (``matrix --wheels``) names every file: one wheel per (identifier, BLAS
+    variant) — macOS OpenBLAS and Accelerate wheels differ in their platform tag — and the
+    sdist when the project releases one (only ``-t all`` selects it).
+    """
     wanted = sorted(n for n in expected if of_type(n, wheel_type))
     wanted_set, found_set = set(wanted), set(found)
     wheels = [n for n in found if n.endswith(".whl")]
@@ -139,7 +144,8 @@ def check(
         expected=tuple(wanted),
         found=tuple(found),
         missing=tuple(n for n in wanted if n not in found_set),
-        unexpected=tuple(n for n in wheels if n not in wanted_set),
+        # the sdist is a file of the release like any wheel: a second one (.zip) is unexpected
+        unexpected=tuple(n for n in found if n not in wanted_set),
         duplicates=tuple(duplicates),
         unsupported=tuple(
             n for n in wheels if any(t.platform.startswith("linux_") for t in tags[n])

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from numpy_wheels.files import megabytes
-from numpy_wheels.model.matrix import BuildId
+from numpy_wheels.model.matrix import BuildId, sdist_name
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -45,19 +45,27 @@ td.present{background:#dfd}td.missing{background:#fdd;color:#900;text-align:cent
 code{font-size:85%}"""
 
 
+def _column(build_id: BuildId) -> str:
+    """The grid column: the platform, and the BLAS variant when it is not the default one."""
+    return build_id.key.partition("-")[2]
+
+
 def index_html(
     records: Sequence[Record],
     *,
     project: str,
     expected: Sequence[BuildId],
     public_url: str | None = None,
+    sdist: bool = False,
 ) -> str:
     """The maintainer's page: the container's public address (when it has one), one grid per
-    version, then every file with its sha256 link."""
+    version (a column per platform and BLAS variant, so macOS OpenBLAS and Accelerate wheels
+    each have a cell; the sdist on its own line when the release has one), then every file
+    with its sha256 link."""
     by_name = {r.filename: r for r in records}
     versions = sorted({r.version for r in records}, key=_version_key, reverse=True)
     pythons = list(dict.fromkeys(b.python.tag for b in expected))
-    platforms = list(dict.fromkeys(b.platform.name for b in expected))
+    platforms = list(dict.fromkeys(_column(b) for b in expected))
     out = [
         "<!DOCTYPE html>",
         "<html><head><meta charset='utf-8'>",
@@ -75,12 +83,24 @@ def index_html(
         )
     for version in versions:
         ids = {b.wheel_name(project, version): b for b in expected}
-        cells = {(b.python.tag, b.platform.name): name for name, b in ids.items()}
-        present = sum(1 for name in ids if name in by_name)
+        cells = {(b.python.tag, _column(b)): name for name, b in ids.items()}
+        source = sdist_name(project, version) if sdist else None
+        wanted = len(ids) + (1 if source else 0)
+        present = sum(1 for name in ids if name in by_name) + (1 if source in by_name else 0)
         out.append(
             f"<h2 id='v{html.escape(version)}'>{html.escape(version)}: {present} of "
-            f"{len(ids)} expected wheels</h2>"
+            f"{wanted} expected files</h2>"
         )
+        if source is not None:
+            record = by_name.get(source)
+            state = (
+                f"<td class='present'><a href='{html.escape(source)}#sha256={record.sha256}'>"
+                f"{html.escape(source)}</a> {megabytes(record.size)} "
+                f"<code>{record.sha256[:16]}</code>"
+                if record
+                else f"<td class='missing'>{html.escape(source)} missing"
+            )
+            out.append(f"<table><tr><th>sdist</th>{state}</td></tr></table>")
         out.append(
             "<table><tr><th>Python</th>"
             + "".join(f"<th>{html.escape(p)}</th>" for p in platforms)
@@ -104,7 +124,9 @@ def index_html(
             out.append("".join(row) + "</tr>")
         out.append("</table>")
         others = sorted(
-            r.filename for r in records if r.version == version and r.filename not in ids
+            r.filename
+            for r in records
+            if r.version == version and r.filename not in ids and r.filename != source
         )
         if others:
             out.append(

@@ -138,6 +138,7 @@ def publish_pages(
     *,
     project: str,
     expected: Sequence[BuildId],
+    sdist: bool = False,
     known: dict[str, Record] | None = None,
     public_url: str | None = None,
     attempts: int = 10,
@@ -157,7 +158,9 @@ def publish_pages(
         )
         store.put_bytes(
             "index.html",
-            index_html(values, project=project, expected=expected, public_url=public_url).encode(),
+            index_html(
+                values, project=project, expected=expected, public_url=public_url, sdist=sdist
+            ).encode(),
             content_type="text/html",
         )
         after = {o.name[len(RECORDS) : -len(".json")] for o in store.list(RECORDS)}
@@ -195,6 +198,7 @@ def upload(
     store: Store,
     project: str,
     expected: Sequence[BuildId],
+    sdist: bool = False,
     update_index: bool = True,
     force: bool = False,
     keep_dev: int = 5,
@@ -290,6 +294,7 @@ def upload(
             store,
             project=project,
             expected=expected,
+            sdist=sdist,
             known=records,
             public_url=store.public_address(),
         )

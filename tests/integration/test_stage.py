@@ -136,8 +136,10 @@ def test_upload_listing_index_and_pip(target: Target, run: Run, repo: Path, tmp_
         p.name: sha256_of(p) for p in files
     }
     page = fetch(target.public_url + "index.html").decode()
-    assert "0.1.0: 1 of 3 expected wheels" in page
+    # 3 wheels and the sdist expected; one wheel and the sdist staged
+    assert "0.1.0: 2 of 4 expected files" in page
     assert page.count("class='missing'") == 2
+    assert "<th>sdist</th><td class='present'><a href='fooext-0.1.0.tar.gz#sha256=" in page
     assert f"#sha256={sha256_of(files[0])}" in page
     # pip, anonymously, against the container's PEP 503 index
     out_dir = tmp_path / "dl"
@@ -391,7 +393,7 @@ def test_interrupted_upload_resumes(
 
 def test_index_page_in_chromium(swift: SwiftAIO, run: Run, repo: Path, tmp_path: Path) -> None:
     """The maintainer's view, rendered by headless Chromium from the public Swift container:
-    the grid has one present (green) cell and two missing (red) ones."""
+    the sdist line and one grid cell present (green), two grid cells missing (red)."""
     from PIL import Image
 
     files = wheelhouse(repo)
@@ -416,7 +418,7 @@ def test_index_page_in_chromium(swift: SwiftAIO, run: Run, repo: Path, tmp_path:
         [*chromium, "--dump-dom", url], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert dom.count('class="missing"') == 2
-    assert dom.count('class="present"') == 1
+    assert dom.count('class="present"') == 2
     assert f"#sha256={sha256_of(files[0])}" in dom
     shot = tmp_path / "index.png"
     subprocess.run(

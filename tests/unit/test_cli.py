@@ -103,9 +103,20 @@ def test_matrix_json_is_a_github_matrix(
 ) -> None:
     code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "matrix", "--json")
     assert code == 0
-    ids = {row["identifier"] for row in json.loads(out)["include"]}
+    rows = json.loads(out)["include"]
+    ids = {row["identifier"] for row in rows}
     assert {"cp312-manylinux_x86_64", "cp314t-win_amd64", "cp311-macosx_arm64"} <= ids
-    assert len(ids) == 25
+    # one row per wheel: 59 identifiers, 12 of them twice (OpenBLAS and Accelerate)
+    assert (len(ids), len(rows)) == (59, 71)
+    assert len({row["name"] for row in rows}) == 71  # unique artifact names
+    accelerate = [r for r in rows if r["variant"] == "accelerate"]
+    assert {r["runner"] for r in accelerate} == {"macos-14", "macos-15-intel"}
+    pypy = next(r for r in rows if r["key"] == "pp311-manylinux_aarch64")
+    assert (pypy["python"], pypy["plat"], pypy["runner"]) == (
+        "pypy3.11",
+        "aarch64",
+        "ubuntu-22.04-arm",
+    )
 
 
 def test_matrix_wheels(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:

@@ -85,6 +85,32 @@ def test_incomplete_is_refused_unless_allowed() -> None:
         )
 
 
+PUBLISHED = tuple((Path(__file__).parent / "data" / "numpy-2.4.6-files.txt").read_text().split())
+
+
+def test_numpys_whole_release_passes_the_gate() -> None:
+    """numpy 2.4.6 as published: OpenBLAS and Accelerate wheels of one identifier, PyPy, sdist."""
+    report = gate.check(list(PUBLISHED), expected=PUBLISHED, version="2.4.6", wheel_type="all")
+    assert report.complete
+    assert report.consistent
+    gate.enforce(report, allow_incomplete=False)
+
+
+@pytest.mark.parametrize("left_out", PUBLISHED)
+def test_any_one_file_missing_is_refused(left_out: str) -> None:
+    found = [n for n in PUBLISHED if n != left_out]
+    report = gate.check(found, expected=PUBLISHED, version="2.4.6", wheel_type="all")
+    assert report.missing == (left_out,)
+    with pytest.raises(ReleaseGateError, match=f"missing .*: {left_out}"):
+        gate.enforce(report, allow_incomplete=False)
+
+
+def test_a_second_sdist_is_unexpected() -> None:
+    found = [*PUBLISHED, "numpy-2.4.6.zip"]
+    report = gate.check(found, expected=PUBLISHED, version="2.4.6", wheel_type="all")
+    assert report.unexpected == ("numpy-2.4.6.zip",)
+
+
 def test_coherence_reads_metadata(tmp_path: Path) -> None:
     good = [make_wheel(tmp_path, version="0.1.0"), make_sdist(tmp_path, version="0.1.0")]
     gate.check_coherence(good, project="fooext", version="0.1.0")

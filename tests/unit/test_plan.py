@@ -39,11 +39,16 @@ def test_every_identifier_has_a_plan_matching_numpy_ci(build_id: BuildId) -> Non
         assert plan.repair is not None
         assert plan.repair[0] == "delocate-wheel"
         assert plan.repair[1:3] == ("--require-archs", ",".join(plan.archs))
-        assert plan.blas_package == "scipy-openblas64"
+        assert plan.variant == build_id.variant
+        expected_blas = "scipy-openblas64" if build_id.variant == "openblas" else None
+        assert plan.blas_package == expected_blas
         assert plan.ilp64
         assert plan.deployment_target is not None
         # never older than the interpreter's target nor the bundled OpenBLAS (10.9 / 11.0)
+        # nor Accelerate's ILP64 LAPACK (14.0)
         floor = "11.0" if build_id.platform.arch == "arm64" else "10.9"
+        if build_id.variant == "accelerate":
+            floor = "14.0"
         assert _version(plan.deployment_target) >= _version(build_id.python.macos_min)
         assert _version(plan.deployment_target) >= _version(floor)
         assert ("MACOSX_DEPLOYMENT_TARGET", plan.deployment_target) in plan.environment
@@ -69,16 +74,22 @@ def test_every_identifier_has_a_plan_matching_numpy_ci(build_id: BuildId) -> Non
             assert plan.runner == ("windows-11-arm" if plan.arch == "ARM64" else "windows-2022")
 
 
-@pytest.mark.parametrize("build_id", [b for b in IDS if b.platform.os == "macos"], ids=str)
+@pytest.mark.parametrize("build_id", [b for b in IDS if b.variant == "accelerate"], ids=str)
 def test_accelerate_variant_targets_macos_14(build_id: BuildId) -> None:
-    plan = make_plan(build_id, "accelerate")
+    plan = make_plan(build_id)
     assert plan.deployment_target == "14.0"
     assert plan.blas_package is None
     assert "-Dblas=accelerate" in plan.setup_args
     assert plan.wheel_platform.startswith("macosx_14_0_")
     assert ("INSTALL_OPENBLAS", "false") in plan.environment
-    # numpy's Intel runner cannot test a macOS 14 wheel
-    assert plan.testable == (build_id.platform.arch != "x86_64")
+    # both runners (macos-14, macos-15-intel) run macOS 14+: tested where built, as numpy does
+    assert plan.testable
+    assert plan.runner == ("macos-15-intel" if plan.arch == "x86_64" else "macos-14")
+
+
+def test_accelerate_exists_only_on_macos_arch_builds() -> None:
+    macos = {b.platform.name for b in IDS if b.variant == "accelerate"}
+    assert macos == {"macosx_x86_64", "macosx_arm64"}
 
 
 def test_universal2_is_built_per_arch_and_merged() -> None:
@@ -92,8 +103,8 @@ def test_universal2_is_built_per_arch_and_merged() -> None:
 
 
 def test_accelerate_is_macos_only() -> None:
-    with pytest.raises(SelectionError, match="only on macOS"):
-        make_plan(load_catalogue().find("cp313-win_amd64"), "accelerate")
+    with pytest.raises(SelectionError, match="no 'accelerate' variant"):
+        load_catalogue().find("cp313-win_amd64+accelerate")
 
 
 def test_plan_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,3 +117,18 @@ def test_plan_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "delocate-wheel --require-archs arm64" in out
     assert "MACOSX_DEPLOYMENT_TARGET=11.0" in out
     assert main(["plan", "cp399-win_amd64"], env={}) == SelectionError.return_code
+
+
+def test_plan_command_accepts_the_variant_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "cp313-macosx_arm64+accelerate", "--json"], env={}) == 0
+    by_key = json.loads(capsys.readouterr().out)
+    assert main(["plan", "cp313-macosx_arm64", "--variant", "accelerate", "--json"], env={}) == 0
+    assert json.loads(capsys.readouterr().out) == by_key
+    assert by_key["wheel_platform"] == "macosx_14_0_arm64"
+    assert by_key["environment"]["MACOSX_DEPLOYMENT_TARGET"] == "14.0"
+
+
+def test_pypy_plans() -> None:
+    plan = make_plan(load_catalogue().find("pp311-macosx_x86_64"))
+    assert plan.wheel_platform == "macosx_10_15_x86_64"  # PyPy's own deployment target
+    assert make_plan(load_catalogue().find("pp311-win_amd64")).blas_package == "scipy-openblas64"

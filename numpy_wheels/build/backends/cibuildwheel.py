@@ -158,9 +158,14 @@ class CibuildwheelBackend:
                 or []
             ),
         }
+        # The plan's meson setup args (Accelerate's -Dblas, Windows' --vsenv and win32's
+        # -Dallow-noblas=true, as numpy's cibuildwheel config) replace the project's.
+        config_settings = dict(opts.project.config_settings)
+        if "setup-args" in config_settings:
+            config_settings["setup-args"] = plan.setup_args
         settings = [
             f"{k}={v}"
-            for k, vs in opts.project.config_settings.items()
+            for k, vs in config_settings.items()
             for v in ((vs,) if isinstance(vs, str) else vs)
         ]
         if settings:
