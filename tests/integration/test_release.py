@@ -174,7 +174,7 @@ def test_release_through_the_store(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A private container read with the store's own credentials (no public URL)."""
-    files = staged_set(tmp_path / "house", sdist=False)
+    files = staged_set(tmp_path / "house")
     container = f"p{uuid.uuid4().hex[:8]}"
     if provider == "swift":
         args = ["--provider-name", "swift", "--auth-url", swift.auth_url]
@@ -306,7 +306,7 @@ def test_stale_local_file_and_lying_metadata(
     swift: SwiftAIO, pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     house = tmp_path / "house"
-    files = staged_set(house, sdist=False)
+    files = staged_set(house)
     container = f"s{uuid.uuid4().hex[:8]}"
     stage_swift(swift, repo, house, container, capsys)
     dl = tmp_path / "dl"
@@ -322,7 +322,7 @@ def test_stale_local_file_and_lying_metadata(
     assert not list(dl.glob("*.part"))
     # a wheel whose METADATA says another version than its name
     liar_house = tmp_path / "liar"
-    staged_set(liar_house, sdist=False)  # honest, then one of them replaced by a liar
+    staged_set(liar_house)  # honest, then one of them replaced by a liar
     make_wheel(
         liar_house,
         version="0.1.0",
@@ -351,8 +351,9 @@ def test_stale_local_file_and_lying_metadata(
         )
     )
     store.ensure_container()
-    for path in sorted(liar_house.glob("*.whl")):
-        store.put_file(path.name, path, content_type="application/zip")
+    for path in sorted(liar_house.iterdir()):  # the wheels and the sdist the release requires
+        kind = "application/zip" if path.suffix == ".whl" else "application/gzip"
+        store.put_file(path.name, path, content_type=kind)
         record = Record(
             filename=path.name,
             project="fooext",
@@ -385,7 +386,7 @@ def test_signed_release_verifies(
     swift: SwiftAIO, pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     house = tmp_path / "house"
-    files = staged_set(house, sdist=False)
+    files = staged_set(house)
     container = f"g{uuid.uuid4().hex[:8]}"
     stage_swift(swift, repo, house, container, capsys)
     with gpg_home(tmp_path) as (gpg_env, fingerprint):
@@ -425,7 +426,7 @@ def test_pypirc_repository_section(
 ) -> None:
     """-r NAME reads the upload URL and credentials from a pypirc (twine's own reader)."""
     house = tmp_path / "house"
-    files = staged_set(house, sdist=False)
+    files = staged_set(house)
     container = f"y{uuid.uuid4().hex[:8]}"
     stage_swift(swift, repo, house, container, capsys)
     pypirc = tmp_path / "pypirc"
