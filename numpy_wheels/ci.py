@@ -60,6 +60,15 @@ def detect_ci(env: Mapping[str, str]) -> CIProvider:
     return CIProvider.NONE
 
 
+def on_ci(env: Mapping[str, str]) -> bool:
+    """Whether a CI service runs us (every one sets ``CI``).
+
+    >>> on_ci({"CI": "true"}), on_ci({})
+    (True, False)
+    """
+    return bool(env.get("CI"))
+
+
 def running_service(env: Mapping[str, str]) -> Service | None:
     """The service whose CI file describes this run, if one of ours runs us.
 

@@ -9,7 +9,7 @@ import functools
 import json
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
     from numpy_wheels.cifiles.jobs import CIJob
     from numpy_wheels.config.build import BuildRequest
     from numpy_wheels.model.choices import Backend
+    from numpy_wheels.release.listing import Remote
+    from numpy_wheels.release.release import Released
+    from numpy_wheels.staging.stage import Staged
+    from numpy_wheels.staging.store import Store
 
 
 def _emit_json(payload: Any) -> None:
@@ -297,16 +301,6 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         f"{config.container!r} ({mode} mode: {reason})"
     )
     project, expected = _project_selection(root)
-    total = len(files)
-    counter = iter(range(1, total + 1))
-
-    def progress(item: Any) -> None:
-        rate = item.size / 1e6 / item.seconds if item.seconds > 0 else 0.0
-        log.write(
-            f"[{next(counter)}/{total}] {item.filename} {megabytes(item.size)} "
-            f"{item.action} ({item.seconds:.2f}s, {rate:.0f} MB/s)"
-        )
-
     store = open_store(config)
     results = upload(
         files,
@@ -319,7 +313,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         keep_dev=args.keep_dev,
         max_workers=args.max_workers,
         dry_run=args.dry_run,
-        progress=progress,
+        progress=_progress(len(files)),
     )
     rows = [[r.filename, megabytes(r.size), r.sha256[:16], r.action] for r in results]
     log.write(format_table(["file", "size", "sha256", "action"], rows))
@@ -327,19 +321,34 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if public:
         log.write(f"published at {public} (wheel-uploader -u {public} {project} VERSION)")
     if args.json:
+        files_json = [
+            {"filename": r.filename, "size": r.size, "sha256": r.sha256, "action": r.action}
+            for r in results
+        ]
         _emit_json(
             {
                 "container": config.container,
                 "provider": config.provider,
                 "mode": mode,
                 "public_url": public,
-                "files": [
-                    {"filename": r.filename, "size": r.size, "sha256": r.sha256, "action": r.action}
-                    for r in results
-                ],
+                "files": files_json,
             }
         )
     return 0
+
+
+def _progress(total: int) -> Callable[[Staged], None]:
+    """A progress line per staged file: ``[n/total] name size action (time, rate)``."""
+    counter = iter(range(1, total + 1))
+
+    def progress(item: Staged) -> None:
+        rate = item.size / 1e6 / item.seconds if item.seconds > 0 else 0.0
+        log.write(
+            f"[{next(counter)}/{total}] {item.filename} {megabytes(item.size)} "
+            f"{item.action} ({item.seconds:.2f}s, {rate:.0f} MB/s)"
+        )
+
+    return progress
 
 
 def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -414,47 +423,18 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.config.build import read_project_config
     from numpy_wheels.config.release import resolve_target
-    from numpy_wheels.config.staging import read_staging_config, resolve_store_config
-    from numpy_wheels.log import format_table
     from numpy_wheels.model.matrix import manifest
-    from numpy_wheels.net import Limits
-    from numpy_wheels.release.listing import fetch, from_store, from_url
-    from numpy_wheels.release.release import (
-        ReleaseOptions,
-        check_report_path,
-        release,
-        write_report,
-    )
-    from numpy_wheels.staging import open_store
+    from numpy_wheels.release.release import ReleaseOptions, check_report_path, release
 
     root = _root(args)
     configured, ids = _project_selection(root)
     project = args.package or configured
     sdist = read_project_config(root).sdist
-    store = None
-    if args.provider_name or args.container:
-        config = resolve_store_config(root, env, _store_args(args), mode="release")
-        store = open_store(config)
-        source = f"{config.provider} container {config.container!r}"
-        remotes = from_store(store)
-    else:
-        url = args.wheel_url_dir or next(iter(read_staging_config(root).artifact_indexes), None)
-        if not url:
-            msg = (
-                "no listing: pass -u URL or store options, "
-                "or set [wheelhouse_uploader] artifact_indexes"
-            )
-            raise UsageError(msg)
-        source = url
-        limits = Limits(deadline=args.timeout, read_timeout=min(60.0, args.timeout))
-        local = url.lower().startswith("file:")  # a local listing the user named
-        get = functools.partial(fetch, limits=limits, allow_file=local)
-        remotes = from_url(url, project, get=get)
+    source, remotes, store = _release_listing(args, root, project, env)
     log.write(f"listing {source}: {len(remotes)} file(s)")
-    no_twine = args.no_twine
     target = (
         None
-        if no_twine
+        if args.no_twine
         else resolve_target(
             repository=args.repository,
             repository_url=args.repository_url,
@@ -475,7 +455,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         expected=manifest(ids, project=project, version=args.version, sdist=sdist),
         target=target,
         clobber=args.clobber,
-        no_twine=no_twine,
+        no_twine=args.no_twine,
         sign=args.sign,
         sign_with=args.sign_with,
         identity=args.identity,
@@ -487,6 +467,48 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         timeout=args.timeout,
     )
     results = release(remotes, opts, env, store=store)
+    _show_released(results)
+    payload = {
+        "project": project,
+        "version": args.version,
+        "source": source,
+        "index": target.repository_url if target else None,
+        "files": [dataclasses.asdict(r) for r in results],
+    }
+    _write_release_report(report, payload, json_wanted=args.json)
+    if args.json:
+        _emit_json(payload)
+    return 0
+
+
+def _release_listing(
+    args: argparse.Namespace, root: Path, project: str, env: Mapping[str, str]
+) -> tuple[str, list[Remote], Store | None]:
+    """Where the staged files are listed (a description), the files, and the store read
+    directly (None: the listing is a URL)."""
+    from numpy_wheels.config.staging import read_staging_config, resolve_store_config
+    from numpy_wheels.net import Limits
+    from numpy_wheels.release.listing import fetch, from_store, from_url
+    from numpy_wheels.staging import open_store
+
+    if args.provider_name or args.container:
+        config = resolve_store_config(root, env, _store_args(args), mode="release")
+        store = open_store(config)
+        return f"{config.provider} container {config.container!r}", from_store(store), store
+    url = args.wheel_url_dir or next(iter(read_staging_config(root).artifact_indexes), None)
+    if not url:
+        msg = (
+            "no listing: pass -u URL or store options, "
+            "or set [wheelhouse_uploader] artifact_indexes"
+        )
+        raise UsageError(msg)
+    limits = Limits(deadline=args.timeout, read_timeout=min(60.0, args.timeout))
+    local = url.lower().startswith("file:")  # a local listing the user named
+    get = functools.partial(fetch, limits=limits, allow_file=local)
+    return url, from_url(url, project, get=get), None
+
+
+def _show_released(results: Sequence[Released]) -> None:
     log.write(
         format_table(
             ["file", "size", "sha256", "action", "verified"],
@@ -502,21 +524,20 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             ],
         )
     )
-    payload = {
-        "project": project,
-        "version": args.version,
-        "source": source,
-        "index": target.repository_url if target else None,
-        "files": [dataclasses.asdict(r) for r in results],
-    }
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "-"
+
+
+def _write_release_report(report: Path, payload: dict[str, Any], *, json_wanted: bool) -> None:
+    from numpy_wheels.release.release import write_report
+
     try:
         write_report(report, payload)
         log.write(f"release report: {report}")
     except OSError as exc:
         # The release itself is done and verified: say so, do not turn it into a failure.
         log.warning(f"the release is complete, but the report {report} could not be written: {exc}")
-        if not args.json:
+        if not json_wanted:
             _emit_json(payload)
-    if args.json:
-        _emit_json(payload)
-    return 0

@@ -20,8 +20,8 @@ from pathlib import Path
 from numpy_wheels import __version__
 from numpy_wheels.build.backends import Backend, WheelJob
 from numpy_wheels.build.hooks import Hooks
-from numpy_wheels.build.openblas import check_bundled, fetch
-from numpy_wheels.build.repair import check_licence
+from numpy_wheels.build.openblas import OpenBLAS, check_bundled, fetch
+from numpy_wheels.build.repair import RepairResult, check_licence
 from numpy_wheels.build.source import (
     SourceInfo,
     append_licence,
@@ -34,6 +34,7 @@ from numpy_wheels.errors import FatalError, LicenceError, SelectionError
 from numpy_wheels.files import megabytes, sha256_of
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import Backend as BackendName
+from numpy_wheels.model.matrix import BuildId
 from numpy_wheels.model.plan import make_plan
 
 
@@ -105,17 +106,10 @@ def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], di
     return env, crossing
 
 
-def run_identifier(
-    index: int,
-    opts: BuildOptions,
-    source: SourceInfo,
-    backend: Backend,
-    env: Mapping[str, str],
-    crossing: Mapping[str, str],
-) -> WheelRecord:
-    build_id = opts.identifiers[index]
+def _refuse_per_arch(build_id: BuildId) -> None:
+    """universal2 is two builds, each with its own OpenBLAS, then a fuse: not one step run."""
     plan = make_plan(build_id)
-    if plan.build:  # universal2: two builds, each with its own OpenBLAS, then a fuse
+    if plan.build:
         py = build_id.python.tag
         msg = (
             f"{build_id.identifier} is built per arch: build {py}-macosx_x86_64 and "
@@ -123,17 +117,19 @@ def run_identifier(
             "see `python -m numpy_wheels plan " + build_id.identifier + "`"
         )
         raise SelectionError(msg)
-    steps: dict[str, float] = {}
-    start = time.monotonic()
-    hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path)
 
-    def timed(key: str) -> contextlib.AbstractContextManager[None]:
-        return _timed(steps, build_id.identifier, key)
 
-    with timed("OpenBLAS"):
-        openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
-    job_env = dict(env)
-    job_crossing = dict(crossing)
+def _wheel_job(
+    build_id: BuildId,
+    opts: BuildOptions,
+    *,
+    source: SourceInfo,
+    openblas: OpenBLAS | None,
+    env: Mapping[str, str],
+    crossing: Mapping[str, str],
+) -> WheelJob:
+    """One identifier's job: the shared environment plus its multibuild variables, OpenBLAS
+    and ccache settings; the crossing part is logged (and recorded in the summary)."""
     extra = {
         "MB_PYTHON_VERSION": build_id.python.mb_version,
         "PLAT": build_id.platform.arch,
@@ -143,26 +139,60 @@ def run_identifier(
     if openblas is not None:
         extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
         extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
-    job_env.update(extra)
-    job_crossing.update(extra)
+    job_env = {**env, **extra}
+    job_crossing = {**crossing, **extra}
     if opts.use_ccache or shutil.which("ccache", path=env.get("PATH")):
         job_env.setdefault("CCACHE_DIR", str(opts.cache_dir / "ccache"))
         job_env.setdefault("CCACHE_BASEDIR", str(source.path))
     workdir = opts.cache_dir / "work" / build_id.identifier
     workdir.mkdir(parents=True, exist_ok=True)
-    job = WheelJob(
+    log.write("environment crossing into the build and tests:")
+    for key, value in sorted(job_crossing.items()):
+        log.write(f"  {key}={value}")
+    return WheelJob(
         build_id=build_id,
         options=opts,
         source=source,
         openblas=openblas,
-        hooks=hooks,
+        hooks=Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path),
         env=job_env,
         crossing=job_crossing,
         workdir=workdir,
     )
-    log.write("environment crossing into the build and tests:")
-    for key, value in sorted(job_crossing.items()):
-        log.write(f"  {key}={value}")
+
+
+def _check_wheel(job: WheelJob, repaired: RepairResult) -> None:
+    """The bundled-library licence text is shipped, and the bundled OpenBLAS is the pin."""
+    licence = licence_file(job.options.root, job.build_id.platform.os)
+    if not licence.is_file():
+        msg = f"{licence} is missing"
+        raise LicenceError(msg)
+    check_licence(repaired.wheel, repaired.grafted, licence.read_text(encoding="utf-8"))
+    if job.openblas is not None:
+        lib = check_bundled(repaired.wheel, job.openblas.pin)
+        log.write(f"{lib} is OpenBLAS {job.openblas.pin.version}, as pinned")
+
+
+def run_identifier(
+    index: int,
+    opts: BuildOptions,
+    source: SourceInfo,
+    backend: Backend,
+    env: Mapping[str, str],
+    crossing: Mapping[str, str],
+) -> WheelRecord:
+    """One identifier through OpenBLAS, pre_build, build, repair, checks and test."""
+    build_id = opts.identifiers[index]
+    _refuse_per_arch(build_id)
+    steps: dict[str, float] = {}
+    start = time.monotonic()
+
+    def timed(key: str) -> contextlib.AbstractContextManager[None]:
+        return _timed(steps, build_id.identifier, key)
+
+    with timed("OpenBLAS"):
+        openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
+    job = _wheel_job(build_id, opts, source=source, openblas=openblas, env=env, crossing=crossing)
     with timed("pre_build"):
         backend.pre_build(job)
     with timed("build"):
@@ -170,14 +200,7 @@ def run_identifier(
     with timed("repair"):
         repaired = backend.repair(job, raw)
     with timed("checks"):
-        licence = licence_file(opts.root, build_id.platform.os)
-        if not licence.is_file():
-            msg = f"{licence} is missing"
-            raise LicenceError(msg)
-        check_licence(repaired.wheel, repaired.grafted, licence.read_text(encoding="utf-8"))
-        if openblas is not None:
-            lib = check_bundled(repaired.wheel, openblas.pin)
-            log.write(f"{lib} is OpenBLAS {openblas.pin.version}, as pinned")
+        _check_wheel(job, repaired)
     test_result = "not run (--no-test)"
     if opts.run_tests:
         with timed("test"):
@@ -193,7 +216,7 @@ def run_identifier(
         test=test_result,
         openblas=openblas.as_json() if openblas else None,
         grafted=repaired.grafted,
-        env=job_crossing,
+        env=job.crossing,
     )
 
 

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from numpy_wheels.ci import HostOS, runner_os
+from numpy_wheels.ci import HostOS, on_ci, runner_os
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
 from numpy_wheels.cifiles.jobs import job_identifier
 from numpy_wheels.cifiles.readers import read_config
@@ -247,9 +247,9 @@ def choose_backend(
     configured = one_of(env.get("NUMPY_WHEELS_BACKEND"), BACKENDS)
     if configured is not None:
         return configured, "NUMPY_WHEELS_BACKEND"
-    if env.get("CI") and engine_available:
+    if on_ci(env) and engine_available:
         return "cibuildwheel", "on CI with a working container engine"
-    if env.get("CI"):
+    if on_ci(env):
         return "host", "on CI but no container engine answers `docker info`"
     return "host", "a local run (set --backend cibuildwheel for manylinux images)"
 
