@@ -14,14 +14,15 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from importlib import resources
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 from packaging.utils import canonicalize_name
 
+from numpy_wheels.ci import HostOS
 from numpy_wheels.errors import ConfigError, SelectionError
 
-OSName: TypeAlias = Literal["linux", "macos", "windows"]
-_OS_NAMES: tuple[OSName, ...] = ("linux", "macos", "windows")
+OSName: TypeAlias = HostOS  # one spelling of the three OS families (ci.py)
+_OS_NAMES: tuple[OSName, ...] = get_args(HostOS)
 #: BLAS variants: scipy-openblas, Apple's Accelerate (macOS 14+), none (numpy's win32).
 Variant: TypeAlias = Literal["openblas", "accelerate", "none"]
 VARIANTS: tuple[Variant, ...] = ("openblas", "accelerate", "none")
