@@ -59,15 +59,11 @@ def call(
     that accepts and never answers must not hang a release). Ctrl-C/SIGTERM stop it too.
     """
     argv = [os.fspath(a) for a in args]
-    if (
-        shutil.which(argv[0], path=(env or os.environ).get("PATH")) is None
-        and not Path(argv[0]).is_file()
-    ):
-        msg = f"{argv[0]!r} is not installed or not on PATH (needed for: {_render(argv)})"
-        raise CommandNotFoundError(msg)
+    _require(argv, env)
     if echo:
         log.write(f"+ {_render(argv)}" + (f"  (in {os.fspath(cwd)})" if cwd else ""))
     timed_out = threading.Event()
+    tail: collections.deque[str] = collections.deque(maxlen=200)
     with subprocess.Popen(
         argv,
         env=dict(env) if env is not None else None,
@@ -87,21 +83,8 @@ def call(
         if timer is not None:
             timer.daemon = True
             timer.start()
-        tail: collections.deque[str] = collections.deque(maxlen=200)
         try:
-            if capture:
-                out, err = proc.communicate()
-                tail.extend((out + err).splitlines())
-                if proc.returncode != 0 and not timed_out.is_set():
-                    for line in err.splitlines()[-40:]:
-                        log.write(line)
-            else:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    log.write(line.rstrip("\n"))
-                    tail.append(line.rstrip("\n"))
-                proc.wait()
-                out = ""
+            out = _collect(proc, tail, capture=capture, timed_out=timed_out)
         except BaseException:
             _stop(proc)  # Ctrl-C/SIGTERM (or a broken pipe): the program must not go on alone
             raise
@@ -109,16 +92,53 @@ def call(
             if timer is not None:
                 timer.cancel()
     if timed_out.is_set():
-        msg = f"stopped after {timeout:g} s without finishing: {_render(argv)}"
-        exc = error(log.redact(msg))
-        exc.output = log.redact("\n".join(tail))
-        raise exc
+        raise _failure(
+            error, f"stopped after {timeout:g} s without finishing: {_render(argv)}", tail
+        )
     if proc.returncode != 0:
         msg = f"command failed with exit code {proc.returncode}: {_render(argv)}"
-        exc = error(log.redact(msg))
-        exc.output = log.redact("\n".join(tail))
-        raise exc
+        raise _failure(error, msg, tail)
     return out
+
+
+def _require(argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    """A CommandNotFoundError naming the program, instead of FileNotFoundError."""
+    if (
+        shutil.which(argv[0], path=(env or os.environ).get("PATH")) is None
+        and not Path(argv[0]).is_file()
+    ):
+        msg = f"{argv[0]!r} is not installed or not on PATH (needed for: {_render(argv)})"
+        raise CommandNotFoundError(msg)
+
+
+def _collect(
+    proc: subprocess.Popen[str],
+    tail: collections.deque[str],
+    *,
+    capture: bool,
+    timed_out: threading.Event,
+) -> str:
+    """Wait for ``proc``: its output captured (stderr shown if it fails) or streamed to the
+    log; the last lines kept in ``tail`` for the error."""
+    if capture:
+        out, err = proc.communicate()
+        tail.extend((out + err).splitlines())
+        if proc.returncode != 0 and not timed_out.is_set():
+            for line in err.splitlines()[-40:]:
+                log.write(line)
+        return out
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        log.write(line.rstrip("\n"))
+        tail.append(line.rstrip("\n"))
+    proc.wait()
+    return ""
+
+
+def _failure(error: type[FatalError], msg: str, tail: collections.deque[str]) -> FatalError:
+    exc = error(log.redact(msg))
+    exc.output = log.redact("\n".join(tail))
+    return exc
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -138,11 +138,9 @@ class StoreArgs:
     public: bool = True
 
 
-def resolve_store_config(
-    root: Path, env: Mapping[str, str], args: StoreArgs, *, mode: Mode
-) -> StoreConfig:
-    """The store to use: the mode picks the release or daily container unless one is named."""
-    cfg = read_staging_config(root)
+def _container(root: Path, cfg: StagingConfig, args: StoreArgs, *, mode: Mode) -> str:
+    """CONTAINER, else setup.cfg's container for the mode; a bad name from setup.cfg is a
+    ConfigError (the file is wrong), from the command line a UsageError."""
     container = args.container or (
         cfg.daily_container if mode == "daily" else cfg.release_container
     )
@@ -150,12 +148,16 @@ def resolve_store_config(
         msg = f"no container named, and setup.cfg [staging] has no {mode}_container; pass CONTAINER"
         raise UsageError(msg)
     try:
-        check_container_name(container)
+        return check_container_name(container)
     except UsageError as exc:
         if args.container:
             raise
         msg = f"{root / 'setup.cfg'} [staging]: {exc}"
         raise ConfigError(msg) from None
+
+
+def _provider(cfg: StagingConfig, env: Mapping[str, str], args: StoreArgs) -> Provider:
+    """--provider-name, NUMPY_WHEELS_STORE, setup.cfg provider-name, else local."""
     provider = (
         args.provider or env.get("NUMPY_WHEELS_STORE") or cfg.store.get("provider-name", "local")
     )
@@ -163,6 +165,16 @@ def resolve_store_config(
     if typed is None:
         msg = f"--provider-name must be one of {', '.join(PROVIDERS)}, not {provider.lower()!r}"
         raise UsageError(msg)
+    return typed
+
+
+def resolve_store_config(
+    root: Path, env: Mapping[str, str], args: StoreArgs, *, mode: Mode
+) -> StoreConfig:
+    """The store to use: the mode picks the release or daily container unless one is named."""
+    cfg = read_staging_config(root)
+    container = _container(root, cfg, args, mode=mode)
+    typed = _provider(cfg, env, args)
     username, secret = credentials(typed, env, username=args.username, secret=args.secret)
     local_root = args.local_root or (
         Path(cfg.store["local-root"]) if "local-root" in cfg.store else root / "staging"

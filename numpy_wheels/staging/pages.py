@@ -64,8 +64,20 @@ def index_html(
     with its sha256 link."""
     by_name = {r.filename: r for r in records}
     versions = sorted({r.version for r in records}, key=_version_key, reverse=True)
-    pythons = list(dict.fromkeys(b.python.tag for b in expected))
-    platforms = list(dict.fromkeys(_column(b) for b in expected))
+    out = _page_head(project, public_url)
+    for version in versions:
+        out += _version_section(version, by_name, project=project, expected=expected, sdist=sdist)
+    out.append("<h2>All files</h2><ul>")
+    out.extend(
+        f"<li><a href='{html.escape(r.filename)}#sha256={r.sha256}'>"
+        f"{html.escape(r.filename)}</a> {megabytes(r.size)} <code>{r.sha256}</code></li>"
+        for r in sorted(records, key=lambda r: r.filename)
+    )
+    out.append("</ul></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _page_head(project: str, public_url: str | None) -> list[str]:
     out = [
         "<!DOCTYPE html>",
         "<html><head><meta charset='utf-8'>",
@@ -81,67 +93,83 @@ def index_html(
             f"<code>pip install --index-url {index} {html.escape(project)}</code>, "
             f"<code>wheel-uploader -u {url} {html.escape(project)} VERSION</code></p>"
         )
-    for version in versions:
-        ids = {b.wheel_name(project, version): b for b in expected}
-        cells = {(b.python.tag, _column(b)): name for name, b in ids.items()}
-        source = sdist_name(project, version) if sdist else None
-        wanted = len(ids) + (1 if source else 0)
-        present = sum(1 for name in ids if name in by_name) + (1 if source in by_name else 0)
-        out.append(
-            f"<h2 id='v{html.escape(version)}'>{html.escape(version)}: {present} of "
-            f"{wanted} expected files</h2>"
+    return out
+
+
+def _version_section(
+    version: str,
+    by_name: Mapping[str, Record],
+    *,
+    project: str,
+    expected: Sequence[BuildId],
+    sdist: bool,
+) -> list[str]:
+    """One version: how many expected files are there, the sdist line, the Python x platform
+    grid, and the files of the version the grid has no cell for."""
+    ids = {b.wheel_name(project, version): b for b in expected}
+    source = sdist_name(project, version) if sdist else None
+    wanted = len(ids) + (1 if source else 0)
+    present = sum(1 for name in ids if name in by_name) + (1 if source in by_name else 0)
+    out = [
+        f"<h2 id='v{html.escape(version)}'>{html.escape(version)}: {present} of "
+        f"{wanted} expected files</h2>"
+    ]
+    if source is not None:
+        record = by_name.get(source)
+        state = (
+            f"<td class='present'><a href='{html.escape(source)}#sha256={record.sha256}'>"
+            f"{html.escape(source)}</a> {megabytes(record.size)} "
+            f"<code>{record.sha256[:16]}</code>"
+            if record
+            else f"<td class='missing'>{html.escape(source)} missing"
         )
-        if source is not None:
-            record = by_name.get(source)
-            state = (
-                f"<td class='present'><a href='{html.escape(source)}#sha256={record.sha256}'>"
-                f"{html.escape(source)}</a> {megabytes(record.size)} "
-                f"<code>{record.sha256[:16]}</code>"
-                if record
-                else f"<td class='missing'>{html.escape(source)} missing"
-            )
-            out.append(f"<table><tr><th>sdist</th>{state}</td></tr></table>")
-        out.append(
-            "<table><tr><th>Python</th>"
-            + "".join(f"<th>{html.escape(p)}</th>" for p in platforms)
-            + "</tr>"
-        )
-        for py in pythons:
-            row = [f"<tr><th>{html.escape(py)}</th>"]
-            for plat in platforms:
-                name = cells.get((py, plat))
-                record = by_name.get(name) if name else None
-                if name is None:
-                    row.append("<td></td>")
-                elif record is None:
-                    row.append(f"<td class='missing' title='{html.escape(name)}'>missing</td>")
-                else:
-                    row.append(
-                        f"<td class='present'><a href='{html.escape(name)}#sha256="
-                        f"{record.sha256}'>{megabytes(record.size)}</a><br>"
-                        f"<code>{record.sha256[:16]}</code></td>"
-                    )
-            out.append("".join(row) + "</tr>")
-        out.append("</table>")
-        others = sorted(
-            r.filename
-            for r in records
-            if r.version == version and r.filename not in ids and r.filename != source
-        )
-        if others:
-            out.append(
-                "<p>Other files for this version:</p><ul>"
-                + "".join(f"<li>{html.escape(n)}</li>" for n in others)
-                + "</ul>"
-            )
-    out.append("<h2>All files</h2><ul>")
-    out.extend(
-        f"<li><a href='{html.escape(r.filename)}#sha256={r.sha256}'>"
-        f"{html.escape(r.filename)}</a> {megabytes(r.size)} <code>{r.sha256}</code></li>"
-        for r in sorted(records, key=lambda r: r.filename)
+        out.append(f"<table><tr><th>sdist</th>{state}</td></tr></table>")
+    out += _grid(ids, by_name, expected)
+    others = sorted(
+        r.filename
+        for r in by_name.values()
+        if r.version == version and r.filename not in ids and r.filename != source
     )
-    out.append("</ul></body></html>")
-    return "\n".join(out) + "\n"
+    if others:
+        out.append(
+            "<p>Other files for this version:</p><ul>"
+            + "".join(f"<li>{html.escape(n)}</li>" for n in others)
+            + "</ul>"
+        )
+    return out
+
+
+def _grid(
+    ids: Mapping[str, BuildId], by_name: Mapping[str, Record], expected: Sequence[BuildId]
+) -> list[str]:
+    """A row per Python, a column per platform (and variant): present (size, sha256 link),
+    missing, or empty where no wheel is expected."""
+    pythons = list(dict.fromkeys(b.python.tag for b in expected))
+    platforms = list(dict.fromkeys(_column(b) for b in expected))
+    cells = {(b.python.tag, _column(b)): name for name, b in ids.items()}
+    out = [
+        "<table><tr><th>Python</th>"
+        + "".join(f"<th>{html.escape(p)}</th>" for p in platforms)
+        + "</tr>"
+    ]
+    for py in pythons:
+        row = [f"<tr><th>{html.escape(py)}</th>"]
+        for plat in platforms:
+            name = cells.get((py, plat))
+            record = by_name.get(name) if name else None
+            if name is None:
+                row.append("<td></td>")
+            elif record is None:
+                row.append(f"<td class='missing' title='{html.escape(name)}'>missing</td>")
+            else:
+                row.append(
+                    f"<td class='present'><a href='{html.escape(name)}#sha256="
+                    f"{record.sha256}'>{megabytes(record.size)}</a><br>"
+                    f"<code>{record.sha256[:16]}</code></td>"
+                )
+        out.append("".join(row) + "</tr>")
+    out.append("</table>")
+    return out
 
 
 def simple_pages(records: Sequence[Record]) -> Mapping[str, str]:
