@@ -84,6 +84,8 @@ def _version(text: str) -> str:
     from packaging.version import InvalidVersion, Version
 
     try:
+        if text != text.strip():
+            raise InvalidVersion(text)  # packaging forgives spaces; a file name would not
         Version(text)
     except InvalidVersion:
         msg = f"{text!r} is not a version (PEP 440, e.g. 2.4.6)"

@@ -202,21 +202,26 @@ def _attempt(
                     path,
                     headers={"Accept": accept, "Host": host, "User-Agent": "numpy-wheels"},
                 )
-                resp = conn.getresponse()
-                if resp.status in (301, 302, 303, 307, 308):
-                    location = resp.getheader("Location")
-                    if not location:
-                        msg = f"{what}: HTTP {resp.status} without a Location"
+                # closed explicitly: with "Connection: close" the connection does not
+                # close the response, whose file object keeps the socket open
+                with conn.getresponse() as resp:
+                    if resp.status in (301, 302, 303, 307, 308):
+                        location = resp.getheader("Location")
+                        if not location:
+                            msg = f"{what}: HTTP {resp.status} without a Location"
+                            raise StoreError(msg)
+                        url = urllib.parse.urljoin(url, location)
+                        continue
+                    if resp.status in RETRY_STATUSES:
+                        msg = f"HTTP {resp.status} {resp.reason}"
+                        raise _Retryable(msg)
+                    if resp.status != 200:
+                        msg = f"{what}: HTTP {resp.status} {resp.reason}"
                         raise StoreError(msg)
-                    url = urllib.parse.urljoin(url, location)
-                    continue
-                if resp.status in RETRY_STATUSES:
-                    msg = f"HTTP {resp.status} {resp.reason}"
-                    raise _Retryable(msg)
-                if resp.status != 200:
-                    msg = f"{what}: HTTP {resp.status} {resp.reason}"
-                    raise StoreError(msg)
-                return _body(resp, url, sink, limits, what)
+                    got = _body(resp, url, sink, limits, what)
+                if expired.is_set():  # the shutdown at the deadline can look like an EOF
+                    raise _Deadline
+                return got
             except (OSError, http.client.HTTPException) as exc:
                 if canceller is not None and canceller.cancelled:
                     raise Cancelled from None

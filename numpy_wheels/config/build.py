@@ -75,7 +75,7 @@ def _settings(raw: object, where: str) -> dict[str, str | tuple[str, ...]]:
 
 def read_project_config(root: Path) -> ProjectConfig:
     path = root / "pyproject.toml"
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return ProjectConfig()
     try:
         data = tomllib.loads(read_config_text(path))

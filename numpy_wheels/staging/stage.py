@@ -92,21 +92,28 @@ def check_local_file(path: Path) -> None:
         raise UsageError(msg)
 
 
-def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[str, Record]:
-    """Every record in the store; ``known`` ones (this process wrote them) are not fetched
-    again, the others are fetched in parallel."""
-    known = known or {}
-    listed = []
+def record_names(store: Store, *, warn: bool = False) -> list[str]:
+    """The file names the store holds records of. Objects under ``.records/`` that are not
+    records of a wheel or sdist are ignored (and said so with ``warn``): one stray object
+    must never block every later upload of the container."""
+    names = []
     for obj in store.list(RECORDS):
         filename = obj.name[len(RECORDS) : -len(".json")]
         if not obj.name.endswith(".json"):
             continue
         if "/" in filename or not is_dist(filename):
-            # Not written by upload: ignored (and said so), so one stray object never blocks
-            # every later upload of the container.
-            log.warning(f"ignoring {obj.name} in the store: not a record of a wheel or sdist")
+            if warn:
+                log.warning(f"ignoring {obj.name} in the store: not a record of a wheel or sdist")
             continue
-        listed.append(filename)
+        names.append(filename)
+    return names
+
+
+def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[str, Record]:
+    """Every record in the store; ``known`` ones (this process wrote them) are not fetched
+    again, the others are fetched in parallel."""
+    listed = record_names(store, warn=not known)
+    known = known or {}
     missing = [f for f in listed if f not in known]
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         fetched = dict(
@@ -163,7 +170,7 @@ def publish_pages(
             ).encode(),
             content_type="text/html",
         )
-        after = {o.name[len(RECORDS) : -len(".json")] for o in store.list(RECORDS)}
+        after = set(record_names(store))
         if after == set(records):
             return records
     msg = f"the store's records kept changing over {attempts} index rebuilds"

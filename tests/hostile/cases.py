@@ -1,0 +1,1129 @@
+"""The table of hostile and broken inputs (issue 18): every case names the cause it probes,
+the command line it runs (built in its sandbox), the documented exit code, what the command
+may change (``owns``, paths under the sandbox), and a wall-clock bound. One assertion set
+(test_hostile.py) applies to all of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from tests.hostile.badserver import Route
+from tests.hostile.sandbox import CANARY, EXPECTED, Sandbox
+from tests.wheelfiles import make_wheel
+
+Build = Callable[[Sandbox], list[str]]
+
+OK, FATAL, USAGE, CONFIG, LINT, SELECTION = 0, 1, 2, 3, 4, 5
+STORE, AUTH, CREDENTIALS, CONFLICT, GATE, INDEX = 15, 16, 17, 18, 19, 20
+
+#: The issue's causes, for the coverage check.
+CAUSES = {
+    1: "the CLI maps only its own errors",
+    2: "CI readers assume shapes; no limits",
+    3: "values not validated where read",
+    4: "bump not atomic as a set",
+    5: "brace expansion exponential and recursive",
+    6: "local store paths joined unchecked",
+    7: "staging trusts the wheelhouse",
+    8: "secrets starting with $ called unexpanded and printed",
+    9: "network: no deadline, unbounded, quadratic, file:// links, upper-case sha256",
+    10: "Ctrl-C with worker threads",
+    11: "exit codes",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: str
+    cause: int
+    code: int
+    build: Build
+    program: str = "numpy-wheels"  # or wheel-uploader
+    owns: tuple[str, ...] = ()
+    bound: float = 10.0
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    expect: str | None = None  # text the output must contain (the message says why)
+    absent: str | None = None  # text the output must not contain
+
+
+CASES: list[Case] = []
+
+
+def case(*args: object, **kwargs: object) -> None:
+    CASES.append(Case(*args, **kwargs))  # type: ignore[arg-type]
+
+
+def root(sb: Sandbox, *argv: str) -> list[str]:
+    return ["--root", str(sb.repo), *argv]
+
+
+# == 1, 11: the boundary: files the tool reads, in any state ===================================
+
+NOT_UTF8 = b"env:\n  global:\n    - BUILD_COMMIT=v2.4.6\n    - X=\xff\xfe\n"
+
+
+def with_file(rel: str, content: str | bytes, *argv: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        sb.write(f"repo/{rel}", content)
+        return root(sb, *argv)
+
+    return build
+
+
+def with_dir(rel: str, *argv: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        target = sb.repo / rel
+        if target.exists():
+            target.unlink()
+        target.mkdir(parents=True)
+        return root(sb, *argv)
+
+    return build
+
+
+for command in (
+    ["lint"],
+    ["commit"],
+    ["bump", "v1.0.0"],
+    ["reproduce", "--ci", "travis", "--job", "0", "--dry-run"],
+):
+    case(
+        f"boundary/travis-not-utf8/{command[0]}",
+        1,
+        CONFIG,
+        with_file(".travis.yml", NOT_UTF8, *command),
+        expect=".travis.yml:4: not UTF-8",
+    )
+case(
+    "boundary/setup-cfg-not-utf8/upload",
+    1,
+    CONFIG,
+    with_file(
+        "setup.cfg",
+        b"[staging]\nrelease_container = w\xff\n",
+        "upload",
+        "--local-folder",
+        "nowhere",
+    ),
+    expect="setup.cfg:2: not UTF-8",
+)
+case(
+    "boundary/setup-cfg-not-utf8/release",
+    1,
+    CONFIG,
+    with_file(
+        "setup.cfg",
+        b"[wheelhouse_uploader]\nartifact_indexes = \xff\n",
+        "release",
+        "0.1.0",
+        "-n",
+        "-w",
+        "dl",
+    ),
+    expect="not UTF-8",
+)
+case(
+    "boundary/pyproject-not-utf8/matrix",
+    1,
+    CONFIG,
+    with_file("pyproject.toml", b'[tool.numpy-wheels]\nproject = "f\xffoo"\n', "matrix"),
+    expect="pyproject.toml:2: not UTF-8",
+)
+case("boundary/pyproject-is-a-directory/matrix", 1, CONFIG, with_dir("pyproject.toml", "matrix"))
+case("boundary/setup-cfg-is-a-directory/staged", 1, CONFIG, with_dir("setup.cfg", "staged"))
+case("boundary/travis-is-a-directory/lint", 1, OK, with_dir(".travis.yml", "lint"))
+case(
+    "boundary/pyproject-bad-toml/matrix",
+    1,
+    CONFIG,
+    with_file("pyproject.toml", "[tool.numpy-wheels\n", "matrix"),
+    expect="not valid TOML",
+)
+for name, toml in {
+    "tool-scalar": "tool = 5\n",
+    "table-scalar": "[tool]\nnumpy-wheels = 5\n",
+    "build-ints": "[tool.numpy-wheels]\nbuild = [5]\n",
+    "skip-table": "[tool.numpy-wheels]\nskip = {a = 1}\n",
+    "images-ints": "[tool.numpy-wheels]\nimages = {a = 5}\n",
+    "settings-int": "[tool.numpy-wheels.config-settings]\na = 5\n",
+    "unknown-key": "[tool.numpy-wheels]\nbuidl = ['*']\n",
+    "project-traversal": '[tool.numpy-wheels]\nproject = "../../evil"\n',
+    "project-empty": '[tool.numpy-wheels]\nproject = ""\n',
+    "project-space": '[tool.numpy-wheels]\nproject = "a b"\n',
+    "project-newline": '[tool.numpy-wheels]\nproject = "a\\nb"\n',
+}.items():
+    case(
+        f"values/pyproject-{name}/matrix",
+        3 if "project" in name else 1,
+        CONFIG,
+        with_file("pyproject.toml", toml, "matrix"),
+    )
+case(
+    "values/pyproject-project-traversal/upload",
+    3,
+    CONFIG,
+    with_file(
+        "pyproject.toml",
+        '[tool.numpy-wheels]\nproject = "../../evil"\n',
+        "upload",
+        "w",
+        "--local-folder",
+        "nowhere",
+    ),
+)
+for name, cfg in {
+    "no-section": "release_container = w\n",
+    "duplicate-section": "[staging]\na=1\n[staging]\nb=2\n",
+    "unknown-key": "[staging]\nrelease-container = w\n",
+    "container-traversal": "[staging]\nrelease_container = ../../x\n",
+}.items():
+    case(
+        f"boundary/setup-cfg-{name}/staged",
+        1 if "container" not in name else 6,
+        CONFIG,
+        with_file("setup.cfg", cfg, "staged", "--local-root", "store"),
+    )
+case(
+    "boundary/setup-cfg-percent-is-text/staged",
+    1,
+    OK,
+    with_file(
+        "setup.cfg",
+        "[staging]\nrelease_container = w\npublic-url = http://x/%zz\n",
+        "staged",
+        "--local-root",
+        "store",
+    ),
+)
+
+
+def travis(text: str | bytes, *argv: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        sb.only_ci(".travis.yml", text)
+        return root(sb, *argv)
+
+    return build
+
+
+# == 2: CI files of every shape but the expected one ===========================================
+
+TRAVIS_SHAPES = {
+    "env-scalar": "env: 5\n",
+    "env-global-scalar": "env: {global: 5}\n",
+    "env-global-nested-list": "env: {global: [[1]]}\n",
+    "env-matrix-scalar": "env: {matrix: 5}\n",
+    "env-jobs-mapping": "env: {global: [BUILD_COMMIT=v1], jobs: {a: 1}}\n",
+    "matrix-scalar": "env: [BUILD_COMMIT=v1]\nmatrix: 5\n",
+    "matrix-include-scalar": "matrix: {include: 5}\n",
+    "matrix-include-ints": "matrix: {include: [5]}\n",
+    "jobs-list": "jobs: [1, 2]\n",
+    "jobs-include-env-int": "jobs: {include: [{env: 5}]}\n",
+    "jobs-include-name-list": "jobs: {include: [{name: [1], env: A=1}]}\n",
+    "jobs-exclude-scalar": "jobs: {exclude: 5}\n",
+    "top-level-list": "- 1\n- 2\n",
+    "top-level-scalar": "just a string\n",
+    "variable-name-int": "env: {global: [{5: x}]}\n",
+    "variable-value-list": "env: {global: [{BUILD_COMMIT: [v1]}]}\n",
+    "alias-bomb": "a0: &a0 [x,x,x,x,x,x,x,x,x]\n"
+    + "".join(f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    + "env: {global: *a8}\n",
+    "deep-flow-nesting": "env: " + "[" * 5000 + "]" * 5000 + "\n",
+    "deep-block-nesting": "env:\n" + "".join(" " * (2 * i + 2) + "-\n" for i in range(900)),
+    "nul-bytes": "env:\x00\x00\n",
+    "tab-indent": "env:\n\tglobal: 1\n",
+    "duplicate-keys": "env: 1\nenv: 2\n",
+    "unclosed-quote": 'env: "abc\n',
+    "huge-file": "# " + "x" * (2 << 20) + "\n",
+}
+#: Shapes whose scalars are read as the text written (a string env "5", a runtime-expression
+#: matrix): readable, so lint reports what they lack instead (exit 4), still no traceback.
+READ_AS_TEXT = {"env-scalar", "env-global-scalar", "jobs-include-env-int", "variable-name-int"}
+for name, text in TRAVIS_SHAPES.items():
+    for verb in ("lint", "commit"):
+        code = LINT if name in READ_AS_TEXT else CONFIG
+        case(f"ci/travis/{name}/{verb}", 2, code, travis(text, verb))
+case("ci/travis/empty-file/lint", 2, LINT, travis("", "lint"), expect="no CI file sets")
+case("ci/travis/self-alias/lint", 2, LINT, travis("a: &a [*a]\nenv: *a\n", "lint"))
+
+
+def ci_file(name: str, text: str, *argv: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        sb.only_ci(name, text)
+        return root(sb, *argv)
+
+    return build
+
+
+APPVEYOR_SHAPES = {
+    "environment-scalar": "environment: 5\n",
+    "environment-list": "environment: [1]\n",
+    "global-list": "environment: {global: [1]}\n",
+    "matrix-scalar": "environment: {matrix: 5}\n",
+    "matrix-ints": "environment: {matrix: [5]}\n",
+    "matrix-value-list": "environment: {matrix: [{A: [1]}]}\n",
+    "global-value-mapping": "environment: {global: {A: {b: 1}}}\n",
+}
+GITHUB_SHAPES = {
+    "jobs-list": "jobs: [1, 2]\n",
+    "job-scalar": "jobs: {a: 5}\n",
+    "strategy-scalar": "jobs: {a: {strategy: 5}}\n",
+    "matrix-scalar": "jobs: {a: {strategy: {matrix: 5}}}\n",
+    "include-ints": "jobs: {a: {strategy: {matrix: {include: [5]}}}}\n",
+    "exclude-scalar": "jobs: {a: {strategy: {matrix: {x: [1], exclude: 5}}}}\n",
+    "env-list": "env: [1]\n",
+    "job-env-scalar": "jobs: {a: {env: 5}}\n",
+    "matrix-too-big": "jobs: {a: {strategy: {matrix: {x: [1,2,3,4,5,6,7], y: [1,2,3,4,5,6,7], "
+    "z: [1,2,3,4,5,6,7]}}}}\n",
+}
+AZURE_SHAPES = {
+    "jobs-ints": "jobs: [1, 2]\n",
+    "jobs-scalar": "jobs: 5\n",
+    "strategy-scalar": "jobs: [{job: a, strategy: 5}]\n",
+    "matrix-scalar": "jobs: [{job: a, strategy: {matrix: 5}}]\n",
+    "variables-ints": "variables: [5]\n",
+    "variables-scalar": "variables: 5\n",
+    "stage-jobs-scalar": "stages: [{stage: x, jobs: 5}]\n",
+    "matrix-entry-list": "jobs: [{job: a, strategy: {matrix: {e: [1]}}}]\n",
+}
+for provider, name_, shapes in (
+    ("appveyor", "appveyor.yml", APPVEYOR_SHAPES),
+    ("github", ".github/workflows/wheels.yml", GITHUB_SHAPES),
+    ("azure", "azure-pipelines.yml", AZURE_SHAPES),
+):
+    for shape, text in shapes.items():
+        for verb in ("lint", "commit"):
+            code = LINT if shape == "matrix-scalar" and provider != "appveyor" else CONFIG
+            case(f"ci/{provider}/{shape}/{verb}", 2, code, ci_file(name_, text, verb))
+    first = next(iter(shapes.values()))
+    case(
+        f"ci/{provider}/shape/reproduce",
+        2,
+        CONFIG,
+        ci_file(name_, first, "reproduce", "--ci", provider, "--job", "0", "--dry-run"),
+    )
+    case(f"ci/{provider}/shape/bump", 2, CONFIG, ci_file(name_, first, "bump", "v1.0.0"))
+
+
+# == 3: values checked where they are read =====================================================
+
+
+def build_commit(value: str, *argv: str, yaml: bool = False) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        text = (
+            f"env:\n  global:\n    - BUILD_COMMIT: {json.dumps(value)}\n"
+            if yaml
+            else f"env:\n  global:\n    - BUILD_COMMIT={value}\n"
+        )
+        sb.only_ci(".travis.yml", text)
+        return root(sb, *argv)
+
+    return build
+
+
+for label, value, yaml in (
+    ("shell-metachar", "'v2.4.6;touch x'", False),
+    ("newline", "v2.4.6\ntouch x", True),
+    ("option-like", "--upload-pack=touch", False),
+    ("dash", "-x", True),
+    ("dotdot", "v1..v2", False),
+    ("command-substitution", "$(touch x)", True),
+    ("backticks", "`touch x`", True),
+    ("space", "v1 v2", True),
+    ("ends-with-lock", "v1.lock", False),
+):
+    for verb in ("lint", "commit"):
+        case(f"values/build-commit-{label}/{verb}", 3, LINT, build_commit(value, verb, yaml=yaml))
+case(
+    "values/build-commit-metachar/build",
+    3,
+    LINT,
+    build_commit("'v2.4.6;touch x'", "build", "--backend", "host", "--no-test"),
+)
+case(
+    "values/daily-commit-metachar/commit",
+    3,
+    LINT,
+    travis("env:\n  global:\n    - BUILD_COMMIT=v1\n    - DAILY_COMMIT='main;touch x'\n", "commit"),
+    env={"TRAVIS_EVENT_TYPE": "cron"},
+)
+case("values/build-commit-empty/commit", 3, LINT, build_commit('""', "commit"))
+
+for label, ref in (
+    ("metachar", "v1;touch x"),
+    ("dotdot", "a..b"),
+    ("newline", "v1\nx"),
+    ("long", "v" * 300),
+    ("space", "v 1"),
+    ("tilde", "v1~1"),
+):
+    case(
+        f"values/bump-ref-{label}",
+        3,
+        USAGE,
+        lambda sb, r=ref: root(sb, "bump", r),
+        expect="not a valid git ref",
+    )
+case("values/bump-option-ref", 3, USAGE, lambda sb: root(sb, "bump", "--", "-x"))
+for label, version in (
+    ("words", "not a version"),
+    ("traversal", "2.4.6/../../x"),
+    ("empty", ""),
+    ("newline", "2.4.6\n"),
+    ("html", "<b>1</b>"),
+):
+    case(
+        f"values/matrix-wheels-{label}",
+        3,
+        USAGE,
+        lambda sb, v=version: root(sb, "matrix", "--wheels", v),
+    )
+    case(
+        f"values/release-version-{label}",
+        3,
+        USAGE,
+        lambda sb, v=version: root(sb, "release", v, "-n", "-w", str(sb.dl)),
+    )
+for label, package in (("traversal", "../evil"), ("space", "a b"), ("empty", ""), ("slash", "a/b")):
+    case(
+        f"values/uploader-package-{label}",
+        3,
+        USAGE,
+        lambda sb, p=package: root(sb, "-n", "-w", str(sb.dl), p, "0.1.0"),
+        program="wheel-uploader",
+    )
+for flag, value in (
+    ("--keep-dev", "-1"),
+    ("--keep-dev", "0"),
+    ("--keep-dev", "x"),
+    ("--max-workers", "0"),
+    ("--max-workers", "-3"),
+):
+    case(
+        f"values/upload{flag}={value}",
+        3,
+        USAGE,
+        lambda sb, f=flag, v=value: root(sb, "upload", "w", f, v),
+        expect=flag,
+    )
+for value in ("0", "nan", "inf", "-1", "x"):
+    case(
+        f"values/release--timeout={value}",
+        3,
+        USAGE,
+        lambda sb, v=value: root(sb, "release", "0.1.0", "-n", "--timeout", v),
+    )
+case("values/matrix-only-long", 3, SELECTION, lambda sb: root(sb, "matrix", "--only", "x" * 5000))
+case("values/plan-unknown", 3, SELECTION, lambda sb: root(sb, "plan", "../../etc"))
+case(
+    "values/reproduce-job-out-of-range",
+    3,
+    SELECTION,
+    lambda sb: root(sb, "reproduce", "--ci", "travis", "--job", "999", "--dry-run"),
+)
+case(
+    "values/reproduce-job-negative",
+    3,
+    SELECTION,
+    lambda sb: root(sb, "reproduce", "--ci", "travis", "--job", "-1", "--dry-run"),
+)
+
+
+# == 4: bump edits in place, as a set ===========================================================
+
+
+def bump_symlinked(sb: Sandbox) -> list[str]:
+    real = sb.write("repo/ci/travis.yml", (sb.repo / ".travis.yml").read_bytes())
+    (sb.repo / ".travis.yml").unlink()
+    (sb.repo / ".travis.yml").symlink_to(real)
+    return root(sb, "bump", "v9.9.9")
+
+
+def bump_crlf(sb: Sandbox) -> list[str]:
+    for rel in (".travis.yml", "appveyor.yml"):
+        path = sb.repo / rel
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    return root(sb, "bump", "v9.9.9")
+
+
+CI_FILES = ("repo/.travis.yml", "repo/appveyor.yml", "repo/.github/workflows/wheels.yml")
+case("bump/symlinked-file", 4, OK, bump_symlinked, owns=(*CI_FILES, "repo/ci/travis.yml"))
+case("bump/crlf-files", 4, OK, bump_crlf, owns=CI_FILES)
+case("bump/dry-run-writes-nothing", 4, OK, lambda sb: root(sb, "bump", "v9.9.9", "--dry-run"))
+case(
+    "bump/files-disagree",
+    4,
+    LINT,
+    with_file(
+        "appveyor.yml", "environment:\n  global:\n    BUILD_COMMIT: v1.0.0\n", "bump", "v9.9.9"
+    ),
+    expect="disagree",
+)
+case("bump/daily", 4, OK, lambda sb: root(sb, "bump", "main2", "--daily"), owns=CI_FILES)
+case(
+    "bump/value-in-folded-string",
+    4,
+    CONFIG,
+    travis("env:\n  global:\n    - >-\n      BUILD_COMMIT=v1\n      X=1\n", "bump", "v2"),
+)
+
+
+# == 5: selectors ==============================================================================
+
+for label, selector in (
+    ("22-groups", "{a,b}" * 22),
+    ("1500-singletons", "{a}" * 1500),
+    ("deep-nesting", "{" * 100 + "a" + "}" * 100),
+    ("huge-range", "cp{1..100000}-*"),
+    ("long", "x" * 5000),
+):
+    case(
+        f"braces/cli-build-{label}",
+        5,
+        SELECTION,
+        lambda sb, s=selector: root(sb, "matrix", "--build", s),
+        bound=5,
+    )
+    case(
+        f"braces/cli-skip-{label}",
+        5,
+        SELECTION,
+        lambda sb, s=selector: root(sb, "matrix", "--skip", s),
+        bound=5,
+    )
+case(
+    "braces/pyproject-22-groups",
+    5,
+    SELECTION,
+    with_file(
+        "pyproject.toml", f"[tool.numpy-wheels]\nbuild = [{json.dumps('{a,b}' * 22)}]\n", "matrix"
+    ),
+    bound=5,
+)
+case("braces/range-is-fine", 5, OK, lambda sb: root(sb, "matrix", "--build", "cp3{11..13}-*"))
+
+
+# == 6: the local store stays under --local-root ===============================================
+
+
+def upload_to(container: str, *extra: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        sb.wheels()
+        return root(
+            sb,
+            "upload",
+            container,
+            "--local-root",
+            str(sb.store / "a" / "b"),
+            "--local-folder",
+            str(sb.tmp / "house"),
+            *extra,
+        )
+
+    return build
+
+
+for label, container in (
+    ("dotdot", "../../x"),
+    ("absolute", "/tmp/x"),
+    ("parent", ".."),
+    ("slash", "a/b"),
+    ("newline", "a\nb"),
+    ("backslash", "a\\b"),
+):
+    case(f"store/container-{label}/upload", 6, USAGE, upload_to(container))
+case(
+    "store/container-dotdot/staged",
+    6,
+    USAGE,
+    lambda sb: root(sb, "staged", "--container", "../../x", "--local-root", str(sb.store)),
+)
+
+
+def records_symlink_out(sb: Sandbox) -> list[str]:
+    container = sb.store / "a" / "b" / "w"
+    container.mkdir(parents=True)
+    (container / ".records").symlink_to(sb.outside)
+    return upload_to("w")(sb)
+
+
+case("store/symlink-in-container-leads-out", 6, STORE, records_symlink_out, owns=("store",))
+
+
+def local_root_is_a_file(sb: Sandbox) -> list[str]:
+    sb.write("store", "not a directory")
+    sb.wheels()
+    return root(
+        sb, "upload", "w", "--local-root", str(sb.store), "--local-folder", str(sb.tmp / "house")
+    )
+
+
+case("store/local-root-is-a-file", 6, STORE, local_root_is_a_file)
+case("store/valid-upload", 6, OK, upload_to("w"), owns=("store",))
+
+
+# == 7: the wheelhouse is not trusted ===========================================================
+
+
+def house_with(mutate: Callable[[Sandbox, Path], None]) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        house = sb.tmp / "house"
+        sb.wheels()
+        mutate(sb, house)
+        return root(sb, "upload", "w", "--local-root", str(sb.store), "--local-folder", str(house))
+
+    return build
+
+
+def symlink_to_private(sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0-py3-none-any.whl").symlink_to(sb.outside / "private.txt")
+
+
+def directory_wheel(_sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0-py3-none-any.whl").mkdir()
+
+
+def empty_wheel(_sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0-py3-none-any.whl").write_bytes(b"")
+
+
+def text_wheel(_sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0-py3-none-any.whl").write_text("not a zip\n")
+
+
+def truncated_wheel(_sb: Sandbox, house: Path) -> None:
+    path = house / EXPECTED[0]
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def other_name(sb: Sandbox, house: Path) -> None:
+    wheel = make_wheel(sb.tmp / "other", name="evil", version="0.1.0")
+    (house / "fooext-0.1.0-py3-none-any.whl").write_bytes(wheel.read_bytes())
+
+
+def other_version(_sb: Sandbox, house: Path) -> None:
+    make_wheel(house, version="0.1.0", metadata_version="9.9.9")
+
+
+def garbage_version(_sb: Sandbox, house: Path) -> None:
+    make_wheel(house, version="0.1.0", metadata_version="not a version")
+
+
+def two_metadata(_sb: Sandbox, house: Path) -> None:
+    path = make_wheel(house)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("other-0.1.0.dist-info/METADATA", "Name: other\nVersion: 0.1.0\n")
+
+
+def no_metadata(_sb: Sandbox, house: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("fooext/__init__.py", "")
+    (house / "fooext-0.1.0-py3-none-any.whl").write_bytes(buf.getvalue())
+
+
+def huge_metadata(_sb: Sandbox, house: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("fooext-0.1.0.dist-info/METADATA", b"Name: fooext\n" + b" " * (64 << 20))
+    (house / "fooext-0.1.0-py3-none-any.whl").write_bytes(buf.getvalue())
+
+
+def bad_sdist(_sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0.tar.gz").write_bytes(b"\x1f\x8b garbage")
+
+
+def empty_sdist(_sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0.tar.gz").write_bytes(b"")
+
+
+def sdist_dir(_sb: Sandbox, house: Path) -> None:
+    (house / "fooext-0.1.0.tar.gz").mkdir()
+
+
+for fn in (
+    symlink_to_private,
+    directory_wheel,
+    empty_wheel,
+    text_wheel,
+    truncated_wheel,
+    other_name,
+    other_version,
+    garbage_version,
+    two_metadata,
+    no_metadata,
+    huge_metadata,
+    bad_sdist,
+    empty_sdist,
+    sdist_dir,
+):
+    case(f"wheelhouse/{fn.__name__.replace('_', '-')}", 7, USAGE, house_with(fn))
+case(
+    "wheelhouse/valid-with-sdist",
+    7,
+    OK,
+    lambda sb: (
+        sb.wheels(sdist=True),
+        root(
+            sb,
+            "upload",
+            "w",
+            "--local-root",
+            str(sb.store),
+            "--local-folder",
+            str(sb.tmp / "house"),
+        ),
+    )[1],
+    owns=("store",),
+)
+
+
+def upload_to_store(sb: Sandbox) -> list[str]:
+    sb.wheels()
+    return root(
+        sb, "upload", "w", "--local-root", str(sb.store), "--local-folder", str(sb.tmp / "house")
+    )
+
+
+case(
+    "exit-codes/stray-record-does-not-block-upload",
+    11,
+    OK,
+    lambda sb: (sb.write("store/w/.records/notes.txt.json", "{}"), upload_to_store(sb))[1],
+    owns=("store",),
+    expect="ignoring .records/notes.txt.json",
+)
+
+
+# == 8: secrets ================================================================================
+
+SWIFT_DEAD = ["--provider-name", "swift", "--auth-url", "http://127.0.0.1:9/auth/v1.0"]
+
+
+def swift_upload(sb: Sandbox, *extra: str) -> list[str]:
+    sb.wheels()
+    return root(sb, "upload", "w", *SWIFT_DEAD, "--local-folder", str(sb.tmp / "house"), *extra)
+
+
+for label, secret, code in (
+    ("dollar-word-is-a-secret", "$" + CANARY, STORE),
+    ("dollar-paren", "$(WHEELHOUSE_UPLOADER_SECRET)", CREDENTIALS),
+    ("dollar-brace", "${WHEELHOUSE_UPLOADER_SECRET}", CREDENTIALS),
+    ("github-expression", "${{ secrets.UPLOAD }}", CREDENTIALS),
+    ("empty", "", CREDENTIALS),
+):
+    case(
+        f"secrets/{label}",
+        8,
+        code,
+        swift_upload,
+        bound=30,
+        env={"WHEELHOUSE_UPLOADER_SECRET": secret, "WHEELHOUSE_UPLOADER_USERNAME": "u"},
+        absent="$" + CANARY if "dollar-word" in label else None,
+    )
+case(
+    "secrets/cli-secret-not-printed",
+    8,
+    STORE,
+    lambda sb: swift_upload(sb, "--secret", CANARY, "--username", "u"),
+    bound=30,
+)
+case(
+    "secrets/s3-secret-not-printed",
+    8,
+    STORE,
+    lambda sb: (
+        sb.wheels(),
+        root(
+            sb,
+            "upload",
+            "w",
+            "--provider-name",
+            "s3",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--local-folder",
+            str(sb.tmp / "house"),
+        ),
+    )[1],
+    env={"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": CANARY},
+    bound=60,
+)
+case(
+    "secrets/debug-traceback-redacted",
+    8,
+    STORE,
+    lambda sb: ["--debug-traceback", *swift_upload(sb)],
+    bound=30,
+    env={"WHEELHOUSE_UPLOADER_SECRET": CANARY, "WHEELHOUSE_UPLOADER_USERNAME": "u"},
+    expect="Traceback",
+)
+for label, line in (
+    ("double-equals", f"WHEELHOUSE_UPLOADER_SECRET=={CANARY}"),
+    ("unbalanced-quote", f'WHEELHOUSE_UPLOADER_SECRET="{CANARY}'),
+    ("plain", f"AWS_SECRET_ACCESS_KEY={CANARY}"),
+):
+    case(
+        f"secrets/lint-{label}",
+        8,
+        LINT,
+        travis(f"env:\n  global:\n    - BUILD_COMMIT=v1\n    - {line}\n", "lint"),
+        env={"WHEELHOUSE_UPLOADER_SECRET": "", "TWINE_PASSWORD": ""},
+    )
+case(
+    "secrets/pypirc-password-malformed",
+    8,
+    CONFIG,
+    lambda sb: (
+        sb.write("home/.pypirc", f"[distutils]\nindex-servers = x\n[x\npassword = {CANARY}\n"),
+        root(
+            sb,
+            "release",
+            "0.1.0",
+            "-u",
+            sb.listing(),
+            "-w",
+            str(sb.dl),
+            "--config-file",
+            str(sb.home / ".pypirc"),
+            "-r",
+            "x",
+        ),
+    )[1],
+    env={"TWINE_PASSWORD": ""},
+)
+
+
+# == 9: the network ============================================================================
+
+
+def release(
+    *extra: str, listing: Callable[[Sandbox], str] | None = None, dry: bool = True
+) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        url = listing(sb) if listing else sb.listing()
+        return root(
+            sb,
+            "release",
+            "0.1.0",
+            "-u",
+            url,
+            "-w",
+            str(sb.dl),
+            "--timeout",
+            "2",
+            *(["-n"] if dry else []),
+            *extra,
+        )
+
+    return build
+
+
+def page(
+    behaviour: str, body: bytes = b"<a>x</a>" * 10, ctype: str = "text/html", status: int = 200
+) -> Callable[[Sandbox], str]:
+    route = Route(behaviour=behaviour, body=body, content_type=ctype, status=status)  # type: ignore[arg-type]
+    return lambda sb: sb.url("/page", route)
+
+
+for behaviour in (
+    "stall",
+    "stall-headers",
+    "drip-headers",
+    "drip",
+    "stall-body",
+    "short",
+    "reset",
+    "endless",
+    "error500",
+):
+    case(
+        f"network/listing-{behaviour}",
+        9,
+        STORE,
+        release(listing=page(behaviour)),
+        bound=6,
+        owns=("dl",),
+    )
+case("network/listing-404", 9, STORE, release(listing=page("status", status=404)), bound=6)
+case(
+    "network/listing-redirect-without-location",
+    9,
+    STORE,
+    release(listing=page("status", status=302)),
+    bound=6,
+)
+case(
+    "network/listing-closed-port",
+    9,
+    STORE,
+    release(listing=lambda _sb: "http://127.0.0.1:9/listing/"),
+    bound=6,
+)
+case("network/listing-ftp-url", 9, STORE, release(listing=lambda _sb: "ftp://127.0.0.1:9/x/"))
+for label, body, ctype in (
+    ("deep-json", b"[" * 100000 + b"]" * 100000, "application/json"),
+    ("binary-json", b"\xff\xfe\x00garbage", "application/json"),
+    ("json-list-of-ints", b"[1, 2, 3]", "application/json"),
+    ("metadata-json-wrong-types", b'{"fooext-0.1.0-py3-none-any.whl": 5}', "application/json"),
+    ("pep691-wrong-types", b'{"meta": 1, "files": 5}', "application/vnd.pypi.simple.v1+json"),
+    ("plain-binary", b"\xff\xfe\xfd", "text/plain"),
+):
+    case(f"network/listing-{label}", 9, STORE, release(listing=page("ok", body, ctype)))
+
+
+def links(href: str) -> Callable[[Sandbox], str]:
+    return lambda sb: sb.listing(href=href)
+
+
+for label, href in (
+    ("file", "file:///tmp/{name}"),
+    ("file-private", "file://{outside}/{name}"),
+    ("ftp", "ftp://127.0.0.1:9/{name}"),
+    ("data", "data:text/plain;base64,QUFB/{name}"),
+):
+    case(
+        f"network/link-{label}-refused",
+        9,
+        STORE,
+        lambda sb, h=href: release(listing=links(h.replace("{outside}", str(sb.outside))))(sb),
+        expect="refused",
+    )
+
+
+def metadata_with_file_link(sb: Sandbox) -> str:
+    data = {name: {"sha256": "0" * 64, "size": 1} for name in EXPECTED}
+    base = sb.url(
+        "/meta/metadata.json",
+        Route(body=json.dumps(data).encode(), content_type="application/json"),
+    )
+    return base.replace("http://", "file://").rsplit("/", 1)[0] + "/metadata.json"
+
+
+case("network/local-listing-of-absent-file", 9, STORE, release(listing=metadata_with_file_link))
+for behaviour in ("stall-body", "drip", "reset", "short", "endless", "error500", "stall"):
+    case(
+        f"network/download-{behaviour}",
+        9,
+        STORE,
+        release(listing=lambda sb, b=behaviour: sb.listing(download=b)),  # type: ignore[misc]
+        bound=8,
+        owns=("dl",),
+    )
+case(
+    "network/download-404",
+    9,
+    STORE,
+    release(listing=lambda sb: sb.listing(download="status", status=404)),
+    owns=("dl",),
+)
+case(
+    "network/upper-case-sha256",
+    9,
+    OK,
+    release(listing=lambda sb: sb.listing(hashes="upper")),
+    owns=("dl",),
+    bound=20,
+)
+case(
+    "network/wrong-sha256",
+    9,
+    GATE,
+    release(listing=lambda sb: sb.listing(hashes="wrong")),
+    owns=("dl",),
+    absent="--allow-incomplete",
+)
+case(
+    "network/no-sha256",
+    9,
+    GATE,
+    release(listing=lambda sb: sb.listing(hashes="none")),
+    owns=("dl",),
+)
+case(
+    "network/10000-extra-links",
+    9,
+    OK,
+    release(listing=lambda sb: sb.listing(extra_links=10000)),
+    owns=("dl",),
+    bound=30,
+)
+
+
+def duplicate_tags(sb: Sandbox) -> str:
+    files = sb.wheels()
+    for i in range(1, 2000):
+        build_tag = make_wheel(sb.tmp / "dup", tag="py3-none-any", version="0.1.0")
+        renamed = build_tag.with_name(f"fooext-0.1.0-{i}-py3-none-any.whl")
+        build_tag.replace(renamed)
+        files.append(renamed)
+        if i > 3:
+            break
+    return sb.listing(files=files)
+
+
+case("network/duplicate-tags", 9, GATE, release(listing=duplicate_tags), owns=("dl",))
+
+
+def staged_bad(mutate: Callable[[Path], None]) -> Callable[[Sandbox], str]:
+    def listing(sb: Sandbox) -> str:
+        files = sb.wheels()
+        mutate(files[0])
+        return sb.listing(files=files)
+
+    return listing
+
+
+for label, mutate in (
+    ("empty", lambda p: p.write_bytes(b"")),
+    ("not-a-zip", lambda p: p.write_bytes(b"<html>error page</html>")),
+    ("truncated", lambda p: p.write_bytes(p.read_bytes()[:200])),
+    (
+        "mislabelled",
+        lambda p: p.write_bytes(
+            make_wheel(
+                p.parent.parent / "lie", version="0.1.0", metadata_version="0.2.0"
+            ).read_bytes()
+        ),
+    ),
+):
+    case(
+        f"network/staged-{label}-wheel", 7, GATE, release(listing=staged_bad(mutate)), owns=("dl",)
+    )
+
+
+def stalled_index(sb: Sandbox) -> list[str]:
+    url = sb.listing()
+    index = sb.url("/index/", Route(behaviour="stall"))
+    simple = sb.url("/simple/", Route(behaviour="status", status=404))
+    return root(
+        sb,
+        "release",
+        "0.1.0",
+        "-u",
+        url,
+        "-w",
+        str(sb.dl),
+        "--timeout",
+        "3",
+        "--repository-url",
+        index,
+        "--index-url",
+        simple,
+    )
+
+
+case(
+    "network/index-accepts-and-never-answers",
+    9,
+    INDEX,
+    stalled_index,
+    owns=("dl",),
+    bound=25,
+    env={"TWINE_USERNAME": "u"},
+)
+
+
+def stalled_simple_index(sb: Sandbox) -> list[str]:
+    url = sb.listing()
+    sb.url("/simple2/fooext/", Route(behaviour="stall"))
+    return root(
+        sb,
+        "release",
+        "0.1.0",
+        "-u",
+        url,
+        "-w",
+        str(sb.dl),
+        "--timeout",
+        "2",
+        "--repository-url",
+        sb.url("/up/", Route(behaviour="stall")),
+        "--index-url",
+        sb.url("/simple2/", Route(behaviour="stall")),
+        "--dry-run",
+    )
+
+
+case("network/simple-index-stalls", 9, STORE, stalled_simple_index, owns=("dl",), bound=20)
+
+
+# == 11: exit codes ============================================================================
+
+case(
+    "exit-codes/pypirc-missing",
+    11,
+    CONFIG,
+    release("--config-file", "/nonexistent/pypirc", "-r", "x", dry=False),
+)
+case(
+    "exit-codes/pypirc-malformed",
+    11,
+    CONFIG,
+    lambda sb: (
+        sb.write("home/.pypirc", "[distutils\nindex-servers = x\n"),
+        release("--config-file", str(sb.home / ".pypirc"), "-r", "x", dry=False)(sb),
+    )[1],
+)
+case(
+    "exit-codes/pypirc-section-missing",
+    11,
+    CONFIG,
+    lambda sb: (
+        sb.write("home/.pypirc", "[distutils]\nindex-servers = a\n"),
+        release("--config-file", str(sb.home / ".pypirc"), "-r", "b", dry=False)(sb),
+    )[1],
+)
+case(
+    "exit-codes/report-is-a-directory",
+    11,
+    USAGE,
+    lambda sb: (sb.dl.mkdir(), release("--report", str(sb.dl))(sb))[1],
+)
+case(
+    "exit-codes/report-under-a-file",
+    11,
+    USAGE,
+    lambda sb: release("--report", str(sb.outside / "private.txt" / "r.json"))(sb),
+)
+case(
+    "exit-codes/incomplete-set-hints-the-flag",
+    11,
+    GATE,
+    release(listing=lambda sb: sb.listing(files=sb.wheels()[:2])),
+    expect="--allow-incomplete",
+)
+case(
+    "exit-codes/incomplete-set-allowed",
+    11,
+    OK,
+    release("--allow-incomplete", listing=lambda sb: sb.listing(files=sb.wheels()[:2])),
+    owns=("dl",),
+    bound=20,
+)
+case(
+    "exit-codes/stale-local-file",
+    11,
+    GATE,
+    lambda sb: (sb.write("dl/" + EXPECTED[0], b"stale"), release()(sb))[1],
+    expect="--clobber",
+)
+case(
+    "exit-codes/local-file-is-a-symlink",
+    11,
+    GATE,
+    lambda sb: (
+        sb.dl.mkdir(),
+        (sb.dl / EXPECTED[0]).symlink_to(sb.outside / "private.txt"),
+        release()(sb),
+    )[2],
+)
+case("exit-codes/no-listing", 11, USAGE, lambda sb: root(sb, "release", "0.1.0", "-n"))
+case("exit-codes/valid-dry-release", 11, OK, release(), owns=("dl",), bound=20)
+
+IDS = [c.id for c in CASES]
+assert len(IDS) == len(set(IDS)), [i for i in IDS if IDS.count(i) > 1]
