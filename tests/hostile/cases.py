@@ -955,44 +955,51 @@ case(
 
 
 def duplicate_tags(sb: Sandbox) -> str:
-    files = sb.wheels()
-    for i in range(1, 2000):
-        build_tag = make_wheel(sb.tmp / "dup", tag="py3-none-any", version="0.1.0")
-        renamed = build_tag.with_name(f"fooext-0.1.0-{i}-py3-none-any.whl")
-        build_tag.replace(renamed)
-        files.append(renamed)
-        if i > 3:
-            break
+    """The expected set plus three wheels with build tags, all claiming py3-none-any."""
+    files = sb.wheels(sdist=True)
+    for i in range(1, 4):
+        wheel = make_wheel(sb.tmp / "dup", tag="py3-none-any", version="0.1.0")
+        files.append(wheel.replace(wheel.with_name(f"fooext-0.1.0-{i}-py3-none-any.whl")))
     return sb.listing(files=files)
 
 
-case("network/duplicate-tags", 9, GATE, release(listing=duplicate_tags), owns=("dl",))
+case(
+    "network/duplicate-tags",
+    9,
+    GATE,
+    release(listing=duplicate_tags),
+    expect="duplicate tags",
+    absent="--allow-incomplete releases",
+)
 
 
 def staged_bad(mutate: Callable[[Path], None]) -> Callable[[Sandbox], str]:
     def listing(sb: Sandbox) -> str:
-        files = sb.wheels()
+        files = sb.wheels(sdist=True)
         mutate(files[0])
         return sb.listing(files=files)
 
     return listing
 
 
-for label, mutate in (
-    ("empty", lambda p: p.write_bytes(b"")),
-    ("not-a-zip", lambda p: p.write_bytes(b"<html>error page</html>")),
-    ("truncated", lambda p: p.write_bytes(p.read_bytes()[:200])),
-    (
-        "mislabelled",
-        lambda p: p.write_bytes(
-            make_wheel(
-                p.parent.parent / "lie", version="0.1.0", metadata_version="0.2.0"
-            ).read_bytes()
-        ),
-    ),
+def liar(path: Path) -> None:
+    lie = make_wheel(path.parent.parent / "lie", version="0.1.0", metadata_version="0.2.0")
+    path.write_bytes(lie.read_bytes())
+
+
+for label, mutate, message in (
+    ("empty", lambda p: p.write_bytes(b""), "not a readable zip"),
+    ("not-a-zip", lambda p: p.write_bytes(b"<html>error page</html>"), "not a readable zip"),
+    ("truncated", lambda p: p.write_bytes(p.read_bytes()[:200]), "not a readable zip"),
+    ("mislabelled", liar, "METADATA says fooext 0.2.0"),
 ):
     case(
-        f"network/staged-{label}-wheel", 7, GATE, release(listing=staged_bad(mutate)), owns=("dl",)
+        f"network/staged-{label}-wheel",
+        7,
+        GATE,
+        release(listing=staged_bad(mutate)),
+        owns=("dl",),
+        expect=message,
     )
 
 
@@ -1094,7 +1101,7 @@ case(
     "exit-codes/incomplete-set-hints-the-flag",
     11,
     GATE,
-    release(listing=lambda sb: sb.listing(files=sb.wheels()[:2])),
+    release(listing=lambda sb: sb.listing(files=sb.wheels(sdist=True)[:2])),
     expect="--allow-incomplete",
 )
 case(

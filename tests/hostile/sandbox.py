@@ -149,7 +149,7 @@ class Sandbox:
         server; ``download``/``page``: behaviours of the file routes / of the page itself;
         ``hashes``: ok, upper (upper-case sha256), wrong, none; ``href``: a link template
         (``{name}``: the file name) instead of the served file."""
-        files = self.wheels() if files is None else files
+        files = self.wheels(sdist=True) if files is None else files
         links = []
         for path in files:
             body = path.read_bytes()

@@ -51,7 +51,7 @@ def test_signal_during_stalled_parallel_download(
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "pyproject.toml").write_text(
-        f'[tool.numpy-wheels]\nproject = "fooext"\nbuild = {json.dumps(BUILD)}\n'
+        f'[tool.numpy-wheels]\nproject = "fooext"\nbuild = {json.dumps(BUILD)}\nsdist = false\n'
     )
     listing = stalled_listing(server, tmp_path)
     dl = tmp_path / "dl"
