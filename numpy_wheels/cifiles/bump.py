@@ -122,7 +122,8 @@ def plan_bump(
             index = var.location.line - 1
             lines[index] = _edit_line(lines[index], var, new)
         new_text = "".join(lines)
-        before = [(v.name, v.value) for v in ci_file.definitions()]
+        # read as the round trip reads it (a computed GitHub matrix stays unexpanded)
+        before = _values(ci_file.path)
         _check_round_trip(ci_file.path, new_text, before=before, names=names, new=new)
         edits.append(
             FileEdit(

@@ -461,7 +461,18 @@ def _fill_matrix(var: EnvVar, row: Mapping[str, str]) -> EnvVar:
     return filled
 
 
-def read_github(path: Path, data: Any) -> CIFile:
+def _computed(strategy: Any) -> bool:
+    """A ``strategy.matrix`` computed at run time (``${{ fromJSON(needs.….outputs.…) }}``)."""
+    matrix = strategy.get("matrix") if isinstance(strategy, Mapping) else None
+    return isinstance(matrix, str) and "fromJSON(" in matrix.replace(" ", "")
+
+
+def read_github(
+    path: Path, data: Any, generated: Sequence[Mapping[str, str]] | None = None
+) -> CIFile:
+    """``generated``: the rows of a matrix computed at run time. This repository's workflow
+    computes it with ``numpy_wheels matrix --json --ci github``, so the config layer passes
+    the same rows (``config.build.read_ci_files``); without them such a job stays one job."""
     global_env = _mapping_env(data.get("env"), path, _line(data, "env", 1))
     jobs: list[Job] = []
     job_nodes = _expect(data.get("jobs"), Mapping, "jobs", path, _line(data, "jobs", 1))
@@ -469,16 +480,26 @@ def read_github(path: Path, data: Any) -> CIFile:
         line = _line(job_nodes, job_id, 1)
         _expect(job, Mapping, f"job {job_id}", path, line)
         env = _mapping_env(job.get("env"), path, _line(job, "env", line), f"jobs.{job_id}.env")
-        rows = _matrix_rows(job.get("strategy"), path, _line(job, "strategy", line)) or [{}]
-        for row in rows:
+        if _computed(job.get("strategy")) and generated is not None:
+            rows = [dict(r) for r in generated]
+            labels = [r.get("name", "") for r in rows]
+        else:
+            rows = _matrix_rows(job.get("strategy"), path, _line(job, "strategy", line)) or [{}]
+            labels = [" ".join(f"{k}={v}" for k, v in row.items()) for row in rows]
+        runs_on = EnvVar(
+            name="runs-on",
+            value=_scalar(job.get("runs-on")),
+            form="mapping",
+            location=Location(path=path, line=line),
+        )
+        for row, label in zip(rows, labels, strict=True):
             filled = tuple(_fill_matrix(v, row) for v in env)
-            label = " ".join(f"{k}={v}" for k, v in row.items())
             jobs.append(
                 Job(
                     name=f"{job_id} {label}".strip(),
                     env=filled,
                     location=Location(path=path, line=line),
-                    os=row.get("os") or _scalar(job.get("runs-on")) or None,
+                    os=_fill_matrix(runs_on, row).value or row.get("os") or None,
                 )
             )
     return CIFile(path=path, provider="github", global_env=tuple(global_env), jobs=tuple(jobs))
@@ -613,7 +634,12 @@ def discover(root: Path) -> list[Path]:
     return found
 
 
-def read_file(path: Path, *, provider: Provider | None = None) -> CIFile:
+def read_file(
+    path: Path,
+    *,
+    provider: Provider | None = None,
+    generated: Sequence[Mapping[str, str]] | None = None,
+) -> CIFile:
     provider = provider or provider_of(path)
     if provider is None:
         msg = f"{path}: not a CI file this tool knows (Travis, AppVeyor, Azure, GitHub Actions)"
@@ -624,11 +650,19 @@ def read_file(path: Path, *, provider: Provider | None = None) -> CIFile:
     if not isinstance(data, Mapping):
         msg = f"{path}: the top level must be a mapping, got {type(data).__name__}"
         raise ConfigError(msg)
+    if provider == "github":
+        return read_github(path, data, generated)
     return READERS[provider](path, data)
 
 
-def read_config(root: Path, paths: Sequence[Path] = ()) -> CIConfig:
-    """Read ``paths`` (default: every CI file found under ``root``)."""
+def read_config(
+    root: Path,
+    paths: Sequence[Path] = (),
+    *,
+    generated: Sequence[Mapping[str, str]] | None = None,
+) -> CIConfig:
+    """Read ``paths`` (default: every CI file found under ``root``); ``generated``: the rows of
+    a GitHub matrix computed at run time (see ``read_github``)."""
     paths = list(paths) or discover(root)
     if not paths:
         msg = (
@@ -640,5 +674,5 @@ def read_config(root: Path, paths: Sequence[Path] = ()) -> CIConfig:
         if not p.is_file():
             msg = f"CI file {p} does not exist"
             raise ConfigError(msg)
-    files = tuple(read_file(p) for p in paths)
+    files = tuple(read_file(p, generated=generated) for p in paths)
     return CIConfig(root=root, files=files)

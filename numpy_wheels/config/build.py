@@ -12,19 +12,26 @@ import re
 import shlex
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from numpy_wheels.ci import HostOS, on_ci, runner_os
+from numpy_wheels.ci import SERVICES, HostOS, on_ci, runner_os, running_service
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
 from numpy_wheels.cifiles.jobs import job_identifier
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig
 from numpy_wheels.config.secrets import without_secrets
-from numpy_wheels.errors import ConfigError, SelectionError
+from numpy_wheels.errors import ConfigError, ContainerEngineError, SelectionError
 from numpy_wheels.files import read_config_text
 from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, one_of
-from numpy_wheels.model.matrix import BuildId, identifier_from_multibuild, load_catalogue, select
+from numpy_wheels.model.matrix import (
+    BuildId,
+    assign,
+    identifier_from_multibuild,
+    load_catalogue,
+    select,
+)
+from numpy_wheels.model.plan import matrix_rows
 
 #: A distribution name as PEP 508 defines it (letters, digits, ``._-``, alphanumeric ends).
 PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
@@ -40,6 +47,8 @@ _PROJECT_KEYS = {
     "repo-url": str,
     "images": dict,
     "sdist": bool,
+    "ci": dict,
+    "sdist-config-settings": dict,
 }
 
 
@@ -55,6 +64,12 @@ class ProjectConfig:
     repo_url: str | None = None
     images: Mapping[str, str] = dataclasses.field(default_factory=dict)
     sdist: bool = True  # the release includes the source distribution
+    # PEP 517 config settings of the sdist build (numpy: meson setup without BLAS)
+    sdist_config_settings: Mapping[str, str | tuple[str, ...]] = dataclasses.field(
+        default_factory=dict
+    )
+    # Which CI service builds which wheels: (service, selectors) in order, first match wins.
+    ci: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _settings(raw: object, where: str) -> dict[str, str | tuple[str, ...]]:
@@ -122,7 +137,50 @@ def read_project_config(root: Path) -> ProjectConfig:
         repo_url=table.get("repo-url"),
         images=dict(table.get("images", {})),
         sdist=table.get("sdist", True),
+        ci=_ci_shares(table.get("ci", {}), where),
+        sdist_config_settings=_settings(table.get("sdist-config-settings", {}), where),
     )
+
+
+def _ci_shares(raw: dict[str, object], where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    out = []
+    for service, selectors in raw.items():
+        if service not in SERVICES:
+            msg = f"{where}: ci.{service}: not a CI service ({', '.join(SERVICES)})"
+            raise ConfigError(msg)
+        if not isinstance(selectors, list) or not all(isinstance(x, str) for x in selectors):
+            msg = f"{where}: ci.{service} must be a list of build selectors"
+            raise ConfigError(msg)
+        out.append((service, tuple(selectors)))
+    return tuple(out)
+
+
+def selection(project: ProjectConfig) -> tuple[BuildId, ...]:
+    """The wheels this repository builds (``build``/``skip`` over the catalogue)."""
+    return select(load_catalogue(), build=project.build, skip=project.skip)
+
+
+def ci_share(project: ProjectConfig, service: str) -> tuple[BuildId, ...]:
+    """The wheels ``service``'s CI file builds (``[tool.numpy-wheels.ci]``; without that
+    table every CI file may build every wheel)."""
+    ids = selection(project)
+    if not project.ci:
+        return ids
+    return assign(ids, project.ci).get(service, ())
+
+
+def ci_shares(project: ProjectConfig) -> dict[str, list[str]] | None:
+    """Service -> the keys of its share; None without ``[tool.numpy-wheels.ci]``."""
+    if not project.ci:
+        return None
+    return {service: [b.key for b in ci_share(project, service)] for service, _ in project.ci}
+
+
+def read_ci_files(root: Path, project: ProjectConfig | None = None) -> CIConfig:
+    """The CI files, with the GitHub matrix computed at run time expanded to the rows the
+    workflow's own ``numpy_wheels matrix --json --ci github`` step prints."""
+    project = project or read_project_config(root)
+    return read_config(root, generated=matrix_rows(ci_share(project, "github")))
 
 
 def split_words(value: str | None) -> tuple[str, ...]:
@@ -229,7 +287,7 @@ def choose_identifiers(
         only = job_identifier(env, os_name)
     if host is not None:
         only = only or host
-        if only != host:
+        if only.partition("+")[0] != host:
             msg = (
                 f"the host backend builds only {host} on this machine, not {only}; use "
                 "--backend cibuildwheel, or run with the matching interpreter"
@@ -241,17 +299,35 @@ def choose_identifiers(
 def choose_backend(
     requested: Backend | None, env: Mapping[str, str], *, engine_available: bool
 ) -> tuple[Backend, str]:
-    """The backend and why: ``--backend``, NUMPY_WHEELS_BACKEND, then CI with an engine."""
+    """The backend and why: ``--backend``, NUMPY_WHEELS_BACKEND, then cibuildwheel on any CI
+    (every OS: it brings the job's own Python), host for a local run."""
     if requested is not None:
         return requested, "chosen with --backend"
     configured = one_of(env.get("NUMPY_WHEELS_BACKEND"), BACKENDS)
     if configured is not None:
         return configured, "NUMPY_WHEELS_BACKEND"
-    if on_ci(env) and engine_available:
-        return "cibuildwheel", "on CI with a working container engine"
-    if on_ci(env):
-        return "host", "on CI but no container engine answers `docker info`"
+    if on_ci(env) or running_service(env) is not None:  # Azure sets TF_BUILD, not CI
+        # The runner's own Python never decides what a job builds: cibuildwheel installs the
+        # job's (python.org / nuget / PyPy downloads, or the manylinux image's).
+        reason = "on CI: each job builds its identifier with cibuildwheel"
+        return "cibuildwheel", reason + (
+            " (a container engine answers)" if engine_available else ""
+        )
     return "host", "a local run (set --backend cibuildwheel for manylinux images)"
+
+
+def _engine_check(identifiers: Sequence[BuildId], *, engine_available: bool) -> None:
+    """On CI, Linux identifiers need a container engine: its absence is exit 13, never a
+    silent build of something else."""
+    linux = [b.key for b in identifiers if b.platform.os == "linux"]
+    if linux and not engine_available:
+        msg = (
+            f"this CI job builds {', '.join(linux)} in a manylinux/musllinux container, but "
+            "no container engine answers `docker info` on this runner: start Docker there "
+            "(Travis: services: [docker]); NUMPY_WHEELS_BACKEND=host would build only this "
+            "machine's own identifier instead"
+        )
+        raise ContainerEngineError(msg)
 
 
 def _cache_dir(root: Path, env: Mapping[str, str]) -> Path:
@@ -274,7 +350,7 @@ def resolve_build_options(
     root = request.root
     host_id = host_id or _this_host()
     project = read_project_config(root)
-    commit = resolve_commit(ci_config or read_config(root), env)
+    commit = resolve_commit(ci_config or read_ci_files(root, project), env)
     chosen, reason = choose_backend(request.backend, env, engine_available=engine_available)
     identifiers = choose_identifiers(
         project,
@@ -283,6 +359,8 @@ def resolve_build_options(
         host_platform=host_platform,
         host=host_id if chosen == "host" else None,
     )
+    if chosen == "cibuildwheel" and reason.startswith("on CI"):
+        _engine_check(identifiers, engine_available=engine_available)
     repo_dir = root / (env.get("REPO_DIR") or project.repo_dir or project.project)
     kind: SourceKind = request.source or (
         "git" if (repo_dir / ".git").exists() or env.get("REPO_URL") else "sdist"

@@ -383,6 +383,23 @@ def select(
     return chosen
 
 
+def assign(
+    ids: Sequence[BuildId], shares: Sequence[tuple[str, Sequence[str]]]
+) -> dict[str | None, tuple[BuildId, ...]]:
+    """Which CI service builds each wheel: the first ``(provider, selectors)`` that matches;
+    wheels no share matches are under ``None``. Every wheel is built (and staged) once.
+
+    >>> ids = select(load_catalogue(), build=["cp312-*"], skip=["*-macosx_*", "*linux*"])
+    >>> {k: [b.key for b in v] for k, v in assign(ids, [("appveyor", ["*-win32"])]).items()}
+    {None: ['cp312-win_amd64', 'cp312-win_arm64'], 'appveyor': ['cp312-win32']}
+    """
+    out: dict[str | None, list[BuildId]] = {}
+    for build_id in ids:
+        owner = next((p for p, sel in shares if any(_matches(s, build_id) for s in sel)), None)
+        out.setdefault(owner, []).append(build_id)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def sdist_name(project: str, version: str) -> str:
     """The sdist's file name (PEP 625: normalised name, ``.tar.gz``).
 

@@ -1,6 +1,7 @@
 """The real thing: numpy at this repository's BUILD_COMMIT, built from the PyPI sdist against the
 pinned scipy-openblas64, repaired by auditwheel and tested from a fresh venv (minutes) — driven
-as `reproduce --ci travis --job 0`, i.e. exactly what that CI job runs."""
+as `reproduce --ci github --job "build cp311-manylinux_x86_64"`: that CI job's environment,
+built here with the host backend."""
 
 from __future__ import annotations
 
@@ -52,11 +53,12 @@ def test_numpy_wheel_builds_repairs_and_passes_its_tests(
     # numpy's "fast" label keeps CI within its budget; the README's run uses "full".
     env.setdefault("NUMPY_TEST_LABEL", "fast")
     env["NUMPY_WHEELS_CACHE"] = str(tmp_path / "cache")
-    argv = ["--root", str(root), "reproduce", "--ci", "travis", "--job", "0", "--source", "sdist"]
+    job = "build cp311-manylinux_x86_64"
+    argv = ["--root", str(root), "reproduce", "--ci", "github", "--job", job, "--source", "sdist"]
     code = main(argv, env=env)
     out, err = capsys.readouterr()
     assert code == 0, (out + err)[-5000:]
-    assert "job 0 of .travis.yml" in out
+    assert "of wheels.yml" in out
     assert "MB_PYTHON_VERSION  3.11" in out  # the job's environment, shown
     (wheel,) = (root / "wheelhouse").glob("*.whl")
     name, version, _, tags = parse_wheel_filename(wheel.name)

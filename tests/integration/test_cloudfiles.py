@@ -177,7 +177,7 @@ def test_upload_to_ord_published_through_the_cdn(
     text = page.decode()
     assert f"Public address: <a href='{public}'>{public}</a>" in text
     assert f"pip install --index-url {public}simple/ fooext" in text
-    assert "0.1.0: 1 of 3 expected wheels" in text
+    assert "0.1.0: 2 of 4 expected files" in text  # three wheels and the sdist expected
     metadata = json.loads(fetch(rax, public + "metadata.json")[1])
     assert {n: m["sha256"] for n, m in metadata.items()} == {p.name: sha256_of(p) for p in files}
     # A rerun skips everything, re-enables the CDN (202) and prints the address.

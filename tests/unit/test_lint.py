@@ -9,7 +9,9 @@ import pytest
 
 from numpy_wheels.cifiles.checks import lint
 from numpy_wheels.cifiles.commit import detect_mode, resolve_commit
+from numpy_wheels.cifiles.jobs import coverage
 from numpy_wheels.cifiles.readers import read_config
+from numpy_wheels.config.build import ci_shares, read_ci_files, read_project_config
 from numpy_wheels.errors import LintError
 from tests.conftest import DATA
 
@@ -190,4 +192,10 @@ def test_historic_names_resolve(data_copy: Callable[[str], Path]) -> None:
 
 
 def test_this_repository_is_clean() -> None:
-    assert lint(read_config(Path(__file__).parents[2])) == []
+    root = Path(__file__).parents[2]
+    project = read_project_config(root)
+    shares = ci_shares(project)
+    assert shares is not None
+    config = read_ci_files(root, project)
+    assert lint(config, check_pythons=False) == []
+    assert coverage(config, shares) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.config.build import BuildRequest, resolve_build_options, split_words
-from numpy_wheels.errors import SelectionError
+from numpy_wheels.errors import ContainerEngineError, SelectionError
 
 HOST = "cp311-manylinux_x86_64"
 
@@ -17,9 +17,10 @@ HOST = "cp311-manylinux_x86_64"
     ("env", "engine", "backend", "reason"),
     [
         ({}, False, "host", "a local run"),
-        ({"CI": "true"}, False, "host", "no container engine answers"),
-        ({"CI": "true"}, True, "cibuildwheel", "with a working container engine"),
+        ({"CI": "true"}, True, "cibuildwheel", "a container engine answers"),
+        ({"TF_BUILD": "True"}, True, "cibuildwheel", "on CI: each job builds its identifier"),
         ({"NUMPY_WHEELS_BACKEND": "cibuildwheel"}, False, "cibuildwheel", "NUMPY_WHEELS_BACKEND"),
+        ({"CI": "true", "NUMPY_WHEELS_BACKEND": "host"}, False, "host", "NUMPY_WHEELS_BACKEND"),
     ],
 )
 def test_backend_choice_is_explained(
@@ -30,6 +31,42 @@ def test_backend_choice_is_explained(
     )
     assert opts.backend == backend
     assert reason in opts.backend_reason
+
+
+def test_ci_linux_job_without_a_container_engine_is_exit_13(
+    data_copy: Callable[[str], Path],
+) -> None:
+    """No silent fall-back to a different build: the job's identifier or a clear error."""
+    env = {"CI": "true", "TRAVIS": "true", "TRAVIS_OS_NAME": "linux"}
+    env |= {"MB_PYTHON_VERSION": "3.13", "PLAT": "x86_64"}
+    with pytest.raises(ContainerEngineError, match="builds cp313-manylinux_x86_64 in a") as exc:
+        resolve_build_options(
+            BuildRequest(root=data_copy("this-repo")),
+            env=env,
+            engine_available=False,
+            host_id=HOST,
+        )
+    assert exc.value.return_code == 13
+
+
+@pytest.mark.parametrize("python", ["3.13", "3.11", "3.14t", "pypy3.11"])
+def test_ci_macos_job_builds_its_identifier_whatever_the_runner_python(
+    data_copy: Callable[[str], Path], python: str
+) -> None:
+    """The issue's reproduction: a macOS job whose Python differs from the runner's."""
+    env = {"CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "macOS"}
+    env |= {"MB_PYTHON_VERSION": python, "PLAT": "arm64", "BLAS_BACKEND": "accelerate"}
+    opts = resolve_build_options(
+        BuildRequest(root=data_copy("this-repo")),
+        env=env,
+        engine_available=False,
+        host_id=HOST,
+    )
+    assert opts.backend == "cibuildwheel"
+    (build_id,) = opts.identifiers
+    assert build_id.platform.name == "macosx_arm64"
+    assert build_id.variant == "accelerate"
+    assert build_id.python.mb_version == python
 
 
 def test_ci_job_identifier_from_multibuild_variables(data_copy: Callable[[str], Path]) -> None:

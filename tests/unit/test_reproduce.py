@@ -1,4 +1,5 @@
-"""reproduce: one CI job's environment rebuilt from this repository's own CI files."""
+"""reproduce: one CI job's environment rebuilt from this repository's own CI files, resolved
+by the option resolution ``build`` runs on that job's runner."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ import pytest
 
 from numpy_wheels.__main__ import main
 from numpy_wheels.cifiles.jobs import describe
-from numpy_wheels.cifiles.readers import read_config
+from numpy_wheels.config.build import read_ci_files
 from numpy_wheels.errors import SelectionError, UsageError
 from tests.conftest import REPO
 
 
 def test_travis_job_0_environment() -> None:
-    rep = describe(read_config(REPO), "travis", "0", daily=False)
-    assert rep.identifier == "cp311-manylinux_x86_64"
-    assert rep.os_name == "linux"
+    rep = describe(read_ci_files(REPO), "travis", "0", daily=False)
+    assert rep.identifier == "cp311-macosx_x86_64"
+    assert rep.os_name == "macos"
     assert (rep.commit.commit, rep.commit.mode) == ("v2.4.6", "release")
     assert rep.commit.location.path.name == ".travis.yml"
+    assert rep.ci_job_env()["TRAVIS_OS_NAME"] == "osx"
     env = rep.job_env({"PATH": "/bin", "CI": "true", "TRAVIS": "true", "HOME": "/h"})
     assert env["MB_PYTHON_VERSION"] == "3.11"
     assert env["TEST_DEPENDS"] == "pytest pytest-xdist hypothesis"
@@ -28,9 +30,7 @@ def test_travis_job_0_environment() -> None:
 
 
 def test_daily_mode_sets_the_schedule_marker() -> None:
-    rep = describe(
-        read_config(REPO), "github", "build os=macos-14 python=3.13 plat=arm64", daily=True
-    )
+    rep = describe(read_ci_files(REPO), "github", "build cp313-macosx_arm64", daily=True)
     assert rep.identifier == "cp313-macosx_arm64"
     assert (rep.commit.variable, rep.commit.commit, rep.commit.mode) == (
         "DAILY_COMMIT",
@@ -38,38 +38,31 @@ def test_daily_mode_sets_the_schedule_marker() -> None:
         "daily",
     )
     assert rep.job_env({})["GITHUB_EVENT_NAME"] == "schedule"
+    assert rep.ci_job_env()["GITHUB_EVENT_NAME"] == "schedule"
 
 
-def test_macos_job_prints_plan_and_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "--root",
-            str(REPO),
-            "reproduce",
-            "--ci",
-            "travis",
-            "--job",
-            "MB_PYTHON_VERSION=3.12 PLAT=x86_64",
-            "--json",
-        ],
-        env={},
-    )
-    # two jobs have that name (Linux and macOS): refused, with the list
-    assert code == SelectionError.return_code
-    capsys.readouterr()
-    jobs = read_config(REPO).by_provider("travis")
-    assert jobs is not None
-    mac = next(i for i, j in enumerate(jobs.jobs) if j.os == "osx")
-    code = main(
-        ["--root", str(REPO), "reproduce", "--ci", "travis", "--job", str(mac), "--json"], env={}
-    )
+def test_macos_job_prints_what_ci_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--root", str(REPO), "reproduce", "--ci", "github", "--job"]
+    # "cp313-macosx_arm64" names two jobs (OpenBLAS and Accelerate): refused, with the list
+    assert main([*argv, "cp313-macosx_arm64"], env={}) == SelectionError.return_code
+    assert "matches 2 jobs" in capsys.readouterr().err
+    code = main([*argv, "build cp313-macosx_arm64-accelerate", "--json", "--dry-run"], env={})
     out, err = capsys.readouterr()
-    assert code == 0
+    assert code == 0, err
     data = json.loads(out)
-    assert data["os"] == "macos"
-    assert data["plan"]["repair"][0] == "delocate-wheel"
+    assert (data["os"], data["key"], data["variant"]) == (
+        "macos",
+        "cp313-macosx_arm64+accelerate",
+        "accelerate",
+    )
+    assert data["ci"]["backend"] == "cibuildwheel"
+    assert data["ci"]["commands"] == ["python -m numpy_wheels build"]
+    assert data["ci"]["runner"] == "macos-14"
+    assert data["ci"]["env"]["BLAS_BACKEND"] == "accelerate"
+    assert data["ci"]["env"]["RUNNER_OS"] == "macOS"
+    assert data["plan"]["wheel_platform"] == "macosx_14_0_arm64"
     assert "not run here" in err
-    assert f"build --backend cibuildwheel --only {data['identifier']}" in err
+    assert "builds cp313-macosx_arm64+accelerate" in err
 
 
 def test_bad_job_and_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,26 +70,9 @@ def test_bad_job_and_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--root", str(REPO), "reproduce", "--ci", "travis", "--job", "99"], env={})
         == SelectionError.return_code
     )
-    assert "has 15 jobs" in capsys.readouterr().err
+    assert "has 12 jobs" in capsys.readouterr().err
     assert (
         main(["--root", str(REPO), "reproduce", "--ci", "azure", "--job", "0"], env={})
         == UsageError.return_code
     )
     assert "no azure CI file" in capsys.readouterr().err
-
-
-def test_linux_job_runs_the_typed_build_in_the_job_environment(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Job 9 (cp314t aarch64) runs build in-process with the job's variables; the host backend
-    refuses it before any work, with the job's identifier — exit code of SelectionError, the
-    error printed once."""
-    code = main(["--root", str(REPO), "reproduce", "--ci", "travis", "--job", "9"], env={})
-    out, err = capsys.readouterr()
-    assert code == SelectionError.return_code
-    assert (
-        "running: python -m numpy_wheels build --backend host --only cp314t-manylinux_aarch64"
-        in out
-    )
-    assert "not cp314t-manylinux_aarch64" in err
-    assert err.count("error:") == 1
