@@ -309,7 +309,10 @@ def _parser() -> argparse.ArgumentParser:
         "repair and test the wheel(s) into the wheelhouse.",
     )
     p.add_argument(
-        "--only", metavar="ID", help="build one identifier (e.g. cp311-manylinux_x86_64)"
+        "--only",
+        metavar="ID",
+        help="build one identifier (cp311-manylinux_x86_64; a BLAS variant: "
+        "cp313-macosx_arm64+accelerate)",
     )
     p.add_argument(
         "--backend",

@@ -74,3 +74,20 @@ def test_numpy_wheel_builds_repairs_and_passes_its_tests(
     with zipfile.ZipFile(wheel) as zf:
         libs = [n for n in zf.namelist() if n.startswith("numpy.libs/")]
     assert any("libscipy_openblas64_" in lib for lib in libs)
+
+    # the sdist job on the same path: the index's verified sdist, staged beside the wheel
+    code = main(["--root", str(root), "sdist", "--source", "sdist", "--json"], env=env)
+    out, err = capsys.readouterr()
+    assert code == 0, (out + err)[-3000:]
+    sdist = json.loads(out)
+    assert sdist["filename"] == "numpy-2.4.6.tar.gz"
+    assert sdist["sha256"] == summary["source"]["resolved"]  # the file the wheel was built from
+    store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    house = str(root / "wheelhouse")
+    argv = ["--root", str(root), "upload", *store, "wheels", "--local-folder", house]
+    assert main(argv, env=env) == 0
+    capsys.readouterr()
+    argv = ["--root", str(root), "staged", *store, "--container", "wheels", "--json"]
+    assert main(argv, env=env) == 0
+    staged = {f["filename"]: f["sha256"] for f in json.loads(capsys.readouterr().out)["files"]}
+    assert staged == {wheel.name: sha256_of(wheel), "numpy-2.4.6.tar.gz": sdist["sha256"]}
