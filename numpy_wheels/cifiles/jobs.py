@@ -164,8 +164,9 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
 
 
 def coverage(config: CIConfig, shares: Mapping[str, Sequence[str]]) -> list[Finding]:
-    """Each CI file's jobs build exactly its share of the wheels (``shares``: service -> wheel
-    keys, from [tool.numpy-wheels.ci]), each wheel in one job."""
+    """Each CI service's jobs build exactly its share of the wheels (``shares``: service ->
+    wheel keys, from [tool.numpy-wheels.ci]), each wheel in one job. A service's files are
+    taken together (a GitHub publish workflow builds nothing and is not missing anything)."""
     catalogue = load_catalogue()
 
     def canonical(key: str) -> str:  # cp313-macosx_arm64+openblas is cp313-macosx_arm64
@@ -175,40 +176,42 @@ def coverage(config: CIConfig, shares: Mapping[str, Sequence[str]]) -> list[Find
             return key
 
     findings = []
-    for ci_file in config.files:
-        expected = shares.get(ci_file.provider)
-        if expected is None:
+    for service, expected in shares.items():
+        files = [f for f in config.files if f.provider == service]
+        if not files:
             continue
         built: dict[str, list[Job]] = {}
-        for job in ci_file.jobs:
-            values = {
-                v.name: v.value for v in (*ci_file.global_env, *job.env) if v.name and v.value
-            }
-            try:
-                key = job_identifier(values, job_os(ci_file.provider, job.os))
-            except SelectionError as exc:
-                findings.append(
-                    Finding(kind="coverage", message=str(exc), locations=(job.location,))
-                )
-                continue
-            if key is not None:
-                built.setdefault(canonical(key), []).append(job)
-        name = ci_file.path.name
+        for ci_file in files:
+            for job in ci_file.jobs:
+                values = {
+                    v.name: v.value for v in (*ci_file.global_env, *job.env) if v.name and v.value
+                }
+                try:
+                    key = job_identifier(values, job_os(ci_file.provider, job.os))
+                except SelectionError as exc:
+                    findings.append(
+                        Finding(kind="coverage", message=str(exc), locations=(job.location,))
+                    )
+                    continue
+                if key is not None:
+                    built.setdefault(canonical(key), []).append(job)
+        names = ", ".join(f.path.name for f in files)
         for key in sorted(set(expected) - set(built)):
             findings.append(
                 Finding(
                     kind="coverage",
-                    message=f"{name} builds no {key}, which [tool.numpy-wheels.ci] gives it",
-                    locations=(Location(path=ci_file.path, line=1),),
+                    message=f"{names}: no job builds {key}, which [tool.numpy-wheels.ci] "
+                    f"gives {service}",
+                    locations=tuple(Location(path=f.path, line=1) for f in files),
                 )
             )
         for key, jobs in sorted(built.items()):
             if key not in expected:
-                owner = next((p for p, keys in shares.items() if key in keys), None)
+                owner = next((s for s, keys in shares.items() if key in keys), None)
                 why = f"{owner} builds it" if owner else "the selection does not include it"
-                message = f"{name} builds {key}, but {why} ([tool.numpy-wheels])"
+                message = f"{names} builds {key}, but {why} ([tool.numpy-wheels])"
             elif len(jobs) > 1:
-                message = f"{name} builds {key} in {len(jobs)} jobs"
+                message = f"{names} builds {key} in {len(jobs)} jobs"
             else:
                 continue
             findings.append(
