@@ -287,14 +287,11 @@ def verify_published(
     return out
 
 
-def release(
-    remotes: Sequence[Remote],
-    opts: ReleaseOptions,
-    env: Mapping[str, str],
-    *,
-    store: Store | None = None,
-    progress: Callable[[str], None] = log.write,
-) -> list[Released]:
+def _gated(
+    remotes: Sequence[Remote], opts: ReleaseOptions, progress: Callable[[str], None]
+) -> list[Remote]:
+    """The files of the release, checked against the manifest (a ReleaseGateError unless
+    complete or allowed), wheels first: an sdist alone would make pip build from source."""
     names = gate.select(
         (r.filename for r in remotes),
         project=opts.project,
@@ -313,8 +310,37 @@ def release(
     gate.enforce(report, allow_incomplete=opts.allow_incomplete)
     by_name = {r.filename: r for r in remotes}
     chosen = [by_name[n] for n in names]
-    # Wheels first, then the sdist: an sdist alone would make pip build from source.
     chosen.sort(key=lambda r: (not r.filename.endswith(".whl"), r.filename))
+    return chosen
+
+
+def _skip_held(results: Sequence[Released], target: Target, opts: ReleaseOptions) -> list[Released]:
+    """Files the index already holds with the same bytes are skipped (a rerun converges);
+    other bytes under a staged name are an IndexUploadError."""
+    held = on_index(target, opts.project, opts.limits)
+    conflicts = [
+        f"{r.filename}: on the index with sha256 {sha} (staged {r.sha256})"
+        for r in results
+        if r.filename in held and (sha := _index_sha256(held[r.filename], opts.limits)) != r.sha256
+    ]
+    if conflicts:
+        msg = "the index holds other bytes under these names:\n  " + "\n  ".join(conflicts)
+        raise IndexUploadError(msg)
+    return [dataclasses.replace(r, action="skipped") if r.filename in held else r for r in results]
+
+
+def release(
+    remotes: Sequence[Remote],
+    opts: ReleaseOptions,
+    env: Mapping[str, str],
+    *,
+    store: Store | None = None,
+    progress: Callable[[str], None] = log.write,
+) -> list[Released]:
+    """The staged set, gated, downloaded, checked, then uploaded (wheels before the sdist) and
+    read back; ``opts.no_twine``/``dry_run`` stop before the upload."""
+    chosen = _gated(remotes, opts, progress)
+    by_name = {r.filename: r for r in remotes}
     paths = download_all(chosen, opts, store)
     gate.check_coherence(paths, project=opts.project, version=opts.version)
     twine = [sys.executable, "-m", "twine", "--no-color"]
@@ -332,18 +358,7 @@ def release(
     if opts.no_twine or opts.target is None:
         return results
     target = opts.target
-    held = on_index(target, opts.project, opts.limits)
-    conflicts = [
-        f"{r.filename}: on the index with sha256 {sha} (staged {r.sha256})"
-        for r in results
-        if r.filename in held and (sha := _index_sha256(held[r.filename], opts.limits)) != r.sha256
-    ]
-    if conflicts:
-        msg = "the index holds other bytes under these names:\n  " + "\n  ".join(conflicts)
-        raise IndexUploadError(msg)
-    results = [
-        dataclasses.replace(r, action="skipped") if r.filename in held else r for r in results
-    ]
+    results = _skip_held(results, target, opts)
     todo = [p for p, r in zip(paths, results, strict=True) if r.action != "skipped"]
     if opts.dry_run:
         return results

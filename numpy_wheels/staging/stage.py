@@ -15,7 +15,7 @@ import datetime
 import json
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -199,6 +199,73 @@ def _content_type(filename: str) -> str:
     return "application/zip" if filename.endswith(".whl") else "application/gzip"
 
 
+#: One file of an upload: its path, its record when known before sending, what happens.
+Planned: TypeAlias = tuple[Path, Record | None, Action]
+
+
+def _record_of(path: Path, uploaded: str) -> Record:
+    name, version, _ = parse_dist(path.name)
+    return Record(
+        filename=path.name,
+        project=name,
+        version=str(version),
+        sha256=sha256_of(path),
+        size=path.stat().st_size,
+        uploaded=uploaded,
+    )
+
+
+def _plan_upload(
+    files: Sequence[Path], existing: Mapping[str, Record], *, force: bool, uploaded: str
+) -> list[Planned]:
+    """What happens to each file; an UploadConflictError before any byte is sent.
+
+    Names already staged are hashed up front: a conflict must stop the run before any byte
+    is sent. New names cannot conflict, so they are hashed by the upload workers, in
+    parallel with other files' transfers."""
+    plan: list[Planned] = []
+    for path in files:
+        _, version, _ = parse_dist(path.name)
+        old = existing.get(path.name)
+        if old is None:
+            plan.append((path, None, "uploaded"))
+            continue
+        record = _record_of(path, uploaded)
+        if old.sha256 == record.sha256:
+            plan.append((path, old, "skipped"))
+        elif force or version.is_devrelease:
+            plan.append((path, record, "replaced"))
+        else:
+            msg = (
+                f"{path.name} is already staged with sha256 {old.sha256}; this file has "
+                f"{record.sha256}. Nothing was uploaded."
+            )
+            raise UploadConflictError(msg)
+    return plan
+
+
+def _send(item: Planned, *, store: Store, uploaded: str, written: dict[str, Record]) -> Staged:
+    """One file and its record (the record after the file: no record names a missing file)."""
+    path, known, action = item
+    start = time.monotonic()
+    record = known or _record_of(path, uploaded)
+    if action != "skipped":
+        store.put_file(path.name, path, content_type=_content_type(path.name))
+        store.put_bytes(
+            f"{RECORDS}{path.name}.json",
+            json.dumps(record.as_json()).encode(),
+            content_type="application/json",
+        )
+        written[path.name] = record
+    return Staged(
+        filename=path.name,
+        size=record.size,
+        sha256=record.sha256,
+        action=action,
+        seconds=time.monotonic() - start,
+    )
+
+
 def upload(
     files: Sequence[Path],
     *,
@@ -220,41 +287,8 @@ def upload(
     for path in files:
         check_local_file(path)
     store.ensure_container()
-    existing = read_records(store)
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-    def record_of(path: Path) -> Record:
-        name, version, _ = parse_dist(path.name)
-        return Record(
-            filename=path.name,
-            project=name,
-            version=str(version),
-            sha256=sha256_of(path),
-            size=path.stat().st_size,
-            uploaded=now,
-        )
-
-    # Names already staged are hashed up front: a conflict must stop the run before any byte
-    # is sent. New names cannot conflict, so they are hashed by the upload workers, in
-    # parallel with other files' transfers.
-    plan: list[tuple[Path, Record | None, Action]] = []
-    for path in files:
-        _, version, _ = parse_dist(path.name)
-        old = existing.get(path.name)
-        if old is None:
-            plan.append((path, None, "uploaded"))
-            continue
-        record = record_of(path)
-        if old.sha256 == record.sha256:
-            plan.append((path, old, "skipped"))
-        elif force or version.is_devrelease:
-            plan.append((path, record, "replaced"))
-        else:
-            msg = (
-                f"{path.name} is already staged with sha256 {old.sha256}; this file has "
-                f"{record.sha256}. Nothing was uploaded."
-            )
-            raise UploadConflictError(msg)
+    plan = _plan_upload(files, read_records(store), force=force, uploaded=now)
     if dry_run:
         return [
             Staged(
@@ -263,30 +297,12 @@ def upload(
                 sha256=r.sha256,
                 action="skipped" if a == "skipped" else "would upload",
             )
-            for r, a in ((r or record_of(p), a) for p, r, a in plan)
+            for r, a in ((r or _record_of(p, now), a) for p, r, a in plan)
         ]
-
     written: dict[str, Record] = {}
 
-    def send(item: tuple[Path, Record | None, Action]) -> Staged:
-        path, known, action = item
-        start = time.monotonic()
-        record = known or record_of(path)
-        if action != "skipped":
-            store.put_file(path.name, path, content_type=_content_type(path.name))
-            store.put_bytes(
-                f"{RECORDS}{path.name}.json",
-                json.dumps(record.as_json()).encode(),
-                content_type="application/json",
-            )
-            written[path.name] = record
-        done = Staged(
-            filename=path.name,
-            size=record.size,
-            sha256=record.sha256,
-            action=action,
-            seconds=time.monotonic() - start,
-        )
+    def send(item: Planned) -> Staged:
+        done = _send(item, store=store, uploaded=now, written=written)
         if progress is not None:
             progress(done)
         return done
