@@ -186,78 +186,86 @@ def _yaml_type_finding(var: EnvVar) -> Finding | None:
 
 def value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
     """What is wrong with one definition (``known``: the names a typo is matched against)."""
-    loc = (var.location,)
     if var.problem is not None:
         kind: Kind = "unbalanced-quote" if "quote" in var.problem else "not-assignment"
-        yield Finding(kind=kind, message=var.problem, locations=loc)
+        yield Finding(kind=kind, message=var.problem, locations=(var.location,))
         return
     if var.name is None or var.value is None:
         return
-    secret = bool(_CREDENTIAL.search(var.name))  # its value is never shown
-    if var.value.startswith("="):
+    yield from _written_findings(var.name, var.value, (var.location,))
+    typed = _yaml_type_finding(var)
+    if typed is not None:
+        yield typed
+    yield from _name_findings(var, var.name, var.value, known)
+
+
+def _written_findings(name: str, value: str, loc: tuple[Location, ...]) -> Iterable[Finding]:
+    """How the value is written: a doubled ``=``, an unbalanced quote, a commit that is no
+    git ref. A credential's value is never shown."""
+    secret = bool(_CREDENTIAL.search(name))
+    if value.startswith("="):
         yield Finding(
             kind="double-equals",
-            message=f"{var.name}=={'…' if secret else var.value[1:]} has a doubled '='"
-            + ("" if secret else f"; the value read is {var.value!r}"),
+            message=f"{name}=={'…' if secret else value[1:]} has a doubled '='"
+            + ("" if secret else f"; the value read is {value!r}"),
             locations=loc,
         )
-    if var.value.count('"') % 2 or var.value.count("'") % 2:
+    if value.count('"') % 2 or value.count("'") % 2:
         yield Finding(
             kind="unbalanced-quote",
-            message=f"{var.name} value {'(not shown)' if secret else repr(var.value)} has an "
+            message=f"{name} value {'(not shown)' if secret else repr(value)} has an "
             "unbalanced quote",
             locations=loc,
         )
     if (
-        var.name in ("BUILD_COMMIT", *DAILY_NAMES)
-        and var.value.strip()
-        and not var.value.startswith("=")
-        and not _UNEXPANDED.search(var.value)
-        and not is_valid_ref(var.value.strip())
+        name in ("BUILD_COMMIT", *DAILY_NAMES)
+        and value.strip()
+        and not value.startswith("=")
+        and not _UNEXPANDED.search(value)
+        and not is_valid_ref(value.strip())
     ):
         yield Finding(
             kind="bad-ref",
-            message=f"{var.name}={_shown(var.value)} is not a git ref (tag, branch or commit "
+            message=f"{name}={_shown(value)} is not a git ref (tag, branch or commit "
             "hash: letters, digits, ._/+-)",
             locations=loc,
         )
-    typed = _yaml_type_finding(var)
-    if typed is not None:
-        yield typed
-    if var.name in NOT_HONOURED:
+
+
+def _name_findings(var: EnvVar, name: str, value: str, known: frozenset[str]) -> Iterable[Finding]:
+    """What the name says about the value: a multibuild variable not honoured, an expression
+    where a literal is read, a credential in plain text, a likely typo of a known name."""
+    loc = (var.location,)
+    if name in NOT_HONOURED:
         yield Finding(
             kind="not-honoured",
-            message=f"{var.name} is a multibuild variable this tool does not honour: "
-            f"{NOT_HONOURED[var.name]}",
+            message=f"{name} is a multibuild variable this tool does not honour: "
+            f"{NOT_HONOURED[name]}",
             locations=loc,
-            subject=var.name,
+            subject=name,
             severity="warning",
         )
-    if var.name in READ_NAMES and _UNEXPANDED.search(var.value):
+    if name in READ_NAMES and _UNEXPANDED.search(value):
         yield Finding(
             kind="unexpanded",
-            message=f"{var.name}={var.value!r} holds an expression this tool cannot "
+            message=f"{name}={value!r} holds an expression this tool cannot "
             "expand; write the literal value",
             locations=loc,
         )
-    if (
-        _CREDENTIAL.search(var.name)
-        and var.form != "secure"
-        and var.value.strip()
-        and not _REFERENCE.match(var.value)
-    ):
+    plain = var.form != "secure" and value.strip() and not _REFERENCE.match(value)
+    if _CREDENTIAL.search(name) and plain:
         yield Finding(
             kind="plain-credential",
-            message=f"{var.name} holds a credential in plain text; use the CI's "
+            message=f"{name} holds a credential in plain text; use the CI's "
             "encrypted variables (secure:/secrets)",
             locations=loc,
         )
-    if var.name not in known and var.name not in OTHER_KNOWN and var.name not in NOT_HONOURED:
-        close = difflib.get_close_matches(var.name, sorted(known), n=1, cutoff=0.85)
+    if name not in known and name not in OTHER_KNOWN and name not in NOT_HONOURED:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.85)
         if close:
             yield Finding(
                 kind="unknown-name",
-                message=f"{var.name} is not a variable this tool reads; did you mean {close[0]}?",
+                message=f"{name} is not a variable this tool reads; did you mean {close[0]}?",
                 locations=loc,
             )
 
