@@ -179,13 +179,7 @@ def _attempt(
         sock: socket.socket | None = None
         timer: threading.Timer | None = None
         try:
-            try:
-                conn.connect()
-            except OSError as exc:
-                raise _Retryable(_why(exc)) from None
-            sock = conn.sock
-            if canceller is not None:
-                canceller.register(sock)
+            sock = _connect(conn, canceller)
 
             def expire(s: socket.socket = sock) -> None:
                 expired.set()
@@ -194,31 +188,15 @@ def _attempt(
             timer = threading.Timer(remaining, expire)
             timer.daemon = True
             timer.start()
-            path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
-            host = parts.netloc.rpartition("@")[2]
             try:
-                conn.request(
-                    "GET",
-                    path,
-                    headers={"Accept": accept, "Host": host, "User-Agent": "numpy-wheels"},
-                )
+                _request(conn, parts, accept)
                 # closed explicitly: with "Connection: close" the connection does not
                 # close the response, whose file object keeps the socket open
                 with conn.getresponse() as resp:
-                    if resp.status in (301, 302, 303, 307, 308):
-                        location = resp.getheader("Location")
-                        if not location:
-                            msg = f"{what}: HTTP {resp.status} without a Location"
-                            raise StoreError(msg)
-                        url = urllib.parse.urljoin(url, location)
-                        continue
-                    if resp.status in RETRY_STATUSES:
-                        msg = f"HTTP {resp.status} {resp.reason}"
-                        raise _Retryable(msg)
-                    if resp.status != 200:
-                        msg = f"{what}: HTTP {resp.status} {resp.reason}"
-                        raise StoreError(msg)
-                    got = _body(resp, url, sink, limits, what)
+                    got = _answer(resp, url, sink, limits, what)
+                if isinstance(got, str):  # a redirect
+                    url = got
+                    continue
                 if expired.is_set():  # the shutdown at the deadline can look like an EOF
                     raise _Deadline
                 return got
@@ -236,6 +214,48 @@ def _attempt(
             conn.close()
     msg = f"{what}: more than {MAX_REDIRECTS} redirects"
     raise StoreError(msg)
+
+
+def _connect(conn: http.client.HTTPConnection, canceller: Canceller | None) -> socket.socket:
+    """Connect (a failure is retryable); the socket is registered for Ctrl-C to shut."""
+    try:
+        conn.connect()
+    except OSError as exc:
+        raise _Retryable(_why(exc)) from None
+    sock: socket.socket = conn.sock
+    if canceller is not None:
+        canceller.register(sock)
+    return sock
+
+
+def _request(
+    conn: http.client.HTTPConnection, parts: urllib.parse.SplitResult, accept: str
+) -> None:
+    path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    host = parts.netloc.rpartition("@")[2]
+    conn.request(
+        "GET", path, headers={"Accept": accept, "Host": host, "User-Agent": "numpy-wheels"}
+    )
+
+
+def _answer(
+    resp: http.client.HTTPResponse, url: str, sink: Sink, limits: Limits, what: str
+) -> Response | str:
+    """The body of a 200; the URL a redirect points to; a retryable error for 429/5xx; any
+    other status is a StoreError."""
+    if resp.status in (301, 302, 303, 307, 308):
+        location = resp.getheader("Location")
+        if not location:
+            msg = f"{what}: HTTP {resp.status} without a Location"
+            raise StoreError(msg)
+        return urllib.parse.urljoin(url, location)
+    if resp.status in RETRY_STATUSES:
+        msg = f"HTTP {resp.status} {resp.reason}"
+        raise _Retryable(msg)
+    if resp.status != 200:
+        msg = f"{what}: HTTP {resp.status} {resp.reason}"
+        raise StoreError(msg)
+    return _body(resp, url, sink, limits, what)
 
 
 def _body(

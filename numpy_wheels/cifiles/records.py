@@ -131,6 +131,21 @@ def split_assignments(text: str) -> tuple[list[tuple[str, str]], str | None]:
     >>> split_assignments('X="open')[1]
     'unbalanced " quote'
     """
+    tokens, quote = _shell_words(text)
+    if quote:
+        return [], f"unbalanced {quote} quote"
+    pairs: list[tuple[str, str]] = []
+    for token in tokens:
+        name, eq, value = token.partition("=")
+        if not eq or not _NAME.fullmatch(name):
+            return pairs, f"{token!r} is not a NAME=value assignment"
+        pairs.append((name, value))
+    return pairs, None
+
+
+def _shell_words(text: str) -> tuple[list[str], str | None]:
+    """The shell's words of ``text`` (quotes removed, continuations joined), and the quote
+    left open at the end (None: balanced)."""
     tokens: list[str] = []
     buf: list[str] = []
     quote: str | None = None
@@ -173,14 +188,6 @@ def split_assignments(text: str) -> tuple[list[tuple[str, str]], str | None]:
             buf.append(ch)
             in_token = True
         i += 1
-    if quote:
-        return [], f"unbalanced {quote} quote"
-    if in_token:
+    if in_token and not quote:
         tokens.append("".join(buf))
-    pairs: list[tuple[str, str]] = []
-    for token in tokens:
-        name, eq, value = token.partition("=")
-        if not eq or not _NAME.fullmatch(name):
-            return pairs, f"{token!r} is not a NAME=value assignment"
-        pairs.append((name, value))
-    return pairs, None
+    return tokens, quote

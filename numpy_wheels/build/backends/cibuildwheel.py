@@ -125,6 +125,52 @@ def stage(job: WheelJob) -> dict[str, str]:
     return values
 
 
+def cibuildwheel_env(job: WheelJob, values: dict[str, str]) -> dict[str, str]:
+    """cibuildwheel's settings for one identifier: ``values`` (the staged environment, with
+    container paths) and the plan's environment cross as CIBW_ENVIRONMENT after the user's
+    own; the plan's repair command and meson setup args; tests, image."""
+    opts = job.options
+    plan = make_plan(job.build_id)  # universal2 never gets here (runner refuses it)
+    # The plan's environment (deployment target, compilers, OpenBLAS paths) crosses too;
+    # what the staging set (container paths) wins.
+    for key, value in plan.env().items():
+        values.setdefault(key, value.format(project=".", openblas_lib=OPENBLAS_LIB))
+    crossing = f"{opts.cibw_environment} {environment_string(values)}".strip()
+    env = {
+        **job.env,
+        "CIBW_BUILD_VERBOSITY": job.env.get("CIBW_BUILD_VERBOSITY", "1"),
+        "CIBW_ENVIRONMENT": crossing,
+        "CIBW_TEST_ENVIRONMENT": crossing,
+        "CIBW_BEFORE_BUILD": f"bash {{project}}/{STAGE}/driver.sh before_build",
+        # The plan's repair (auditwheel / delocate-wheel / delvewheel, or none for win32).
+        "CIBW_REPAIR_WHEEL_COMMAND": shlex.join(
+            plan.repair_command(wheel="{wheel}", dest_dir="{dest_dir}", openblas_lib=OPENBLAS_LIB)
+            or []
+        ),
+    }
+    # The plan's meson setup args (Accelerate's -Dblas, Windows' --vsenv and win32's
+    # -Dallow-noblas=true, as numpy's cibuildwheel config) replace the project's.
+    config_settings = dict(opts.project.config_settings)
+    if "setup-args" in config_settings:
+        config_settings["setup-args"] = plan.setup_args
+    settings = [
+        f"{k}={v}"
+        for k, vs in config_settings.items()
+        for v in ((vs,) if isinstance(vs, str) else vs)
+    ]
+    if settings:
+        env["CIBW_CONFIG_SETTINGS"] = " ".join(shlex.quote(s) for s in settings)
+    if opts.run_tests:
+        env["CIBW_TEST_COMMAND"] = f"bash {{project}}/{STAGE}/driver.sh run_tests"
+        if opts.test_depends:
+            env["CIBW_TEST_REQUIRES"] = " ".join(opts.test_depends)
+    if opts.image:
+        arch = job.build_id.platform.arch
+        family = job.build_id.platform.name.split("_")[0].upper()
+        env[f"CIBW_{family}_{arch.upper()}_IMAGE"] = opts.image
+    return env
+
+
 class CibuildwheelBackend:
     name = "cibuildwheel"
 
@@ -134,50 +180,9 @@ class CibuildwheelBackend:
     def build(self, job: WheelJob) -> Path:
         """One cibuildwheel run builds, repairs (auditwheel in the container) and tests."""
         opts = job.options
-        plan = make_plan(job.build_id)  # universal2 never gets here (runner refuses it)
-        values = stage(job)
-        # The plan's environment (deployment target, compilers, OpenBLAS paths) crosses too;
-        # what the staging set (container paths) wins.
-        for key, value in plan.env().items():
-            values.setdefault(key, value.format(project=".", openblas_lib=OPENBLAS_LIB))
         out = job.workdir / "cibw-out"
         shutil.rmtree(out, ignore_errors=True)
-        user_env = opts.cibw_environment
-        crossing = environment_string(values)
-        env = {
-            **job.env,
-            "CIBW_BUILD_VERBOSITY": job.env.get("CIBW_BUILD_VERBOSITY", "1"),
-            "CIBW_ENVIRONMENT": f"{user_env} {crossing}".strip(),
-            "CIBW_TEST_ENVIRONMENT": f"{user_env} {crossing}".strip(),
-            "CIBW_BEFORE_BUILD": f"bash {{project}}/{STAGE}/driver.sh before_build",
-            # The plan's repair (auditwheel / delocate-wheel / delvewheel, or none for win32).
-            "CIBW_REPAIR_WHEEL_COMMAND": shlex.join(
-                plan.repair_command(
-                    wheel="{wheel}", dest_dir="{dest_dir}", openblas_lib=OPENBLAS_LIB
-                )
-                or []
-            ),
-        }
-        # The plan's meson setup args (Accelerate's -Dblas, Windows' --vsenv and win32's
-        # -Dallow-noblas=true, as numpy's cibuildwheel config) replace the project's.
-        config_settings = dict(opts.project.config_settings)
-        if "setup-args" in config_settings:
-            config_settings["setup-args"] = plan.setup_args
-        settings = [
-            f"{k}={v}"
-            for k, vs in config_settings.items()
-            for v in ((vs,) if isinstance(vs, str) else vs)
-        ]
-        if settings:
-            env["CIBW_CONFIG_SETTINGS"] = " ".join(shlex.quote(s) for s in settings)
-        if opts.run_tests:
-            env["CIBW_TEST_COMMAND"] = f"bash {{project}}/{STAGE}/driver.sh run_tests"
-            if opts.test_depends:
-                env["CIBW_TEST_REQUIRES"] = " ".join(opts.test_depends)
-        if opts.image:
-            arch = job.build_id.platform.arch
-            family = job.build_id.platform.name.split("_")[0].upper()
-            env[f"CIBW_{family}_{arch.upper()}_IMAGE"] = opts.image
+        env = cibuildwheel_env(job, stage(job))
         # cibuildwheel wants the project inside its working directory.
         call(
             *python_tool("cibuildwheel"),
