@@ -145,6 +145,14 @@ def dist_metadata(path: Path) -> tuple[str, str]:
     """``Name`` and ``Version`` from a wheel's ``*.dist-info/METADATA`` or an sdist's
     ``PKG-INFO``; a file that is not a readable zip/tar with one is a BadDistribution."""
     import email.parser
+
+    headers = email.parser.BytesParser().parsebytes(raw_metadata(path), headersonly=True)
+    return str(headers.get("Name", "")), str(headers.get("Version", ""))
+
+
+def raw_metadata(path: Path) -> bytes:
+    """The bytes of a wheel's ``*.dist-info/METADATA`` or an sdist's ``PKG-INFO`` (bounded);
+    BadDistribution when the file is not a readable archive with exactly one."""
     import tarfile
     import zipfile
 
@@ -181,8 +189,7 @@ def dist_metadata(path: Path) -> tuple[str, str]:
     if raw is None:
         msg = f"{path.name}: no METADATA/PKG-INFO inside"
         raise BadDistribution(msg)
-    headers = email.parser.BytesParser().parsebytes(raw, headersonly=True)
-    return str(headers.get("Name", "")), str(headers.get("Version", ""))
+    return raw
 
 
 def _pool(retries: int, timeout: float) -> object:

@@ -110,7 +110,8 @@ def _connection(parts: urllib.parse.SplitResult, timeout: float) -> http.client.
     return http.client.HTTPConnection(host, parts.port, timeout=timeout)
 
 
-Sink = Callable[[], Callable[[bytes], object]]
+Writer = Callable[[memoryview], object]
+Sink = Callable[[], Writer]
 """Called at the start of each attempt's body: returns the writer of that attempt's blocks
 (a retry starts over: the file is truncated, the buffer cleared)."""
 
@@ -269,11 +270,15 @@ def _body(
     digest = hashlib.sha256()
     size = 0
     write = sink()
-    while block := resp.read1(1 << 20):
-        size += len(block)
+    # One buffer, filled in place: no allocation per block. A blocked read is bounded by the
+    # deadline timer (it shuts the socket down), not by the size of the reads.
+    view = memoryview(bytearray(1 << 20))
+    while count := resp.readinto(view):
+        size += count
         if size > limits.max_bytes:
             msg = f"{what}: the body is larger than {limits.max_bytes} bytes; stopped"
             raise StoreError(msg)
+        block = view[:count]
         digest.update(block)
         write(block)
     if declared is not None and size != declared:
@@ -296,7 +301,7 @@ def _get_file(url: str, sink: Sink, *, limits: Limits, what: str) -> Response:
                     msg = f"{what}: larger than {limits.max_bytes} bytes; stopped"
                     raise StoreError(msg)
                 digest.update(block)
-                write(block)
+                write(memoryview(block))
     except OSError as exc:
         msg = f"{what}: {exc.strerror or exc}"
         raise StoreError(msg) from None
@@ -323,9 +328,9 @@ def get_bytes(
     """The body of ``url`` (bounded by ``limits.max_bytes``) and what the server said."""
     chunks: list[bytes] = []
 
-    def sink() -> Callable[[bytes], object]:
+    def sink() -> Writer:
         chunks.clear()
-        return chunks.append
+        return lambda block: chunks.append(bytes(block))  # a copy: the buffer is reused
 
     resp = get(url, sink, limits=limits, accept=accept, canceller=canceller, allow_file=allow_file)
     return b"".join(chunks), resp
@@ -343,7 +348,7 @@ def download(
     starts the file again. Returns the size and sha256 of what was written."""
     with dest.open("wb") as fh:
 
-        def sink() -> Callable[[bytes], object]:
+        def sink() -> Writer:
             fh.seek(0)
             fh.truncate()
             return fh.write

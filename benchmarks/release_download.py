@@ -1,0 +1,127 @@
+"""``wheel-uploader -n`` against terryfy's way, side by side in one run (issue 18):
+
+a. this tool: list the container page, gate the set, download every file in parallel
+   (hashed as it arrives, checked against the published sha256), METADATA coherence and
+   ``twine check --strict`` — every check of a release, nothing uploaded;
+b. terryfy's ``wheel-uploader``: sequential ``urllib.request.urlretrieve`` of each file, then
+   the sha256 of each.
+
+25 wheels x 20 MiB (random bytes) from a local HTTP listing (``python -m http.server`` in its
+own process, an index.html of links with ``#sha256=`` fragments). The legs alternate; medians
+of ``--rounds`` are printed with the ratio a/b. Goal: a/b <= 0.6. Run from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from numpy_wheels.__main__ import wheel_uploader_main  # noqa: E402
+from numpy_wheels.model.matrix import load_catalogue, manifest, select  # noqa: E402
+from tests.servers import free_port, stop, wait_http  # noqa: E402
+from tests.wheelfiles import make_wheel  # noqa: E402
+
+MIB = 1 << 20
+
+
+def setup(tmp: Path, count: int, size: int) -> tuple[Path, Path, list[str]]:
+    """A wheels repository building ``count`` identifiers, and their wheels in ``served``."""
+    ids = [b.identifier for b in select(load_catalogue(), build=["*"], skip=["pp*"])][:count]
+    names = manifest(
+        select(load_catalogue(), build=ids, skip=[]), project="fooext", version="0.1.0"
+    )
+    repo = tmp / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        f'[tool.numpy-wheels]\nproject = "fooext"\nbuild = {json.dumps(ids)}\nsdist = false\n'
+    )
+    served = tmp / "served"
+    links = []
+    for name in names:
+        tag = name.removeprefix("fooext-0.1.0-").removesuffix(".whl")
+        wheel = make_wheel(served, tag=tag, size=size)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        links.append(f'<a href="{name}#sha256={digest}">{name}</a>')
+    (served / "index.html").write_text("<html><body>\n" + "\n".join(links) + "\n</body></html>\n")
+    return repo, served, list(names)
+
+
+def tool(repo: Path, url: str, dest: Path) -> float:
+    argv = ["--root", str(repo), "-u", url, "-w", str(dest), "-n", "fooext", "0.1.0"]
+    start = time.perf_counter()
+    code = wheel_uploader_main(argv, env={"PATH": "/usr/bin:/bin", "HOME": str(dest)})
+    elapsed = time.perf_counter() - start
+    assert code == 0, code
+    return elapsed
+
+
+def terryfy(url: str, names: list[str], dest: Path) -> float:
+    """The multibuild-era way: one file after the other, then a hash of each."""
+    start = time.perf_counter()
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        urllib.request.urlretrieve(url + name, dest / name)  # noqa: S310
+    for name in names:
+        hashlib.sha256((dest / name).read_bytes()).hexdigest()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=25)
+    parser.add_argument("--mib", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        repo, served, names = setup(tmp, args.files, args.mib * MIB)
+        port = free_port()
+        log = (tmp / "server.log").open("wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=served,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_http(url + "index.html", server)
+            ours: list[float] = []
+            theirs: list[float] = []
+            for n in range(args.rounds):
+                dest_a, dest_b = tmp / f"a{n}", tmp / f"b{n}"
+                if n % 2:  # alternate which leg goes first (page cache, load drift)
+                    theirs.append(terryfy(url, names, dest_b))
+                    ours.append(tool(repo, url + "index.html", dest_a))
+                else:
+                    ours.append(tool(repo, url + "index.html", dest_a))
+                    theirs.append(terryfy(url, names, dest_b))
+                shutil.rmtree(dest_a)
+                shutil.rmtree(dest_b)
+        finally:
+            stop(server)
+            log.close()
+    total = args.files * args.mib
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"{args.files} wheels x {args.mib} MiB ({total} MiB), {args.rounds} rounds, medians:")
+    print(f"  a. wheel-uploader -n (list, gate, parallel download + sha256, checks): {a:6.2f} s")
+    print(f"  b. sequential urlretrieve, then sha256 of each (terryfy):              {b:6.2f} s")
+    print(f"  a/b = {a / b:.2f}  (goal <= 0.6)")
+    print("  rounds a: " + " ".join(f"{x:.2f}" for x in ours))
+    print("  rounds b: " + " ".join(f"{x:.2f}" for x in theirs))
+
+
+if __name__ == "__main__":
+    main()
