@@ -157,7 +157,7 @@ class TwineCheck:
     metadata parses) is a function of the METADATA bytes alone, and every wheel of a release
     normally carries the same ones: checking one file per distinct METADATA is the same check
     as checking them all, without 25 times the rendering. Files whose METADATA cannot be read
-    are checked themselves (twine reports why)."""
+    are left to the METADATA check, which refuses them."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
@@ -175,7 +175,7 @@ class TwineCheck:
         try:
             key = hashlib.sha256(raw_metadata(path)).hexdigest()
         except BadDistribution:
-            key = f"file:{path}"
+            return  # the METADATA check refuses it, with the reason; twine would crash on it
         with self.lock:
             if key not in self.checked:
                 self.checked[key] = self.pool.submit(self._check, path)
