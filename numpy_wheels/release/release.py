@@ -85,18 +85,12 @@ class Released:
     verified: bool = False
 
 
-def _fetch_one(
-    remote: Remote,
-    dest_dir: Path,
-    *,
-    store: Store | None,
-    clobber: bool,
-    allow_unhashed: bool,
-    limits: Limits,
-    canceller: Canceller,
-) -> tuple[Path, str]:
-    """Download ``remote`` to ``dest_dir`` through ``.part``; reuse a local file only when its
-    hash matches the listing. Returns the path and what happened."""
+def _local_copy(remote: Remote, dest_dir: Path, *, clobber: bool, allow_unhashed: bool) -> bool:
+    """Whether a file already in ``dest_dir`` is the staged one (reused, not downloaded).
+
+    Everything that would refuse a file is checked here, for every file before any download
+    starts: a name that leaves the directory, something other than a file in the way, other
+    bytes without ``--clobber``, no published hash without ``--allow-unhashed``."""
     if Path(remote.filename).name != remote.filename or remote.filename in (".", ".."):
         msg = f"the listing names a file {remote.filename!r} that would leave {dest_dir}; refused"
         raise ReleaseGateError(msg)
@@ -107,7 +101,7 @@ def _fetch_one(
         raise ReleaseGateError(msg)
     if dest.exists():
         if published and sha256_of(dest) == published:
-            return dest, "reused (sha256 matches)"
+            return True
         if not clobber:
             msg = (
                 f"{dest} exists with other bytes than the staged file (or the listing has no "
@@ -117,6 +111,24 @@ def _fetch_one(
     if published is None and not allow_unhashed:
         msg = f"{remote.filename}: the listing publishes no sha256 (--allow-unhashed)"
         raise ReleaseGateError(msg)
+    return False
+
+
+def _fetch_one(
+    remote: Remote,
+    dest_dir: Path,
+    *,
+    store: Store | None,
+    reuse: bool,
+    limits: Limits,
+    canceller: Canceller,
+) -> tuple[Path, str]:
+    """Download ``remote`` to ``dest_dir`` through ``.part`` (hash-checked), unless ``reuse``
+    (``_local_copy`` found the staged bytes there). Returns the path and what happened."""
+    dest = dest_dir / remote.filename
+    if reuse:
+        return dest, "reused (sha256 matches)"
+    published = remote.sha256.lower() if remote.sha256 else None
     if canceller.cancelled:
         raise Cancelled
 
@@ -202,6 +214,12 @@ def download_all(
     once; each worker removes its ``.part`` before the interrupt goes on, so nothing partial
     is left."""
     opts.wheel_dir.mkdir(parents=True, exist_ok=True)
+    reuse = {
+        r.filename: _local_copy(
+            r, opts.wheel_dir, clobber=opts.clobber, allow_unhashed=opts.allow_unhashed
+        )
+        for r in remotes
+    }
     total = len(remotes)
     counter = itertools.count(1)  # next() is atomic: workers number their lines safely
     canceller = Canceller()
@@ -211,8 +229,7 @@ def download_all(
             remote,
             opts.wheel_dir,
             store=store,
-            clobber=opts.clobber,
-            allow_unhashed=opts.allow_unhashed,
+            reuse=reuse[remote.filename],
             limits=opts.limits,
             canceller=canceller,
         )
