@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import shutil
-import stat
-import tarfile
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from numpy_wheels.errors import ConfigError, FatalError
 
-if TYPE_CHECKING:  # packaging is imported on use: config reads go through here at start-up
+if TYPE_CHECKING:  # packaging, tarfile, urllib are imported on use: config reads go through
+    # here at CLI start-up, which must stay fast (benchmarks/cli_latency.py)
+    import tarfile
+
     from packaging.tags import Tag
     from packaging.version import Version
 
@@ -193,6 +192,8 @@ def raw_metadata(path: Path) -> bytes:
 
 
 def _pool(retries: int, timeout: float) -> object:
+    import urllib.request
+
     import urllib3
 
     retry = urllib3.Retry(
@@ -226,6 +227,8 @@ def fetch(
     With ``dest`` the body streams into ``dest`` (returns b""); otherwise it is returned.
     Any failure after the retries raises ``error`` naming the URL and the cause.
     """
+    import shutil
+
     import urllib3
 
     pool = _pool(retries, timeout)
@@ -311,6 +314,8 @@ def _checked_members(
     """The ``data`` filter's rules, for Pythons without it (3.11.0-3.11.3): no absolute or
     ``..`` paths (a leading ``/`` is dropped), links that stay inside, regular files/dirs/links
     only, no setuid/setgid bits."""
+    import stat
+
     names = []
     for member in tar.getmembers():
         member.name = member.name.lstrip("/")  # as the data filter: absolute names land inside
@@ -337,6 +342,8 @@ def extract_tar(
 
     Uses tarfile's ``data`` filter where the interpreter has it (3.11.4+), the same rules
     checked here otherwise (Debian 12's python3 is 3.11.2); ``use_filter`` forces either."""
+    import tarfile
+
     if use_filter is None:
         use_filter = hasattr(tarfile, "data_filter")
     try:
