@@ -155,3 +155,32 @@ def test_the_checks_can_fail() -> None:
         "numpy_wheels.model.plan (layer 1) imports numpy_wheels.config.build (layer 3)"
     ]
     assert "numpy_wheels.config.build" in GRAPH["numpy_wheels.build.runner"]
+
+
+def config_names(module: str) -> set[str]:
+    """What ``module`` takes from the config layer (``from numpy_wheels.config.x import ...``)."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("numpy_wheels.config")
+        for alias in node.names
+    }
+
+
+#: The resolved settings the pipeline steps receive; anything else from config/ would be a
+#: step reading configuration itself (a return trip).
+RESOLVED = {"BuildOptions", "StoreConfig", "Target", "check_container_name"}  # a pure check
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if 4 <= layer(m) <= 6))
+def test_steps_receive_resolved_configuration(module: str) -> None:
+    """build/, staging/ and release/ get frozen settings from config/, never call back into it
+    (BUILD_COMMIT: CI file -> cifiles -> config.build -> runner -> backend, one way)."""
+    assert config_names(module) <= RESOLVED
+
+
+def test_config_names_sees_calls_into_config() -> None:
+    assert "resolve_build_options" in config_names("numpy_wheels.commands")
+    assert not config_names("numpy_wheels.commands") <= RESOLVED
