@@ -298,7 +298,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", metavar="ID", help="exactly one identifier (ID+VARIANT)")
     p.add_argument(
         "--ci",
-        choices=["travis", "appveyor", "azure", "github"],
+        choices=SERVICES,
         help="only the wheels this CI service builds ([tool.numpy-wheels.ci])",
     )
 
@@ -346,7 +346,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--source",
-        choices=("git", "sdist"),
+        choices=SOURCES,
         help="git: build from REPO_DIR/REPO_URL at BUILD_COMMIT (numpy's meson dist needs the "
         "git tree); sdist: the release sdist from the package index (default: as build)",
     )

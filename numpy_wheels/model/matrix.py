@@ -14,12 +14,13 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from importlib import resources
-from typing import Literal, TypeAlias, get_args
+from typing import Literal, TypeAlias, TypeVar, get_args
 
 from packaging.utils import canonicalize_name
 
 from numpy_wheels.ci import HostOS
 from numpy_wheels.errors import ConfigError, SelectionError
+from numpy_wheels.model.choices import one_of
 
 OSName: TypeAlias = HostOS  # one spelling of the three OS families (ci.py)
 _OS_NAMES: tuple[OSName, ...] = get_args(HostOS)
@@ -27,6 +28,8 @@ _OS_NAMES: tuple[OSName, ...] = get_args(HostOS)
 Variant: TypeAlias = Literal["openblas", "accelerate", "none"]
 VARIANTS: tuple[Variant, ...] = ("openblas", "accelerate", "none")
 Implementation: TypeAlias = Literal["cpython", "pypy"]
+IMPLEMENTATIONS: tuple[Implementation, ...] = get_args(Implementation)
+_T = TypeVar("_T", bound=str)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -211,11 +214,13 @@ def _str_list(table: dict[str, object], key: str, where: str, default: Sequence[
     return value
 
 
-def _choice(value: str, allowed: Sequence[str], where: str, what: str) -> str:
-    if value not in allowed:
-        msg = f"{where}: {what} must be one of {tuple(allowed)}, got {value!r}"
+def _choice(value: str, allowed: tuple[_T, ...], where: str, what: str) -> _T:
+    """``value`` as a member of the closed set ``allowed``; a ConfigError naming it otherwise."""
+    found = one_of(value, allowed)
+    if found is None:
+        msg = f"{where}: {what} must be one of {allowed}, got {value!r}"
         raise ConfigError(msg)
-    return value
+    return found
 
 
 def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
@@ -224,7 +229,7 @@ def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
     for tag, raw in data["python"].items():
         where = f"matrix.toml [python.{tag}]"
         impl = _choice(
-            str(raw.get("implementation", "cpython")), ("cpython", "pypy"), where, "implementation"
+            str(raw.get("implementation", "cpython")), IMPLEMENTATIONS, where, "implementation"
         )
         pythons.append(
             PythonSpec(
@@ -232,7 +237,7 @@ def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
                 version=_str(raw, "version", where),
                 free_threaded=bool(raw.get("free_threaded", False)),
                 macos_min=_str(raw, "macos_min", where),
-                implementation=impl,  # type: ignore[arg-type]  # checked by _choice
+                implementation=impl,
                 abi=_opt_str(raw, "abi", where),
                 unavailable=tuple(_str_list(raw, "unavailable", where, ())),
             )
@@ -240,14 +245,12 @@ def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
     variants = []
     for name, raw in data.get("variant", {}).items():
         where = f"matrix.toml [variant.{name}]"
-        _choice(name, VARIANTS, where, "the variant name")
-        oses = _str_list(raw, "os", where, _OS_NAMES)
-        for os_name in oses:
-            _choice(os_name, _OS_NAMES, where, "os")
+        variant = _choice(name, VARIANTS, where, "the variant name")
+        oses = [_choice(o, _OS_NAMES, where, "os") for o in _str_list(raw, "os", where, _OS_NAMES)]
         variants.append(
             VariantSpec(
-                name=name,  # type: ignore[arg-type]  # checked by _choice
-                os=tuple(oses),  # type: ignore[arg-type]
+                name=variant,
+                os=tuple(oses),
                 macos_min=_opt_str(raw, "macos_min", where),
             )
         )
@@ -257,9 +260,11 @@ def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
         os_name = _choice(_str(raw, "os", where), _OS_NAMES, where, "os")
         blas = _str(raw, "blas", where)
         default = ["none"] if blas == "none" else ["openblas"]
-        names = _str_list(raw, "variants", where, default)
-        for v in names:
+        names = [
             _choice(v, VARIANTS, where, "a variant")
+            for v in _str_list(raw, "variants", where, default)
+        ]
+        for v in names:
             spec = next((s for s in variants if s.name == v), None)
             if spec is not None and os_name not in spec.os:
                 msg = f"{where}: variant {v!r} exists only on {', '.join(spec.os)}"
@@ -267,13 +272,13 @@ def parse_catalogue(data: dict[str, dict[str, dict[str, object]]]) -> Catalogue:
         platforms.append(
             PlatformSpec(
                 name=name,
-                os=os_name,  # type: ignore[arg-type]  # checked by _choice
+                os=os_name,
                 arch=_str(raw, "arch", where),
                 wheel_platform=_str(raw, "wheel_platform", where),
                 blas=blas,
                 image=_opt_str(raw, "image", where),
                 macos_min=_opt_str(raw, "macos_min", where),
-                variants=tuple(names),  # type: ignore[arg-type]
+                variants=tuple(names),
             )
         )
     return Catalogue(pythons=tuple(pythons), platforms=tuple(platforms), variants=tuple(variants))
