@@ -39,6 +39,17 @@ def megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
+def only_file(directory: Path, pattern: str, *, what: str, error: type[FatalError]) -> Path:
+    """The one file matching ``pattern`` that ``what`` left in ``directory``; none or several
+    is ``error``, naming what was found."""
+    found = sorted(directory.glob(pattern))
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "none"
+        msg = f"{what} left {len(found)} {pattern} files in {directory} ({names}); expected one"
+        raise error(msg)
+    return found[0]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:

@@ -19,7 +19,7 @@ from pathlib import Path
 from numpy_wheels.build.source import LICENCE_MARKER
 from numpy_wheels.cmd import call, python_tool, require_program
 from numpy_wheels.errors import LicenceError, RepairError
-from numpy_wheels.files import parse_dist
+from numpy_wheels.files import only_file, parse_dist
 from numpy_wheels.log import log
 from numpy_wheels.model.plan import Plan
 
@@ -35,14 +35,7 @@ class RepairResult:
 
 def one_platform_wheel(directory: Path) -> Path:
     """The single repaired wheel in ``directory``; anything else is a RepairError."""
-    wheels = sorted(directory.glob("*.whl"))
-    if len(wheels) != 1:
-        msg = (
-            f"repair produced {len(wheels)} wheels ({', '.join(w.name for w in wheels)}); "
-            "expected exactly one"
-        )
-        raise RepairError(msg)
-    wheel = wheels[0]
+    wheel = only_file(directory, "*.whl", what="repair", error=RepairError)
     tags = parse_dist(wheel.name).tags
     platforms = {t.platform for t in tags}
     if platforms == {"any"}:

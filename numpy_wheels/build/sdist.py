@@ -27,7 +27,7 @@ from numpy_wheels.build.source import SourceInfo
 from numpy_wheels.cmd import call
 from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import BuildError, SourceError
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import only_file, sha256_of
 from numpy_wheels.log import log
 
 # A release tag names its version (v2.4.6, 2.4.6rc1); anything else (main, a SHA) does not.
@@ -91,11 +91,7 @@ def _built_sdist(opts: BuildOptions, source: SourceInfo, out: Path, env: dict[st
         env=env,
         error=BuildError,
     )
-    found = sorted(out.glob("*.tar.gz"))
-    if len(found) != 1:
-        msg = f"the sdist build left {len(found)} .tar.gz files in {out}, expected one"
-        raise BuildError(msg)
-    return found[0]
+    return only_file(out, "*.tar.gz", what="the sdist build", error=BuildError)
 
 
 def _wheel_from(opts: BuildOptions, sdist: Path, out: Path, env: dict[str, str]) -> Path:
@@ -113,11 +109,7 @@ def _wheel_from(opts: BuildOptions, sdist: Path, out: Path, env: dict[str, str])
         env=env,
         error=BuildError,
     )
-    wheels = sorted(out.glob("*.whl"))
-    if len(wheels) != 1:
-        msg = f"building a wheel from {sdist.name} left {len(wheels)} wheels, expected one"
-        raise BuildError(msg)
-    return wheels[0]
+    return only_file(out, "*.whl", what=f"building a wheel from {sdist.name}", error=BuildError)
 
 
 def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:

@@ -11,6 +11,7 @@ from numpy_wheels.build.repair import RepairResult, auditwheel_repair
 from numpy_wheels.build.wheeltest import run_wheel_tests, venv_env
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import BuildError, RepairError
+from numpy_wheels.files import only_file
 from numpy_wheels.log import log
 
 
@@ -84,11 +85,7 @@ class HostBackend:
                 cwd=job.source.path,
                 error=BuildError,
             )
-        wheels = sorted(out.glob("*.whl"))
-        if len(wheels) != 1:
-            msg = f"the build left {len(wheels)} wheels in {out}; expected one"
-            raise BuildError(msg)
-        return wheels[0]
+        return only_file(out, "*.whl", what="the build", error=BuildError)
 
     def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
         match job.build_id.platform.os:
