@@ -115,35 +115,68 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
     return 0
 
 
-def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
-    from numpy_wheels.config.build import read_project_config
+def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from numpy_wheels.config.build import project_name, read_project_config
     from numpy_wheels.errors import SelectionError
     from numpy_wheels.model.matrix import assign, load_catalogue, manifest, select
     from numpy_wheels.model.plan import matrix_rows
 
-    project = read_project_config(_root(args))
+    root = _root(args)
+    project = read_project_config(root)
     build = tuple(args.build) if args.build else project.build
     skip = tuple(args.skip) if args.skip else project.skip
-    ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
+    unbuildable: list[str] = []
+    if args.build or project.has_selection or args.only:
+        ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
+    else:  # a multibuild-style repository: what its CI jobs build
+        found, unbuildable = _ci_matrix(root, skip)
+        ids = tuple(found)
     if args.ci:
         ids = assign(ids, project.ci).get(args.ci, ()) if project.ci else ids
         if not ids:
             msg = f"[tool.numpy-wheels.ci] gives {args.ci} no wheel of this selection"
             raise SelectionError(msg)
     if args.wheels:
-        names = manifest(ids, project=project.project, version=args.wheels, sdist=project.sdist)
+        name = project_name(root, env)
+        names = manifest(ids, project=name, version=args.wheels, sdist=project.sdist)
         if args.json:
-            _emit_json({"project": project.project, "version": args.wheels, "wheels": names})
+            _emit_json({"project": name, "version": args.wheels, "wheels": names})
         else:
-            for name in names:
-                log.write(name)
+            for line in names:
+                log.write(line)
         return 0
     if args.json:
-        _emit_json({"include": matrix_rows(ids)})
+        # unbuildable: CI jobs' identifiers resources/matrix.toml does not have (not built)
+        _emit_json({"include": matrix_rows(ids), "unbuildable": unbuildable})
     else:
         for b in ids:
             log.write(b.key)
+        for identifier in unbuildable:
+            log.write(f"{identifier}  (a CI job's; not in resources/matrix.toml, not built)")
     return 0
+
+
+def _ci_matrix(root: Path, skip: tuple[str, ...]) -> tuple[list[Any], list[str]]:
+    """Without a configured selection, the matrix is what the CI jobs build (multibuild's
+    MB_PYTHON_VERSION + PLAT per job, in file and job order): the identifiers this tool
+    builds, and the others (e.g. cp27 in a 2016 file), named apart."""
+    from numpy_wheels.cifiles.jobs import job_identifiers
+    from numpy_wheels.cifiles.readers import discover, read_config
+    from numpy_wheels.model.matrix import load_catalogue, select, selector_matches
+
+    if not discover(root):  # no CI files either: everything this tool can build
+        return list(select(load_catalogue(), build=("*",), skip=skip)), []
+    known = {b.identifier: b for b in load_catalogue().all_ids()}
+    buildable: dict[str, Any] = {}
+    other: dict[str, None] = {}
+    for identifier, _, _ in job_identifiers(read_config(root)):
+        if any(selector_matches(s, identifier) for s in skip):
+            continue
+        if identifier in known:
+            buildable.setdefault(identifier, known[identifier])
+        else:
+            other.setdefault(identifier)
+    return list(buildable.values()), list(other)
 
 
 def _store_args(args: argparse.Namespace) -> Any:
@@ -166,12 +199,13 @@ def _store_args(args: argparse.Namespace) -> Any:
     )
 
 
-def _project_selection(root: Path) -> tuple[str, Any]:
-    from numpy_wheels.config.build import read_project_config
+def _project_selection(root: Path, env: Mapping[str, str]) -> tuple[str, Any]:
+    from numpy_wheels.config.build import project_name, read_project_config
     from numpy_wheels.model.matrix import load_catalogue, select
 
     project = read_project_config(root)
-    return project.project, select(load_catalogue(), build=project.build, skip=project.skip)
+    ids = select(load_catalogue(), build=project.build, skip=project.skip)
+    return project_name(root, env), ids
 
 
 def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
@@ -216,12 +250,17 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     job = describe(config, args.ci, args.job, daily=args.daily)
     # What `build` resolves on the job's runner: the same function with the runner's variables
     # (the services' Linux runners have a container engine; Travis: services: [docker]).
-    on_ci = resolve_build_options(
-        BuildRequest(root=root),
-        env=job.ci_job_env(),
-        engine_available=job.os_name == "linux",
-        host_platform=_HOST_PLATFORM[job.os_name],
-        ci_config=config,
+    # A job of a wheel this tool no longer builds (cp27, cp36): shown, with no plan.
+    on_ci = (
+        None
+        if job.plan is None
+        else resolve_build_options(
+            BuildRequest(root=root),
+            env=job.ci_job_env(),
+            engine_available=job.os_name == "linux",
+            host_platform=_HOST_PLATFORM[job.os_name],
+            ci_config=config,
+        )
     )
     if args.json:
         _emit_json(_job_json(job, on_ci))
@@ -254,7 +293,19 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 _HOST_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
 
 
-def _job_json(job: CIJob, on_ci: BuildOptions) -> dict[str, Any]:
+def _job_json(job: CIJob, on_ci: BuildOptions | None) -> dict[str, Any]:
+    if on_ci is None or job.plan is None:
+        return {
+            "ci_file": str(job.ci_file.path),
+            "job": job.index,
+            "name": job.job.name,
+            "identifier": job.identifier,
+            "os": job.os_name,
+            "mode": job.commit.mode,
+            "commit": job.commit.commit,
+            "variables": {name: value for name, value, _ in job.variables},
+            "plan": None,  # not in resources/matrix.toml: this tool does not build it
+        }
     (build_id,) = on_ci.identifiers
     return {
         "ci_file": str(job.ci_file.path),
@@ -278,7 +329,7 @@ def _job_json(job: CIJob, on_ci: BuildOptions) -> dict[str, Any]:
     }
 
 
-def _show_job(job: CIJob, on_ci: BuildOptions) -> None:
+def _show_job(job: CIJob, on_ci: BuildOptions | None) -> None:
     log.write(
         f"job {job.index} of {job.ci_file.path.name} ({job.job.location}): {job.job.name}\n"
         f"builds {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
@@ -294,6 +345,12 @@ def _show_job(job: CIJob, on_ci: BuildOptions) -> None:
     log.write(f"on CI ({job.runner()}) the job runs:")
     for step in job.ci_commands():
         log.write(f"  {shlex.join(step)}")
+    if on_ci is None or job.plan is None:
+        log.write(
+            f"  {job.identifier} is not in resources/matrix.toml: this tool has no plan for "
+            "it and does not build it (its Python or platform is no longer built)"
+        )
+        return
     keys = ", ".join(b.key for b in on_ci.identifiers)
     log.write(
         f"  → backend {on_ci.backend} ({on_ci.backend_reason}): builds {keys} "
@@ -339,7 +396,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         f"staging {len(files)} file(s) from {folder} to {config.provider} container "
         f"{config.container!r} ({mode} mode: {reason})"
     )
-    project, expected = _project_selection(root)
+    project, expected = _project_selection(root, env)
     store = open_store(config)
     results = upload(
         files,
@@ -476,7 +533,7 @@ def cmd_sdist(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         env=env,
     )
     log.write(
-        f"sdist of {opts.project.project} {opts.commit.commit} ({opts.commit.mode} mode, from "
+        f"sdist of {opts.project_name} {opts.commit.commit} ({opts.commit.mode} mode, from "
         f"{opts.commit.location}); source: {opts.source}; wheelhouse: {opts.wheelhouse}"
     )
     record = build_sdist(opts, wheel_check=not args.no_wheel_check)
@@ -492,7 +549,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.release.release import ReleaseOptions, check_report_path, release
 
     root = _root(args)
-    configured, ids = _project_selection(root)
+    configured, ids = _project_selection(root, env)
     project = args.package or configured
     sdist = read_project_config(root).sdist
     source, remotes, store = _release_listing(args, root, project, env)

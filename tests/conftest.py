@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +26,13 @@ def data_copy(tmp_path: Path) -> Callable[[str], Path]:
         return dest
 
     return copy
+
+
+@pytest.fixture(autouse=True)
+def _default_log_stream() -> Iterator[None]:
+    """main() may point the logger at a stream of its run (stderr with --json); a later test
+    in the same worker must not write to that (by then closed) captured stream."""
+    from numpy_wheels.log import log
+
+    yield
+    log.configure(env={}, stream=None)

@@ -158,6 +158,8 @@ def make_wheels_repo(root: Path, *, commit: str = "v0.1.0", test_depends: str = 
     (root / "config.sh").write_text(CONFIG_SH)
     (root / "env_vars.sh").write_text(ENV_VARS_SH)
     (root / "LICENSE_linux.txt").write_text(LICENSE_LINUX)
-    (root / "pyproject.toml").write_text('[tool.numpy-wheels]\nproject = "fooext"\n')
+    (root / "pyproject.toml").write_text(
+        '[tool.numpy-wheels]\nproject = "fooext"\nopenblas = true\n'
+    )
     make_project(root / "fooext")
     return root

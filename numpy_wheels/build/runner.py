@@ -29,8 +29,9 @@ from numpy_wheels.build.source import (
     fetch_sdist,
     licence_file,
 )
+from numpy_wheels.cmd import require_program
 from numpy_wheels.config.build import BuildOptions
-from numpy_wheels.errors import FatalError, LicenceError, SelectionError
+from numpy_wheels.errors import CommandNotFoundError, FatalError, LicenceError, SelectionError
 from numpy_wheels.files import megabytes, sha256_of
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import Backend as BackendName
@@ -75,7 +76,7 @@ def prepare_source(opts: BuildOptions) -> SourceInfo:
             env=opts.build_env,
         )
     return fetch_sdist(
-        project=opts.project.project,
+        project=opts.project_name,
         commit=opts.commit.commit,
         dest=opts.cache_dir / "src",
         cache=opts.cache_dir / "sdists",
@@ -139,8 +140,14 @@ def _wheel_job(
     if openblas is not None:
         extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
         extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
+    extra.update(multibuild_env(opts.build_env, build_id))
     job_env = {**env, **extra}
     job_crossing = {**crossing, **extra}
+    if opts.build_env.get("BUILD_PREFIX") and opts.backend == "host":
+        prefix = opts.build_env["BUILD_PREFIX"]
+        job_env["PATH"] = os.pathsep.join([f"{prefix}/bin", job_env.get("PATH", os.defpath)])
+    if opts.use_ccache and opts.backend == "host":
+        job_env["PATH"] = os.pathsep.join([ccache_dir(job_env), job_env.get("PATH", "")])
     if opts.use_ccache or shutil.which("ccache", path=env.get("PATH")):
         job_env.setdefault("CCACHE_DIR", str(opts.cache_dir / "ccache"))
         job_env.setdefault("CCACHE_BASEDIR", str(source.path))
@@ -164,10 +171,16 @@ def _wheel_job(
 def _check_wheel(job: WheelJob, repaired: RepairResult) -> None:
     """The bundled-library licence text is shipped, and the bundled OpenBLAS is the pin."""
     licence = licence_file(job.options.root, job.build_id.platform.os)
-    if not licence.is_file():
-        msg = f"{licence} is missing"
+    if licence.is_file():
+        check_licence(repaired.wheel, repaired.grafted, licence.read_text(encoding="utf-8"))
+    elif repaired.grafted:
+        msg = (
+            f"{repaired.wheel.name} bundles {', '.join(repaired.grafted)}, but {licence} "
+            "is missing: it must name each bundled library and its licence"
+        )
         raise LicenceError(msg)
-    check_licence(repaired.wheel, repaired.grafted, licence.read_text(encoding="utf-8"))
+    else:
+        log.write(f"{repaired.wheel.name} bundles no libraries; no {licence.name} needed")
     if job.openblas is not None:
         lib = check_bundled(repaired.wheel, job.openblas.pin)
         log.write(f"{lib} is OpenBLAS {job.openblas.pin.version}, as pinned")
@@ -190,8 +203,10 @@ def run_identifier(
     def timed(key: str) -> contextlib.AbstractContextManager[None]:
         return _timed(steps, build_id.identifier, key)
 
-    with timed("OpenBLAS"):
-        openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
+    openblas = None
+    if opts.openblas:
+        with timed("OpenBLAS"):
+            openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
     job = _wheel_job(build_id, opts, source=source, openblas=openblas, env=env, crossing=crossing)
     with timed("pre_build"):
         backend.pre_build(job)
@@ -218,6 +233,44 @@ def run_identifier(
         grafted=repaired.grafted,
         env=job.crossing,
     )
+
+
+def multibuild_env(env: Mapping[str, str], build_id: BuildId) -> dict[str, str]:
+    """multibuild's variables, mapped to what the build reads (both backends):
+    MB_PYTHON_OSX_VER → MACOSX_DEPLOYMENT_TARGET for macOS wheels (unless set);
+    BUILD_PREFIX → CPPFLAGS/LIBRARY_PATH/PKG_CONFIG_PATH as configure_build.sh set them;
+    USE_CCACHE passes through (the hooks' activate_ccache reads it).
+
+    >>> from numpy_wheels.model.matrix import load_catalogue
+    >>> bid = load_catalogue().find("cp312-manylinux_x86_64")
+    >>> sorted(multibuild_env({"BUILD_PREFIX": "/opt/p"}, bid).items())[:2]
+    [('CPPFLAGS', '-I/opt/p/include'), ('LIBRARY_PATH', '/opt/p/lib')]
+    """
+    out: dict[str, str] = {}
+    osx_ver = env.get("MB_PYTHON_OSX_VER")
+    if osx_ver and build_id.platform.os == "macos" and not env.get("MACOSX_DEPLOYMENT_TARGET"):
+        out["MACOSX_DEPLOYMENT_TARGET"] = osx_ver
+    prefix = env.get("BUILD_PREFIX")
+    if prefix:
+        for name, value, sep in (
+            ("CPPFLAGS", f"-I{prefix}/include", " "),
+            ("LIBRARY_PATH", f"{prefix}/lib", os.pathsep),
+            ("PKG_CONFIG_PATH", f"{prefix}/lib/pkgconfig", os.pathsep),
+        ):
+            out[name] = sep.join(v for v in (value, env.get(name)) if v)
+    if env.get("USE_CCACHE"):
+        out["USE_CCACHE"] = env["USE_CCACHE"]
+    return out
+
+
+def ccache_dir(env: Mapping[str, str]) -> str:
+    """The directory of ccache's compiler links (USE_CCACHE=1 on the host), or exit 14."""
+    for candidate in ("/usr/lib/ccache", "/usr/lib64/ccache", "/usr/local/opt/ccache/libexec"):
+        if Path(candidate).is_dir():
+            return candidate
+    require_program("ccache", env=env, package="ccache (apt-get install ccache)")
+    msg = "USE_CCACHE=1 but ccache's compiler links (/usr/lib/ccache) are missing"
+    raise CommandNotFoundError(msg)
 
 
 @contextlib.contextmanager
@@ -262,13 +315,18 @@ class BuildOutcome:
 
 def _announce(opts: BuildOptions) -> None:
     log.write(
-        f"numpy-wheels {__version__}: building {opts.project.project} "
+        f"numpy-wheels {__version__}: building {opts.project_name} "
         f"{opts.commit.commit} ({opts.commit.mode} mode, {opts.commit.reason}; "
         f"from {opts.commit.location})"
     )
     log.write(f"  identifiers: {', '.join(b.identifier for b in opts.identifiers)}")
     log.write(f"  backend: {opts.backend} ({opts.backend_reason})")
-    log.write(f"  source: {opts.source}; wheelhouse: {opts.wheelhouse}; cache: {opts.cache_dir}")
+    log.write(f"  source: {opts.source} ({opts.source_reason})")
+    log.write(f"  wheelhouse: {opts.wheelhouse}; cache: {opts.cache_dir}")
+    if not opts.openblas:
+        log.write("  OpenBLAS: not requested by the project configuration")
+    if opts.build_env.get("DOCKER_IMAGE") and opts.backend == "host":
+        log.write("  DOCKER_IMAGE applies to container builds (--backend cibuildwheel), not here")
 
 
 def _run_identifiers(
@@ -331,12 +389,18 @@ def build_all(opts: BuildOptions, *, backend: Backend | None = None) -> BuildOut
     with log.step("source"):
         source = prepare_source(opts)
         for os_name in sorted({b.platform.os for b in opts.identifiers}):
-            append_licence(source=source.path, root=opts.root, os_name=os_name)
+            if licence_file(opts.root, os_name).is_file():
+                append_licence(source=source.path, root=opts.root, os_name=os_name)
+            else:
+                log.write(
+                    f"no {licence_file(opts.root, os_name).name}: the wheels may bundle no "
+                    "libraries (checked after the repair)"
+                )
     env_all, crossing = base_env(opts, source)
     records, first_error = _run_identifiers(opts, source, backend, env_all, crossing)
     summary = {
         "tool": f"numpy-wheels {__version__}",
-        "project": opts.project.project,
+        "project": opts.project_name,
         "commit": dataclasses.asdict(opts.commit) | {"location": str(opts.commit.location)},
         "source": source.as_json(),
         "backend": opts.backend,

@@ -125,7 +125,11 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
     if source.kind == "git":
         # The pinned OpenBLAS of this machine's identifier, for projects whose build finds
         # BLAS even to make an sdist (setup.py) and for the wheel built from it.
-        openblas = fetch(opts.identifiers[0], cache=opts.cache_dir / "openblas", env=env)
+        openblas = (
+            fetch(opts.identifiers[0], cache=opts.cache_dir / "openblas", env=env)
+            if opts.openblas
+            else None
+        )
         if openblas is not None:
             env["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
         with log.step("sdist: python -m build --sdist"):
@@ -135,7 +139,7 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
         sdist = source.archive
         checks["sha256"] = f"ok: {source.resolved} as the index publishes it"
     checks["version"] = check_name_and_version(
-        sdist, project=opts.project.project, commit=opts.commit.commit
+        sdist, project=opts.project_name, commit=opts.commit.commit
     )
     log.write(f"version check: {checks['version']}")
     with log.step("sdist: twine check --strict"):
@@ -163,7 +167,7 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
     )
     summary = {
         "tool": f"numpy-wheels {__version__}",
-        "project": opts.project.project,
+        "project": opts.project_name,
         "commit": dataclasses.asdict(opts.commit) | {"location": str(opts.commit.location)},
         "sdist": dataclasses.asdict(record),
     }

@@ -81,10 +81,15 @@ def _absorb_submodule_gitfile(repo: Path, env: Mapping[str, str]) -> None:
     )
 
 
-def checkout(*, repo_dir: Path, repo_url: str, commit: str, env: Mapping[str, str]) -> SourceInfo:
+def checkout(
+    *, repo_dir: Path, repo_url: str | None, commit: str, env: Mapping[str, str]
+) -> SourceInfo:
     """Clone or fetch, check out ``commit`` (tag, branch or hash), clean, update submodules."""
     git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
     if not (repo_dir / ".git").exists():
+        if repo_url is None:
+            msg = f"{repo_dir} is not a git checkout and no REPO_URL says where to clone it from"
+            raise SourceError(msg)
         if repo_dir.exists() and any(repo_dir.iterdir()):
             msg = f"{repo_dir} exists, is not empty and is not a git repository"
             raise SourceError(msg)

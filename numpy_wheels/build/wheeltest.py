@@ -5,6 +5,7 @@ imported instead of the wheel)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,10 +72,19 @@ def run_wheel_tests(
         if test_depends:
             call(vpython, "-m", "pip", "install", *test_depends, env=tenv, error=WheelTestError)
         call(vpython, "-m", "pip", "install", str(wheel), env=tenv, error=WheelTestError)
-        empty = Path(tmp) / "tmp_for_test"
+        # multibuild's install_run: an empty tmp_for_test in the wheels repository, so hooks'
+        # ../check_license.py paths work and the project's source tree is not importable.
+        empty = root / "tmp_for_test"
+        shutil.rmtree(empty, ignore_errors=True)
         empty.mkdir()
         log.write(f"running run_tests for {wheel.name} in {empty}")
-        hooks.run(
-            "run_tests", env={**tenv, "WHEELS_REPO": str(root)}, cwd=empty, error=WheelTestError
-        )
+        try:
+            hooks.run(
+                "run_tests",
+                env={**tenv, "WHEELS_REPO": str(root)},
+                cwd=empty,
+                error=WheelTestError,
+            )
+        finally:
+            shutil.rmtree(empty, ignore_errors=True)
     return wheel

@@ -10,7 +10,8 @@ lines in a branch.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
 from numpy_wheels.ci import (
     CI_MARKERS,
@@ -20,31 +21,40 @@ from numpy_wheels.ci import (
     job_os,
     marker_env,
     runner_env,
+    running_service,
 )
-from numpy_wheels.cifiles.checks import Finding
+from numpy_wheels.cifiles.checks import Finding, python_minor
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
-from numpy_wheels.cifiles.records import CIConfig, CIFile, Job, Location
+from numpy_wheels.cifiles.records import CIConfig, CIFile, EnvVar, Job, Location
 from numpy_wheels.errors import SelectionError, UsageError
 from numpy_wheels.model.matrix import identifier_from_multibuild, load_catalogue
 from numpy_wheels.model.plan import Plan, make_plan
 
+#: AppVeyor/Azure Windows jobs of the multibuild era name the interpreter's bitness instead.
+_PYTHON_ARCH = {"32": "i686", "x86": "i686", "64": "x86_64", "x64": "x86_64", "arm64": "arm64"}
+
 
 def job_identifier(values: Mapping[str, str], os_name: HostOS) -> str | None:
     """The wheel a job's multibuild variables name: its identifier, ``+variant`` when the job
-    sets BLAS_BACKEND (numpy-release's name for the macOS BLAS); None without
-    MB_PYTHON_VERSION and PLAT.
+    sets BLAS_BACKEND (numpy-release's name for the macOS BLAS); None without a Python version
+    and a platform: MB_PYTHON_VERSION + PLAT, or the AppVeyor/Azure convention of
+    PYTHON_VERSION (``3.8.x``, ``2.7.11``) + PYTHON_ARCH (``32``/``x86``, ``64``/``x64``).
 
     >>> job_identifier({"MB_PYTHON_VERSION": "3.12", "PLAT": "arm64"}, "macos")
     'cp312-macosx_arm64'
     >>> job_identifier({"MB_PYTHON_VERSION": "pypy3.11", "PLAT": "arm64",
     ...                 "BLAS_BACKEND": "accelerate"}, "macos")
     'pp311-macosx_arm64+accelerate'
+    >>> job_identifier({"PYTHON_VERSION": "3.8.x", "PYTHON_ARCH": "x86"}, "windows")
+    'cp38-win32'
     """
-    if not values.get("MB_PYTHON_VERSION") or not values.get("PLAT"):
+    version = values.get("MB_PYTHON_VERSION") or values.get("PYTHON_VERSION")
+    plat = values.get("PLAT") or _PYTHON_ARCH.get(values.get("PYTHON_ARCH", "").lower())
+    if not version or not plat:
         return None
     identifier = identifier_from_multibuild(
-        python_version=values["MB_PYTHON_VERSION"],
-        plat=values["PLAT"],
+        python_version=python_minor(version),
+        plat=plat,
         os_name=os_name,
         libc=values.get("MB_ML_LIBC") or "manylinux",
     )
@@ -55,6 +65,89 @@ def job_identifier(values: Mapping[str, str], os_name: HostOS) -> str | None:
         return load_catalogue().find(f"{identifier}+{variant}").key
     except SelectionError:
         return f"{identifier}+{variant}"  # an unknown one is refused where it is built
+
+
+# A value a CI service expands at run time ($VAR, ${VAR}, $(VAR), ${{ expr }}, %VAR%): it
+# means nothing outside that CI, so it is never a local default.
+_EXPANDED_BY_CI = re.compile(r"\$\{\{|\$\(|\$\{?[A-Za-z_]|%[A-Za-z_][A-Za-z0-9_]*%")
+_CREDENTIAL = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|USERNAME")
+
+
+def _usable(var: EnvVar) -> bool:
+    return (
+        var.name is not None
+        and var.value is not None
+        and var.problem is None
+        and not _CREDENTIAL.search(var.name)
+        and not _EXPANDED_BY_CI.search(var.value)
+    )
+
+
+def ci_globals(config: CIConfig, *, service: Service | None = None) -> dict[str, EnvVar]:
+    """The global variables of the CI files, as a run's defaults: ``service``'s own file when
+    given, else every file in discovery order with the first definition winning (lint warns
+    where files disagree). Secrets, credentials and values only the CI can expand are left out.
+    """
+    files: Iterable[CIFile] = config.files
+    if service is not None:
+        own = config.by_provider(service)
+        files = (own,) if own is not None else ()
+    out: dict[str, EnvVar] = {}
+    for ci_file in files:
+        for var in ci_file.global_env:
+            if _usable(var) and var.name not in out:
+                out[var.name] = var  # type: ignore[index]
+    return out
+
+
+def run_environment(
+    env: Mapping[str, str],
+    *,
+    config: CIConfig | None = None,
+    ci_file: CIFile | None = None,
+    job: Job | None = None,
+) -> dict[str, str]:
+    """The one computation of a run's environment, for ``build``, ``reproduce`` and CI alike.
+
+    A plain run (no ``job``): the CI files' globals as defaults, the process environment
+    overriding them, exactly as on CI (where the service already exported its file's globals,
+    so the running service's own file is the one used). A job being reproduced: the process
+    environment without CI markers, then that file's globals, then the job's variables (as that
+    CI would run it).
+    """
+    if job is None:
+        assert config is not None
+        service = running_service(env)
+        defaults = ci_globals(config, service=service)
+        return {**{k: v.value for k, v in defaults.items() if v.value is not None}, **env}
+    assert ci_file is not None
+    out = {k: v for k, v in env.items() if k not in CI_MARKERS}
+    for var in (*ci_file.global_env, *job.env):
+        # ${{ inputs.… }} and the like are empty on a push or scheduled run: left out.
+        if var.name is not None and var.value is not None and "${{" not in var.value:
+            out[var.name] = var.value
+    return out
+
+
+def job_identifiers(config: CIConfig) -> list[tuple[str, CIFile, Job]]:
+    """The identifier each CI job builds (its file's globals + its own variables), in file and
+    job order; jobs without MB_PYTHON_VERSION/PLAT, or with a Python that is not CPython, are
+    left out."""
+    out = []
+    for ci_file in config.files:
+        for job in ci_file.jobs:
+            values = {
+                v.name: v.value
+                for v in (*ci_file.global_env, *job.env)
+                if v.name is not None and v.value is not None
+            }
+            try:
+                identifier = job_identifier(values, job_os(ci_file.provider, job.os))
+            except SelectionError:
+                continue
+            if identifier is not None:
+                out.append((identifier, ci_file, job))
+    return out
 
 
 #: What every build job of the shipped CI files runs (tests/unit/test_ci_jobs.py checks it).
@@ -71,7 +164,7 @@ class CIJob:
     commit: ResolvedCommit
     variables: tuple[tuple[str, str, str], ...]  # (name, value, where), later ones win
     secure: tuple[str, ...]  # locations of encrypted values, not available locally
-    plan: Plan
+    plan: Plan | None  # None: an identifier resources/matrix.toml does not have (e.g. cp36)
     runtime: tuple[str, ...] = ()  # variables the service computes when it runs (${{ … }})
     ci_env: tuple[tuple[str, str], ...] = ()  # what the job's runner sets (CI markers, OS)
 
@@ -92,13 +185,13 @@ class CIJob:
     def runner(self) -> str:
         """GitHub's runner label (from the plan: numpy's runner for the platform), else the
         service and the job's image label."""
-        if self.ci_file.provider == "github":
+        if self.ci_file.provider == "github" and self.plan is not None:
             return self.plan.runner
         return f"{self.ci_file.provider} {self.job.os or self.os_name}"
 
     def job_env(self, base: Mapping[str, str]) -> dict[str, str]:
         """``base`` without CI markers, plus the job's variables and the mode marker."""
-        env = {k: v for k, v in base.items() if k not in CI_MARKERS}
+        env = run_environment(base, ci_file=self.ci_file, job=self.job)
         env.update({name: value for name, value, _ in self.variables})
         if self.commit.mode == "daily":
             env.update([SCHEDULE_MARKER[self.ci_file.provider]])
@@ -145,7 +238,10 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
     os_name = job_os(ci_file.provider, job.os)
     identifier = job_identifier({name: value for name, value, _ in variables}, os_name)
     if identifier is None:
-        msg = f"{job.location}: the job sets no MB_PYTHON_VERSION/PLAT, so no wheel to build"
+        msg = (
+            f"{job.location}: the job sets no MB_PYTHON_VERSION/PLAT (or PYTHON_VERSION/"
+            "PYTHON_ARCH), so no wheel to build"
+        )
         raise SelectionError(msg)
     return CIJob(
         ci_file=ci_file,
@@ -157,7 +253,7 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
         commit=resolve_commit(config, marker_env(ci_file.provider, daily=daily)),
         variables=tuple(variables),
         secure=secure,
-        plan=make_plan(load_catalogue().find(identifier)),
+        plan=_plan_or_none(identifier),
         runtime=runtime,
         ci_env=tuple(runner_env(ci_file.provider, os_name).items()),
     )
@@ -218,3 +314,12 @@ def coverage(config: CIConfig, shares: Mapping[str, Sequence[str]]) -> list[Find
                 Finding(kind="coverage", message=message, locations=tuple(j.location for j in jobs))
             )
     return findings
+
+
+def _plan_or_none(identifier: str) -> Plan | None:
+    """The plan of a wheel this tool builds; None for a CI job's older one (cp27, cp36)."""
+    try:
+        build_id = load_catalogue().find(identifier)
+    except SelectionError:
+        return None
+    return make_plan(build_id)

@@ -359,6 +359,11 @@ def _azure_jobs(nodes: Any, path: Path, what: str, line: int) -> Iterator[Job]:
         name = str(job.get("job") or job.get("template") or i)
         base = _azure_variables(job.get("variables"), path, line)
         params = job.get("parameters") if "template" in job else None
+        pool = job.get("pool")
+        image = (params.get("vmImage") if isinstance(params, Mapping) else None) or (
+            pool.get("vmImage") if isinstance(pool, Mapping) else None
+        )
+        os_label = _azure_os(image)
         if isinstance(params, Mapping):
             # Template parameters: scalars are variables; a `matrix` parameter gives the rows.
             base += _mapping_env(
@@ -372,6 +377,10 @@ def _azure_jobs(nodes: Any, path: Path, what: str, line: int) -> Iterator[Job]:
             if isinstance(matrix, str):  # a runtime expression: no rows to read here
                 matrix = None
             matrix = _expect(matrix, Mapping, "strategy.matrix", path, strategy_line)
+        if isinstance(matrix, Mapping):
+            # `${{ insert }}: ${{ parameters.matrix }}` (a template body): the rows are the
+            # caller's `matrix` parameter, read where the template is used.
+            matrix = {k: v for k, v in matrix.items() if not str(k).lstrip().startswith("${{")}
         if isinstance(matrix, Mapping) and matrix:
             for entry, row in matrix.items():
                 row_line = _line(matrix, entry, line)
@@ -379,9 +388,25 @@ def _azure_jobs(nodes: Any, path: Path, what: str, line: int) -> Iterator[Job]:
                     name=f"{name} {entry}",
                     env=tuple(base + _mapping_env(row, path, row_line, f"matrix entry {entry}")),
                     location=Location(path=path, line=row_line),
+                    os=os_label,
                 )
         else:
-            yield Job(name=name, env=tuple(base), location=Location(path=path, line=line))
+            yield Job(
+                name=name, env=tuple(base), location=Location(path=path, line=line), os=os_label
+            )
+
+
+def _azure_os(image: Any) -> str | None:
+    """An Azure ``vmImage`` (``macOS-10.15``, ``windows-2019``, ``ubuntu-18.04``) as an OS label.
+
+    >>> [_azure_os(i) for i in ("macOS-10.15", "windows-2019", "ubuntu-18.04", "${{ x }}")]
+    ['macos', 'windows', 'linux', None]
+    """
+    label = str(image or "").lower()
+    for prefix, os_name in (("macos", "macos"), ("windows", "windows"), ("ubuntu", "linux")):
+        if label.startswith(prefix):
+            return os_name
+    return None
 
 
 def read_azure(path: Path, data: Any) -> CIFile:

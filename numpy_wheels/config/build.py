@@ -17,7 +17,7 @@ from pathlib import Path
 
 from numpy_wheels.ci import SERVICES, HostOS, on_ci, runner_os, running_service
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
-from numpy_wheels.cifiles.jobs import job_identifier
+from numpy_wheels.cifiles.jobs import job_identifier, run_environment
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig
 from numpy_wheels.config.secrets import without_secrets
@@ -36,10 +36,9 @@ from numpy_wheels.model.plan import matrix_rows
 #: A distribution name as PEP 508 defines it (letters, digits, ``._-``, alphanumeric ends).
 PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
-DEFAULT_REPO_URL = "https://github.com/numpy/numpy.git"
-
 _PROJECT_KEYS = {
     "project": str,
+    "openblas": bool,
     "build": list,
     "skip": list,
     "config-settings": dict,
@@ -54,9 +53,12 @@ _PROJECT_KEYS = {
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectConfig:
-    """``[tool.numpy-wheels]`` of the wheels repository's pyproject.toml."""
+    """``[tool.numpy-wheels]`` of the wheels repository's pyproject.toml (a multibuild-style
+    repository has none: everything then comes from the CI files and REPO_DIR)."""
 
-    project: str = "numpy"
+    project: str | None = None  # None: the name in REPO_DIR's metadata
+    openblas: bool = False  # link the pinned scipy-openblas (numpy's need, not every project's)
+    has_selection: bool = False  # `build` is configured (else `matrix` lists the CI jobs')
     build: tuple[str, ...] = ("*",)
     skip: tuple[str, ...] = ()
     config_settings: Mapping[str, str | tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -124,12 +126,14 @@ def read_project_config(root: Path) -> ProjectConfig:
     if not all(isinstance(v, str) for v in table.get("images", {}).values()):
         msg = f"{where}: images must map platforms to image strings"
         raise ConfigError(msg)
-    project = table.get("project", "numpy")
-    if not PROJECT_NAME.fullmatch(project):
+    project = table.get("project")
+    if project is not None and not PROJECT_NAME.fullmatch(project):
         msg = f"{where}: project {project!r} is not a valid project name (PEP 508)"
         raise ConfigError(msg)
     return ProjectConfig(
         project=project,
+        openblas=table.get("openblas", False),
+        has_selection="build" in table,
         build=tuple(table.get("build", ("*",))),
         skip=tuple(table.get("skip", ())),
         config_settings=_settings(table.get("config-settings", {}), where),
@@ -205,17 +209,143 @@ class BuildRequest:
     run_tests: bool = True
 
 
+def tree_project_name(tree: Path) -> str | None:
+    """The distribution name a source tree declares: ``pyproject.toml`` ``[project] name``,
+    ``setup.cfg`` ``[metadata] name``, an sdist's ``PKG-INFO``, or ``setup.py``'s literal
+    ``name=`` (None when none says)."""
+    import configparser
+    import email.parser
+
+    pyproject = tree / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(read_config_text(pyproject))
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{pyproject}: not valid TOML: {exc}"
+            raise ConfigError(msg) from None
+        name = (
+            data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
+        )
+        if isinstance(name, str) and PROJECT_NAME.fullmatch(name):
+            return name
+    pkg_info = tree / "PKG-INFO"
+    if pkg_info.is_file():
+        name = email.parser.Parser().parsestr(read_config_text(pkg_info), headersonly=True)["Name"]
+        if name and PROJECT_NAME.fullmatch(name):
+            return str(name)
+    setup_cfg = tree / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(read_config_text(setup_cfg))
+        except configparser.Error:
+            pass
+        else:
+            name = parser.get("metadata", "name", fallback=None)
+            if name and PROJECT_NAME.fullmatch(name):
+                return name
+    setup_py = tree / "setup.py"
+    if setup_py.is_file():
+        found = re.search(r"""\bname\s*=\s*['"]([A-Za-z0-9._-]+)['"]""", read_config_text(setup_py))
+        if found and PROJECT_NAME.fullmatch(found.group(1)):
+            return found.group(1)
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProjectSource:
+    """What is built and from where: the project's name and REPO_DIR, and the source kind
+    chosen (with the reason, printed as the backend's is)."""
+
+    name: str
+    name_from: str
+    repo_dir: Path
+    repo_url: str | None
+    kind: SourceKind
+    reason: str
+
+
+def resolve_project(
+    root: Path,
+    env: Mapping[str, str],
+    project: ProjectConfig,
+    *,
+    source: SourceKind | None = None,
+) -> ProjectSource:
+    """REPO_DIR (environment/CI globals, then ``repo-dir``, then the configured project), the
+    project's name (configured, else REPO_DIR's own metadata, else REPO_DIR's name) and the
+    source: ``--source``; a git checkout or submodule at REPO_DIR; a clone of REPO_URL when the
+    CI files or the environment set one; else the release sdist from the package index."""
+    repo_dir_name = env.get("REPO_DIR") or project.repo_dir or project.project
+    if not repo_dir_name:
+        msg = (
+            "no project to build: set REPO_DIR in the CI files' global environment (the "
+            "project's checkout, as multibuild), or [tool.numpy-wheels] project"
+        )
+        raise ConfigError(msg)
+    repo_dir = root / repo_dir_name
+    if project.project:
+        name, name_from = project.project, "[tool.numpy-wheels] project"
+    elif (found := tree_project_name(repo_dir)) is not None:
+        name, name_from = found, f"the metadata in {repo_dir_name}/"
+    else:
+        name, name_from = repo_dir.name, f"REPO_DIR={repo_dir_name}"
+    env_url = env.get("REPO_URL")
+    repo_url = env_url or project.repo_url
+    kind: SourceKind
+    if source is not None:
+        kind, reason = source, "chosen with --source"
+    elif (repo_dir / ".git").exists():
+        kind, reason = "git", f"REPO_DIR {repo_dir_name} is a git checkout"
+    elif env_url:
+        kind, reason = "git", f"REPO_URL={env_url} is set (cloned into {repo_dir_name})"
+    else:
+        kind = "sdist"
+        reason = (
+            f"no git checkout at {repo_dir_name}/ and no REPO_URL: the release sdist "
+            "from the package index"
+        )
+    if kind == "git" and repo_url is None and not (repo_dir / ".git").exists():
+        msg = (
+            f"--source git needs a git checkout at {repo_dir} or a REPO_URL to clone "
+            "(CI files, environment, or [tool.numpy-wheels] repo-url)"
+        )
+        raise ConfigError(msg)
+    return ProjectSource(
+        name=name,
+        name_from=name_from,
+        repo_dir=repo_dir,
+        repo_url=repo_url,
+        kind=kind,
+        reason=reason,
+    )
+
+
+def project_name(root: Path, env: Mapping[str, str], config: CIConfig | None = None) -> str:
+    """The name of the project this wheels repository builds (for staging, release, matrix)."""
+    project = read_project_config(root)
+    if project.project:
+        return project.project
+    try:
+        config = config or read_ci_files(root, project)
+    except ConfigError:
+        return resolve_project(root, env, project).name
+    return resolve_project(root, run_environment(env, config=config), project).name
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     root: Path
     project: ProjectConfig
+    project_name: str
     commit: ResolvedCommit
     identifiers: tuple[BuildId, ...]
     backend: Backend
     backend_reason: str
     source: SourceKind
+    source_reason: str
     repo_dir: Path
-    repo_url: str
+    repo_url: str | None
     wheelhouse: Path
     cache_dir: Path
     config_path: Path
@@ -229,7 +359,8 @@ class BuildOptions:
     index_url: str  # PIP_INDEX_URL: where the sdist comes from
     use_ccache: bool  # USE_CCACHE=1 (multibuild), else when ccache is on PATH
     cibw_environment: str  # the user's CIBW_ENVIRONMENT, extended with ours
-    build_env: Mapping[str, str]  # the environment build and tests start from: no secrets
+    build_env: Mapping[str, str]  # the process environment over the CI files' globals, no secrets
+    openblas: bool = False  # the project configuration requests the pinned scipy-openblas
 
 
 _PLATFORM_OS: Mapping[str, HostOS] = {"linux": "linux", "darwin": "macos", "win32": "windows"}
@@ -350,7 +481,10 @@ def resolve_build_options(
     root = request.root
     host_id = host_id or _this_host()
     project = read_project_config(root)
-    commit = resolve_commit(ci_config or read_ci_files(root, project), env)
+    config = ci_config or read_ci_files(root, project)
+    # The CI files' global environment is the local run's default; the process overrides it.
+    env = run_environment(env, config=config)
+    commit = resolve_commit(config, env)
     chosen, reason = choose_backend(request.backend, env, engine_available=engine_available)
     identifiers = choose_identifiers(
         project,
@@ -361,23 +495,20 @@ def resolve_build_options(
     )
     if chosen == "cibuildwheel" and reason.startswith("on CI"):
         _engine_check(identifiers, engine_available=engine_available)
-    repo_dir = root / (env.get("REPO_DIR") or project.repo_dir or project.project)
-    kind: SourceKind = request.source or (
-        "git" if (repo_dir / ".git").exists() or env.get("REPO_URL") else "sdist"
-    )
-    platform_name = identifiers[0].platform.name
-    # Only an image the user names; otherwise cibuildwheel's own digest-pinned default.
-    image = env.get("NUMPY_WHEELS_IMAGE") or project.images.get(platform_name)
+    where = resolve_project(root, env, project, source=request.source)
+    image = container_image(env, project, identifiers[0])
     return BuildOptions(
         root=root,
         project=project,
+        project_name=where.name,
         commit=commit,
         identifiers=identifiers,
         backend=chosen,
         backend_reason=reason,
-        source=kind,
-        repo_dir=repo_dir,
-        repo_url=env.get("REPO_URL") or project.repo_url or DEFAULT_REPO_URL,
+        source=where.kind,
+        source_reason=where.reason,
+        repo_dir=where.repo_dir,
+        repo_url=where.repo_url,
         wheelhouse=request.wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
         cache_dir=_cache_dir(root, env),
         config_path=root / (env.get("CONFIG_PATH") or "config.sh"),
@@ -392,4 +523,37 @@ def resolve_build_options(
         use_ccache=env.get("USE_CCACHE") == "1",
         cibw_environment=env.get("CIBW_ENVIRONMENT", ""),
         build_env=without_secrets(env),
+        openblas=project.openblas,
     )
+
+
+def container_image(
+    env: Mapping[str, str], project: ProjectConfig, build_id: BuildId
+) -> str | None:
+    """The cibuildwheel image: NUMPY_WHEELS_IMAGE; multibuild's DOCKER_IMAGE (``$plat``,
+    ``${plat}`` and ``{PLAT}`` replaced by the arch, as multibuild did); ``[tool.numpy-wheels]
+    images``; multibuild's MB_ML_VER as cibuildwheel's image name (``2014`` →
+    ``manylinux2014``, ``_2_28`` → ``manylinux_2_28``); else cibuildwheel's digest-pinned
+    default (None).
+
+    >>> from numpy_wheels.model.matrix import load_catalogue
+    >>> bid = load_catalogue().find("cp312-manylinux_aarch64")
+    >>> container_image({"DOCKER_IMAGE": "quay.io/pypa/manylinux2014_$plat"}, ProjectConfig(), bid)
+    'quay.io/pypa/manylinux2014_aarch64'
+    >>> container_image({"MB_ML_VER": "_2_28"}, ProjectConfig(), bid)
+    'manylinux_2_28'
+    """
+    if env.get("NUMPY_WHEELS_IMAGE"):
+        return env["NUMPY_WHEELS_IMAGE"]
+    arch = build_id.platform.arch
+    if env.get("DOCKER_IMAGE"):
+        image = env["DOCKER_IMAGE"]
+        for token in ("${plat}", "$plat", "{PLAT}"):
+            image = image.replace(token, arch)
+        return image
+    if build_id.platform.name in project.images:
+        return project.images[build_id.platform.name]
+    if env.get("MB_ML_VER") and build_id.platform.os == "linux":
+        libc = "musllinux" if build_id.platform.name.startswith("musllinux") else "manylinux"
+        return f"{libc}{env['MB_ML_VER']}"
+    return None

@@ -28,6 +28,16 @@ def config_setting_args(settings: dict[str, str | tuple[str, ...]]) -> list[str]
     return out
 
 
+def _policy(job: WheelJob) -> str | None:
+    """multibuild's MB_ML_VER as auditwheel's --plat (``2014`` → ``manylinux2014_x86_64``,
+    ``_2_28`` → ``manylinux_2_28_x86_64``); None: auditwheel's highest policy."""
+    version = job.options.build_env.get("MB_ML_VER")
+    if not version:
+        return None
+    libc = "musllinux" if job.build_id.platform.name.startswith("musllinux") else "manylinux"
+    return f"{libc}{version}_{job.build_id.platform.arch}"
+
+
 class HostBackend:
     name = "host"
 
@@ -90,7 +100,9 @@ class HostBackend:
     def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
         match job.build_id.platform.os:
             case "linux":
-                return auditwheel_repair(wheel, dest=job.options.wheelhouse, env=job.env)
+                return auditwheel_repair(
+                    wheel, dest=job.options.wheelhouse, env=job.env, plat=_policy(job)
+                )
             case "macos" | "windows":
                 msg = (
                     f"{job.build_id}: host builds of {job.build_id.platform.os} wheels are "

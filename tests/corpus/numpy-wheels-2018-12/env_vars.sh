@@ -1,0 +1,3 @@
+# Environment variables for build
+OPENBLAS_VERSION="v0.3.3-186-g701ea883"
+MACOSX_DEPLOYMENT_TARGET=10.9

@@ -1,0 +1,170 @@
+"""multibuild's helper functions for config.sh (resources/mb_compat.sh), run with real bash:
+every function multibuild defines is provided, mapped or refused by name; the provided ones
+keep multibuild's contract; numpy-wheels' own 2018 config.sh runs its hook stages through
+the tool, and the helper it cannot have is named."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.build.hooks import MB_MAPPED, MB_PROVIDED, Hooks
+from numpy_wheels.errors import BuildError, HookError
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+COMPAT = str(resources.files("numpy_wheels").joinpath("resources/mb_compat.sh"))
+
+
+def multibuild_functions() -> set[str]:
+    lines = (CORPUS / "multibuild-functions.txt").read_text().splitlines()
+    return {line.split()[1] for line in lines if line and not line.startswith("#")}
+
+
+def bash(script: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", f"set -eo pipefail\nsource {COMPAT}\n{script}"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": os.environ["PATH"], "PYTHON_EXE": sys.executable},
+        check=False,
+        timeout=60,
+    )
+
+
+def test_every_multibuild_function_is_provided_mapped_or_refused() -> None:
+    names = multibuild_functions()
+    assert len(names) > 120
+    assert names >= MB_PROVIDED | MB_MAPPED
+    defined = bash(
+        "for f in " + " ".join(sorted(names)) + '; do declare -F "$f" >/dev/null || echo "$f"; done'
+    )
+    assert defined.stdout.split() == []  # none missing
+    refused = sorted(names - MB_PROVIDED - MB_MAPPED - {"activate_ccache"})
+    for name in refused:
+        # Inside `local x=$(...)`, where multibuild's own errors went unnoticed, too.
+        proc = bash(f'f() {{ local x=$({name} a b); echo "not reached $x"; }}\nf\necho after')
+        assert proc.returncode != 0, name
+        assert f"numpy-wheels: refused: {name}: " in proc.stderr, name
+        assert "not reached" not in proc.stdout
+        assert "after" not in proc.stdout
+
+
+def test_provided_helpers_keep_multibuild_semantics(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    shutil.make_archive(str(tmp_path / "arch"), "gztar", tmp_path, "a")
+    proc = bash(
+        "\n".join(
+            [
+                "lex_ver 3.2.1; echo",
+                "unlex_ver 003002001",
+                "strip_ver_suffix 3.10.0",
+                f"relpath {tmp_path}/a/b {tmp_path}",
+                "abspath a",
+                '[ -n "$(is_function lex_ver)" ] && echo is-function',
+                "is_function no_such_fn || echo not-a-function",
+                "expect_return 3 bash -c 'exit 3' && echo expected-3",
+                "suppress true",
+                "rm_mkdir fresh && ls -d fresh",
+                "mkdir unpack && (cd unpack && untar ../arch.tar.gz) && ls unpack/a",
+                "get_py_mm",
+                "clean_code numpy v1.0",
+                "repair_wheelhouse wheelhouse",
+            ]
+        ),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:4] == ["003002001", "3.2.1", "3.10.0", "a/b"]
+    assert lines[4] == str(tmp_path / "a")
+    assert lines[5:8] == ["is-function", "not-a-function", "expected-3"]
+    assert "Running true" in lines
+    assert "fresh" in lines
+    assert "b" in lines
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" in lines
+    # Mapped steps say what the tool does instead, and succeed.
+    assert "numpy-wheels: clean_code: the tool checked out numpy at v1.0" in proc.stderr
+    assert "numpy-wheels: repair_wheelhouse: the tool repairs" in proc.stderr
+
+
+def test_only_the_projects_own_build_wheel_counts(tmp_path: Path) -> None:
+    plain = tmp_path / "config.sh"
+    plain.write_text("function run_tests { true; }\n")
+    hooks = Hooks(config_path=plain, env_vars_path=tmp_path / "none.sh")
+    env = {"PATH": os.environ["PATH"]}
+    # mb_compat.sh defines multibuild's default build_wheel; that is not an override.
+    assert not hooks.defines("build_wheel", env=env, cwd=tmp_path)
+    assert hooks.defines("run_tests", env=env, cwd=tmp_path)
+    plain.write_text('function build_wheel { build_pip_wheel "$@"; }\n')
+    assert hooks.defines("build_wheel", env=env, cwd=tmp_path)
+
+
+@pytest.fixture
+def numpy_2018(tmp_path: Path) -> Path:
+    """A wheels repository with numpy-wheels' config.sh and env_vars.sh of December 2018,
+    verbatim. They source the gfortran-install submodule, which is not part of the corpus
+    (it is code): an empty file stands in for its checkout, so the functions the config.sh
+    calls from it are the tool's named refusals."""
+    from tests.mb_repo import make_multibuild_repo
+
+    root = make_multibuild_repo(tmp_path / "numpy-wheels")
+    for name in ("config.sh", "env_vars.sh"):
+        shutil.copy(CORPUS / "numpy-wheels-2018-12" / name, root / name)
+    (root / "gfortran-install").mkdir()
+    (root / "gfortran-install" / "gfortran_utils.sh").write_text("# stand-in for the submodule\n")
+    return root
+
+
+def test_numpy_2018_config_sh_hook_stages(numpy_2018: Path) -> None:
+    hooks = Hooks(config_path=numpy_2018 / "config.sh", env_vars_path=numpy_2018 / "env_vars.sh")
+    env = {"PATH": os.environ["PATH"], "REPO_DIR": "fooext", "PLAT": "x86_64"}
+    # env_vars.sh: its variables are read (not exported there, so nothing crosses).
+    assert hooks.exported_env(env, cwd=numpy_2018) == {}
+    assert not hooks.defines("pre_build", env=env, cwd=numpy_2018)
+    for stage in ("build_wheel", "build_libs", "get_test_cmd", "run_tests"):
+        assert hooks.defines(stage, env=env, cwd=numpy_2018), stage
+    # get_test_cmd is numpy-wheels' own helper: it runs and gives numpy.test's call.
+    script = f"source {COMPAT}\nsource config.sh\nEXTRA_ARGV=\"'-x'\"; get_test_cmd"
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, cwd=numpy_2018, check=True
+    )
+    assert "numpy.test('full'" in proc.stdout
+    assert "extra_argv=['-x']" in proc.stdout
+    # build_wheel -> build_libs -> get_gf_lib (gfortran-install): refused by name, as the
+    # build step's error, although it is called inside `local x=$(abspath $(...))`.
+    with pytest.raises(BuildError, match=r"build_wheel \(from config.sh\) called a multibuild "
+                       r"helper this tool refuses: get_gf_lib: gfortran-install"):  # fmt: skip
+        hooks.run("build_wheel", "fooext", "x86_64", env=env, cwd=numpy_2018, error=BuildError)
+
+
+def test_numpy_2018_config_sh_through_the_cli(numpy_2018: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "numpy_wheels", "build", "--backend", "host"],
+        cwd=numpy_2018,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == BuildError.return_code, out
+    assert "Traceback" not in out
+    assert "config.sh defines no pre_build" in out  # the pre_build stage ran (none defined)
+    assert "refuses: get_gf_lib: gfortran-install fetches prebuilt OpenBLAS" in out
+    assert "FAILED BuildError" in out
+
+
+def test_a_refused_helper_in_a_hook_is_a_hook_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.sh"
+    config.write_text("function pre_build { build_openssl; }\n")
+    hooks = Hooks(config_path=config, env_vars_path=tmp_path / "none.sh")
+    with pytest.raises(HookError, match=r"refuses: build_openssl: multibuild's library_builders"):
+        hooks.run("pre_build", env={"PATH": os.environ["PATH"]}, cwd=tmp_path)

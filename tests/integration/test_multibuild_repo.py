@@ -1,0 +1,79 @@
+"""A multibuild-style wheels repository for a C extension that is not numpy: no pyproject.toml,
+no environment variables, only the CI files, config.sh with multibuild helpers and the REPO_DIR
+checkout. `python -m numpy_wheels build --backend host` from that directory builds, repairs and
+tests it (real git, pip, auditwheel)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+
+from tests.mb_repo import make_multibuild_repo
+
+
+def run_cli(root: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    # Only what any shell has: no REPO_DIR, BUILD_COMMIT, NUMPY_WHEELS_* or CI variables.
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "numpy_wheels", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def test_a_multibuild_repo_builds_repairs_and_tests(tmp_path: Path) -> None:
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    sha = subprocess.run(
+        ["git", "-C", str(root / "fooext"), "rev-parse", "v0.1.0"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert not (root / "pyproject.toml").exists()
+    proc = run_cli(root, "build", "--backend", "host", home=tmp_path / "home")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+    # The project is what REPO_DIR holds, from its own metadata; git because it is a checkout.
+    assert "building fooext v0.1.0" in out
+    assert "source: git (REPO_DIR fooext is a git checkout)" in out
+    assert "OpenBLAS: not requested by the project configuration" in out
+    # config.sh's hooks ran with multibuild's helpers, in order.
+    assert "pre_build: REPO_DIR=fooext at v0.1.0" in out
+    assert "pre_build: lex_ver 3.11.2 = 003011002" in out
+    assert "build_wheel override for " in out
+    assert "run_tests: python 3.11 in tmp_for_test" in out
+    assert "triple(14) = 42" in out
+    # MB_ML_VER=2014 (a CI global) became auditwheel's policy; UNICODE_WIDTH is named as
+    # not honoured by lint, never silently.
+    (wheel,) = (root / "wheelhouse").glob("*.whl")
+    name, version, _, tags = parse_wheel_filename(wheel.name)
+    assert (name, str(version)) == ("fooext", "0.1.0")
+    assert {t.platform for t in tags} >= {"manylinux2014_x86_64"}
+    summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
+    assert summary["project"] == "fooext"
+    assert summary["source"]["kind"] == "git"
+    assert summary["source"]["resolved"] == sha
+    (record,) = summary["wheels"]
+    assert record["ok"] is True
+    assert record["openblas"] is None
+    assert record["test"].startswith("passed")
+    lint = run_cli(root, "lint", home=tmp_path / "home")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "UNICODE_WIDTH is a multibuild variable this tool does not honour" in lint.stdout
+    commit = run_cli(root, "commit", "--json", home=tmp_path / "home")
+    assert json.loads(commit.stdout)["commit"] == "v0.1.0"
+    matrix = run_cli(root, "matrix", home=tmp_path / "home")
+    assert matrix.stdout.split() == [
+        "cp311-manylinux_x86_64",
+        "cp312-manylinux_x86_64",
+        "cp311-win_amd64",
+        "cp312-win_amd64",
+    ]

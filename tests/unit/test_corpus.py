@@ -1,0 +1,201 @@
+"""Real CI files of multibuild-era wheels repositories (tests/corpus, sources in its README):
+`commit`, `lint`, `matrix` and `reproduce --dry-run` give the right values on each, and the
+numeric-looking values are read as written, flagged with file:line, and bumped cleanly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from numpy_wheels.__main__ import main
+from numpy_wheels.cifiles.readers import read_config
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    def go(root: Path, *args: str) -> tuple[int, str, str]:
+        code = main(["--root", str(root), *args], env={"PATH": "/usr/bin:/bin"})
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    return go
+
+
+def first_json(text: str) -> object:
+    return json.JSONDecoder().raw_decode(text[text.index("{") if "{" in text else 0 :])[0]
+
+
+# name: (commit, its file:line, lint error locations, buildable matrix, first unbuildable)
+EXPECTED: dict[str, tuple[str | None, str | None, set[str], list[str], str | None]] = {
+    "numpy-wheels-2018-04": (
+        "73299826729be58cec179b52c656adfcaefada93",
+        ".travis.yml:5",
+        {f"appveyor.yml:{n}" for n in (41, 45, 49, 53, 57, 61, 65, 69)},  # PYTHON_VERSION: 3.6
+        [],
+        "cp27-manylinux_x86_64",
+    ),
+    "numpy-wheels-2018-12": (
+        "master",
+        ".travis.yml:5",
+        {f".appveyor.yml:{n}" for n in (30, 34, 38, 42, 46, 50)},
+        [],
+        "cp35-manylinux_x86_64",
+    ),
+    "numpy-wheels-2022-08": (
+        "main",
+        ".travis.yml:5",
+        # Travis builds 3.11 (aarch64), Azure PyPy: lint names the disagreement.
+        {".travis.yml:1"},
+        ["cp311-manylinux_aarch64"],
+        "cp38-manylinux_aarch64",
+    ),
+    "scipy-wheels-2021-09": (
+        "master",
+        ".travis.yml:10",
+        {f"appveyor.yml:{n}" for n in (31, 38, 45, 52, 59, 66)},  # PYTHON_VERSION: 3.10, ...
+        [],
+        "cp38-manylinux_aarch64",
+    ),
+    "scikit-learn-wheels-2016-11": (
+        None,  # .travis.yml says 0.18, appveyor.yml 0.18.1: refused, both named
+        None,
+        {".travis.yml:4", ".travis.yml:1"},
+        [],
+        "cp27-manylinux_x86_64",
+    ),
+    "pandas-wheels-2023-05": (
+        "v1.5.3",
+        ".travis.yml:11",
+        {"azure-pipelines.yml:122", "azure-pipelines.yml:128"},  # MB_PYTHON_OSX_VER: 10.9
+        [
+            "cp311-manylinux_aarch64",
+            "cp311-win_amd64",
+            "cp311-macosx_x86_64",
+            "cp311-macosx_universal2",
+        ],
+        "cp38-manylinux_aarch64",
+    ),
+    "matplotlib-wheels-2021-04": ("v3.2.1", ".travis.yml:5", set(), [], "cp37-manylinux_x86_64"),
+}
+
+
+def rel(root: Path, where: str) -> str:
+    path, line = where.rsplit(":", 1)
+    return f"{Path(path).resolve().relative_to(root.resolve())}:{line}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_commit_lint_matrix(run: Run, name: str) -> None:
+    root = CORPUS / name
+    commit, where, lint_errors, buildable, unbuildable = EXPECTED[name]
+    code, out, err = run(root, "commit", "--json")
+    if commit is None:
+        assert code == 4
+        assert "CI files disagree on BUILD_COMMIT" in err
+    else:
+        assert code == 0, err
+        got = first_json(out)
+        assert isinstance(got, dict)
+        assert got["commit"] == commit
+        assert rel(root, f"{got['file']}:{got['line']}") == where
+    code, out, err = run(root, "lint", "--json")
+    findings = json.JSONDecoder().raw_decode(out)[0]
+    errors = {rel(root, f["locations"][0]) for f in findings if f["severity"] == "error"}
+    assert errors == lint_errors
+    assert code == (4 if lint_errors else 0)
+    code, out, err = run(root, "matrix", "--json")
+    assert code == 0, err
+    matrix = first_json(out)
+    assert isinstance(matrix, dict)
+    assert [i["identifier"] for i in matrix["include"]] == buildable
+    assert matrix["unbuildable"][0] == unbuildable
+
+
+SHA_2018 = "73299826729be58cec179b52c656adfcaefada93"
+# (name, ci, job, identifier, commit)
+JOBS = [
+    ("numpy-wheels-2018-04", "travis", "0", "cp27-manylinux_x86_64", SHA_2018),
+    ("numpy-wheels-2018-04", "appveyor", "0", "cp36-win32", SHA_2018),
+    ("numpy-wheels-2018-12", "appveyor", "1", "cp37-win_amd64", "master"),
+    ("numpy-wheels-2022-08", "travis", "3", "cp311-manylinux_aarch64", "main"),
+    ("numpy-wheels-2022-08", "azure", "4", "cp310-win_amd64", "main"),
+    ("scipy-wheels-2021-09", "appveyor", "0", "cp310-win32", "master"),  # 3.10, not 3.1
+    ("scipy-wheels-2021-09", "appveyor", "1", "cp310-win_amd64", "master"),
+    ("pandas-wheels-2023-05", "travis", "0", "cp38-manylinux_aarch64", "v1.5.3"),
+    ("matplotlib-wheels-2021-04", "travis", "0", "cp37-manylinux_x86_64", "v3.2.1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "ci", "job", "identifier", "commit"), JOBS)
+def test_reproduce_dry_run(
+    run: Run, name: str, ci: str, job: str, identifier: str, commit: str
+) -> None:
+    code, out, err = run(
+        CORPUS / name, "reproduce", "--ci", ci, "--job", job, "--dry-run", "--json"
+    )
+    assert code == 0, err
+    got = first_json(out)
+    assert isinstance(got, dict)
+    assert (got["identifier"], got["commit"]) == (identifier, commit)
+    assert f"builds {identifier} on " in out + err
+    # A job's plan exists only for identifiers this tool builds; the others say so.
+    assert (got["plan"] is None) == ("not in resources/matrix.toml" in out + err)
+
+
+def test_scipy_python_310_is_read_as_written() -> None:
+    config = read_config(CORPUS / "scipy-wheels-2021-09")
+    appveyor = config.by_provider("appveyor")
+    assert appveyor is not None
+    versions = [j.get("PYTHON_VERSION").value for j in appveyor.jobs]  # type: ignore[union-attr]
+    assert versions[:2] == ["3.10", "3.10"]
+    assert "3.1" not in versions
+
+
+@pytest.mark.parametrize("name", ["numpy-wheels-2018-04", "scipy-wheels-2021-09"])
+def test_an_unquoted_short_hash_in_a_real_file(run: Run, tmp_path: Path, name: str) -> None:
+    """A maintainer writes BUILD_COMMIT: 680841e1 (unquoted) into the real AppVeyor file and
+    the same in .travis.yml: the text as written is built, lint names file:line with the fix,
+    and bump to another numeric-looking hash writes it quoted and succeeds."""
+    root = tmp_path / name
+    shutil.copytree(CORPUS / name, root)
+    lines = {}
+    for ci_name in (".travis.yml", "appveyor.yml"):
+        path = root / ci_name
+        text = path.read_text().splitlines(keepends=True)
+        for i, line in enumerate(text):
+            if "BUILD_COMMIT" in line and ("BUILD_COMMIT=" in line or "BUILD_COMMIT:" in line):
+                sep = "=" if "BUILD_COMMIT=" in line else ": "
+                head = line[: line.index("BUILD_COMMIT")]
+                text[i] = f"{head}BUILD_COMMIT{sep}680841e1\n"
+                lines[ci_name] = i + 1
+                break
+        path.write_text("".join(text))
+    code, out, err = run(root, "commit", "--json")
+    assert code == 0, err
+    assert first_json(out)["commit"] == "680841e1"  # type: ignore[index]
+    code, out, _ = run(root, "lint", "--json")
+    findings = json.JSONDecoder().raw_decode(out)[0]
+    typed = [f for f in findings if f["kind"] == "yaml-type" and "BUILD_COMMIT" in f["message"]]
+    assert [rel(root, f["locations"][0]) for f in typed] == [
+        f"appveyor.yml:{lines['appveyor.yml']}"
+    ]
+    assert 'quote it: BUILD_COMMIT: "680841e1"' in typed[0]["message"]
+    code, out, err = run(root, "bump", "0123456")
+    assert code == 0, err
+    appveyor = (root / "appveyor.yml").read_text().splitlines()
+    assert appveyor[lines["appveyor.yml"] - 1].endswith('BUILD_COMMIT: "0123456"')
+    travis = (root / ".travis.yml").read_text().splitlines()
+    assert travis[lines[".travis.yml"] - 1].endswith("BUILD_COMMIT=0123456")
+    code, out, err = run(root, "commit", "--json")
+    assert first_json(out)["commit"] == "0123456"  # type: ignore[index]
+    code, out, _ = run(root, "lint", "--json")
+    assert not [f for f in json.JSONDecoder().raw_decode(out)[0] if "BUILD_COMMIT" in f["message"]]
