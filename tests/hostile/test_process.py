@@ -10,8 +10,15 @@ from pathlib import Path
 CLI = [sys.executable, "-m", "numpy_wheels"]
 
 
+def numpy_repo(root: Path) -> Path:
+    """A wheels repository that names its project (none is assumed)."""
+    (root / "pyproject.toml").write_text('[tool.numpy-wheels]\nproject = "numpy"\n')
+    return root
+
+
 def test_reader_gone_exits_141_quietly(tmp_path: Path) -> None:
     """As `numpy-wheels matrix --wheels 2.4.6 | head -1` once head has exited."""
+    numpy_repo(tmp_path)
     proc = subprocess.Popen(
         [*CLI, "--root", str(tmp_path), "matrix", "--wheels", "2.4.6"],
         stdout=subprocess.PIPE,
@@ -27,6 +34,7 @@ def test_reader_gone_exits_141_quietly(tmp_path: Path) -> None:
 
 
 def test_head_in_a_shell_pipeline(tmp_path: Path) -> None:
+    numpy_repo(tmp_path)
     script = (
         f"{' '.join(CLI)} --root {tmp_path} matrix --wheels 2.4.6 | head -1; "
         'echo "status ${PIPESTATUS[0]}" >&2'

@@ -38,7 +38,8 @@ def test_sdist_job_then_staged_beside_the_wheel_and_required(
 ) -> None:
     root = fooext_repo()
     (root / "pyproject.toml").write_text(
-        '[tool.numpy-wheels]\nproject = "fooext"\nbuild = ["cp311-manylinux_x86_64"]\n'
+        '[tool.numpy-wheels]\nproject = "fooext"\nopenblas = true\n'
+        'build = ["cp311-manylinux_x86_64"]\n'
     )
     code, out, err = run(root, "sdist", "--json")
     assert code == 0, out + err
