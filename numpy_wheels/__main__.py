@@ -449,8 +449,13 @@ def _run(
         return int(exc.code or 0)
     if getattr(args, "json", False):
         log.configure(env=env, stream=sys.stderr)  # stdout carries only the JSON
-    with _terminate_as_interrupt():
-        return _call(parser.prog, args, env)
+    try:
+        with _terminate_as_interrupt():
+            return _call(parser.prog, args, env)
+    finally:
+        # The stream chosen for this run is not kept: a caller in the same process (tests,
+        # an embedding program) may close it; later log lines go to the current stdout.
+        log.configure(env=env)
 
 
 def _call(prog: str, args: argparse.Namespace, env: Mapping[str, str]) -> int:

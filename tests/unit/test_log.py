@@ -33,3 +33,21 @@ def test_secrets_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     logger.add_secret("s3cr3t-value")
     logger.write("token=s3cr3t-value!")
     assert capsys.readouterr().out == "token=****!\n"
+
+
+def test_a_json_run_does_not_leave_the_logger_on_its_stream() -> None:
+    """main() --json logs to the stderr of that moment; afterwards (that stream closed, as
+    pytest's capture closes it) the logger writes to the current stdout again."""
+    import contextlib
+    import io
+
+    from numpy_wheels.__main__ import main
+    from numpy_wheels.log import log
+
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["matrix", "--json", "--only", "cp312-win32"], env={}) == 0
+    err.close()
+    with contextlib.redirect_stdout(out):
+        log.write("after the run")
+    assert out.getvalue() == "after the run\n"
