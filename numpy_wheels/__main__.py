@@ -262,6 +262,12 @@ def _parser() -> argparse.ArgumentParser:
         "commit, the OpenBLAS pin and the Python versions, and that values are well formed.",
     )
     p.add_argument("--json", action="store_true", help="findings as JSON on stdout")
+    p.add_argument(
+        "--require-portability-test",
+        action="store_true",
+        help="also fail when a Linux platform the project builds has no test image "
+        "(DOCKER_TEST_IMAGE or [tool.numpy-wheels.test-images])",
+    )
 
     p = add(
         "bump",
@@ -335,6 +341,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with several identifiers, continue after a failure",
     )
     p.add_argument("--no-test", action="store_true", help="skip the test step (not on CI)")
+    p.add_argument(
+        "--require-portability-test",
+        action="store_true",
+        help="fail (before building) when a Linux wheel cannot be tested in its test images "
+        "(none configured, or no container engine answers)",
+    )
     p.add_argument("--json", action="store_true", help="print the build summary as JSON")
 
     p = add(

@@ -60,7 +60,7 @@ def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
+def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.checks import lint
     from numpy_wheels.cifiles.jobs import coverage
     from numpy_wheels.config.build import ci_shares, read_ci_files, read_project_config
@@ -71,6 +71,7 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
     shares = ci_shares(project)
     findings = lint(config, check_pythons=shares is None)
     findings += coverage(config, shares) if shares is not None else []
+    untested = _untested_platforms(root, config, env) if args.require_portability_test else []
     if args.json:
         _emit_json(
             [
@@ -82,6 +83,10 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
                 }
                 for f in findings
             ]
+            + [
+                {"kind": "portability", "severity": "error", "message": m, "locations": []}
+                for m in untested
+            ]
         )
     errors = [f for f in findings if f.severity == "error"]
     for finding in findings:
@@ -89,8 +94,10 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
             log.error(f"{finding} [{finding.kind}]")
         else:
             log.warning(f"{finding} [{finding.kind}]")
-    if errors:
-        msg = f"{len(errors)} problem(s) in {len(config.files)} CI file(s)"
+    for message in untested:
+        log.error(f"{message} [portability]")
+    if errors or untested:
+        msg = f"{len(errors) + len(untested)} problem(s) in {len(config.files)} CI file(s)"
         raise LintError(msg)
     if not args.json:
         log.write(
@@ -98,6 +105,29 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
             + ", ".join(str(f.path.relative_to(config.root)) for f in config.files)
         )
     return 0
+
+
+def _untested_platforms(root: Path, config: Any, env: Mapping[str, str]) -> list[str]:
+    """Linux identifiers of the project's selection that name no test image: not in
+    ``[tool.numpy-wheels.test-images]`` and no ``DOCKER_TEST_IMAGE`` in the environment or
+    in any CI file (global or job variable)."""
+    from numpy_wheels.config.build import portability_images, read_project_config
+    from numpy_wheels.model.matrix import load_catalogue, select
+
+    project = read_project_config(root)
+    declared = dict(env)
+    if not declared.get("DOCKER_TEST_IMAGE"):
+        for ci_file in config.files:
+            for var in (*ci_file.global_env, *(v for job in ci_file.jobs for v in job.env)):
+                if var.name == "DOCKER_TEST_IMAGE" and var.value:
+                    declared["DOCKER_TEST_IMAGE"] = var.value
+    ids = select(load_catalogue(), build=project.build, skip=project.skip)
+    return [
+        f"{b.identifier}: no test image for the portability test (set DOCKER_TEST_IMAGE or "
+        f"[tool.numpy-wheels.test-images] {b.platform.name!r} in pyproject.toml)"
+        for b in ids
+        if b.platform.os == "linux" and not portability_images(project, declared, b)
+    ]
 
 
 def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
@@ -492,6 +522,7 @@ def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         wheelhouse=args.wheelhouse.resolve() if args.wheelhouse else None,
         keep_going=args.keep_going,
         run_tests=not args.no_test,
+        require_portability_test=args.require_portability_test,
     )
     return _build(request, env, emit_json=args.json)
 
@@ -505,7 +536,8 @@ def _build(request: BuildRequest, env: Mapping[str, str], *, emit_json: bool) ->
     opts = resolve_build_options(
         request,
         env=env,
-        engine_available=request.backend != "host" and engine_works(env),
+        # The cibuildwheel backend and the portability test both need the engine.
+        engine_available=engine_works(env),
         host_platform=sys.platform,
     )
     outcome = build_all(opts)

@@ -150,6 +150,17 @@ class IndexUploadError(FatalError):
     hint = "File names on an index are never reusable: a bad file needs a new version."
 
 
+class WheelTagError(FatalError):
+    """A wheel's platform tags promise more than its binaries keep (a newer glibc/libstdc++
+    symbol or macOS, a library from outside the wheel, another CPU)."""
+
+    return_code = 21
+    hint = (
+        "Build in an image as old as the tag (manylinux_2_28 → a manylinux_2_28 image), or "
+        "let auditwheel/delocate choose the tag; never re-tag by hand."
+    )
+
+
 #: Every error class with its exit code, for the README table and `--help`.
 ALL_ERRORS: tuple[type[FatalError], ...] = (
     FatalError,
@@ -172,6 +183,7 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
     UploadConflictError,
     ReleaseGateError,
     IndexUploadError,
+    WheelTagError,
 )
 
 INTERRUPTED_RETURN_CODE = 130

@@ -21,6 +21,7 @@ from numpy_wheels import __version__
 from numpy_wheels.build.backends import Backend, WheelJob
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import OpenBLAS, check_bundled, fetch
+from numpy_wheels.build.portability import PortabilityResult, not_run, run_in_images
 from numpy_wheels.build.repair import RepairResult, check_licence
 from numpy_wheels.build.source import (
     SourceInfo,
@@ -29,9 +30,20 @@ from numpy_wheels.build.source import (
     fetch_sdist,
     licence_file,
 )
+from numpy_wheels.build.tagcheck import check_wheel
+from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.cmd import require_program
 from numpy_wheels.config.build import BuildOptions
-from numpy_wheels.errors import CommandNotFoundError, FatalError, LicenceError, SelectionError
+from numpy_wheels.errors import (
+    CommandNotFoundError,
+    ConfigError,
+    ContainerEngineError,
+    FatalError,
+    LicenceError,
+    SelectionError,
+    UsageError,
+    WheelTestError,
+)
 from numpy_wheels.files import megabytes, sha256_of
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import Backend as BackendName
@@ -51,6 +63,8 @@ class WheelRecord:
     test: str | None = None
     openblas: Mapping[str, str] | None = None
     grafted: tuple[str, ...] = ()
+    tags: Mapping[str, object] | None = None  # the tag honesty check (tagcheck.TagReport)
+    portability: Mapping[str, object] | None = None  # per-image results (portability.py)
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error: str | None = None
     error_class: str | None = None
@@ -216,13 +230,25 @@ def run_identifier(
         repaired = backend.repair(job, raw)
     with timed("checks"):
         _check_wheel(job, repaired)
+        tags = check_wheel(repaired.wheel)
+        log.write(tags.summary())
+        enforce_tags([tags])
     test_result = "not run (--no-test)"
     if opts.run_tests:
         with timed("test"):
             test_result = backend.test(job, repaired.wheel)
+    blocker = portability_blocker(opts, build_id)
+    if blocker is None:
+        with timed("portability"):
+            port = _portability(job, repaired.wheel)
+    else:
+        port = not_run(blocker)
+        if build_id.platform.os == "linux":
+            log.warning(f"{build_id.identifier}: portability test not run: {blocker}")
+    failed = port.status == "failed"
     return WheelRecord(
         identifier=build_id.identifier,
-        ok=True,
+        ok=not failed,
         wheel=repaired.wheel.name,
         size=repaired.wheel.stat().st_size,
         sha256=sha256_of(repaired.wheel),
@@ -231,7 +257,11 @@ def run_identifier(
         test=test_result,
         openblas=openblas.as_json() if openblas else None,
         grafted=repaired.grafted,
+        tags=tags.as_json(),
+        portability=port.as_json(),
         env=job.crossing,
+        error=f"portability test failed: {port.reason}" if failed else None,
+        error_class=WheelTestError.__name__ if failed else None,
     )
 
 
@@ -273,6 +303,60 @@ def ccache_dir(env: Mapping[str, str]) -> str:
     raise CommandNotFoundError(msg)
 
 
+def _portability(job: WheelJob, wheel: Path) -> PortabilityResult:
+    """The wheel in every test image of its identifier (build/portability.py)."""
+    opts = job.options
+    return run_in_images(
+        wheel,
+        build_id=job.build_id,
+        images=opts.test_images[job.build_id.identifier],
+        hooks=job.hooks,
+        root=opts.root,
+        test_depends=opts.test_depends,
+        crossing=job.crossing,
+        env=job.env,
+        workdir=job.workdir,
+    )
+
+
+def portability_blocker(opts: BuildOptions, build_id: BuildId) -> str | None:
+    """Why the portability test of ``build_id`` will not run (None: it will)."""
+    if build_id.platform.os != "linux":
+        return f"Linux wheels only ({build_id.platform.os})"
+    if not opts.run_tests:
+        return "--no-test"
+    if not opts.test_images.get(build_id.identifier):
+        return (
+            "no test images configured (DOCKER_TEST_IMAGE, or [tool.numpy-wheels.test-images] "
+            "in pyproject.toml)"
+        )
+    if not opts.engine_available:
+        return "no container engine answers `docker info`"
+    return None
+
+
+def check_portability_possible(opts: BuildOptions) -> None:
+    """Say up front which wheels will not be tested in other images; with
+    ``--require-portability-test`` that is an error, before anything is built."""
+    blocked = {
+        b.identifier: reason
+        for b in opts.identifiers
+        if b.platform.os == "linux" and (reason := portability_blocker(opts, b)) is not None
+    }
+    if not blocked:
+        return
+    lines = [f"{ident}: {reason}" for ident, reason in blocked.items()]
+    if not opts.require_portability_test:
+        log.warning("the portability test will not run for " + "; ".join(lines))
+        return
+    msg = "--require-portability-test: the portability test cannot run:\n  " + "\n  ".join(lines)
+    if any("--no-test" in r for r in blocked.values()):
+        raise UsageError(msg)
+    if any("no test images" in r for r in blocked.values()):
+        raise ConfigError(msg)
+    raise ContainerEngineError(msg)
+
+
 @contextlib.contextmanager
 def _timed(steps: dict[str, float], label: str, key: str) -> Iterator[None]:
     """A logged step whose duration is also recorded under ``key``."""
@@ -301,6 +385,20 @@ def tool_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def _portability_cell(result: Mapping[str, object] | None) -> str:
+    """``ok 2/2``, ``FAILED 1/2`` or ``not run``."""
+    if not result or result.get("status") == "not run":
+        return "not run"
+    images = result.get("images")
+    outcomes = (
+        [bool(i.get("ok")) for i in images if isinstance(i, dict)]
+        if isinstance(images, list)
+        else []
+    )
+    word = "ok" if result.get("status") == "passed" else "FAILED"
+    return f"{word} {sum(outcomes)}/{len(outcomes)}"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -342,7 +440,13 @@ def _run_identifiers(
     for index, build_id in enumerate(opts.identifiers):
         start = time.monotonic()
         try:
-            records.append(run_identifier(index, opts, source, backend, env, crossing))
+            record = run_identifier(index, opts, source, backend, env, crossing)
+            records.append(record)
+            if not record.ok:
+                log.error(f"{build_id}: {record.error_class}: {record.error}")
+                first_error = first_error or WheelTestError(record.error or "")
+                if not opts.keep_going:
+                    break
         except FatalError as exc:
             first_error = first_error or exc
             records.append(
@@ -362,7 +466,7 @@ def _run_identifiers(
 
 def _show_records(records: Sequence[WheelRecord]) -> None:
     log.table(
-        ["identifier", "wheel", "size", "sha256", "time", "result"],
+        ["identifier", "wheel", "size", "sha256", "time", "portability", "result"],
         [
             [
                 r.identifier,
@@ -370,6 +474,7 @@ def _show_records(records: Sequence[WheelRecord]) -> None:
                 megabytes(r.size) if r.size else "-",
                 (r.sha256 or "-")[:16],
                 f"{r.seconds:.0f}s",
+                _portability_cell(r.portability),
                 "ok" if r.ok else f"FAILED {r.error_class}",
             ]
             for r in records
@@ -381,6 +486,7 @@ def build_all(opts: BuildOptions, *, backend: Backend | None = None) -> BuildOut
     """``numpy-wheels build``: every selected identifier through the steps, the summary
     written to the wheelhouse; ``backend`` replaces the one the options choose (tests pass
     fakes). Failures of single identifiers are in the outcome, not raised."""
+    check_portability_possible(opts)
     backend = backend or get_backend(opts.backend)
     _announce(opts)
     Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path).check()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import fnmatch
 import re
 import shlex
 import sys
@@ -48,6 +49,7 @@ _PROJECT_KEYS = {
     "sdist": bool,
     "ci": dict,
     "sdist-config-settings": dict,
+    "test-images": dict,
 }
 
 
@@ -72,6 +74,8 @@ class ProjectConfig:
     )
     # Which CI service builds which wheels: (service, selectors) in order, first match wins.
     ci: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # platform selector (fnmatch) -> images the portability test runs the wheel in
+    test_images: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def _settings(raw: object, where: str) -> dict[str, str | tuple[str, ...]]:
@@ -88,6 +92,53 @@ def _settings(raw: object, where: str) -> dict[str, str | tuple[str, ...]]:
             msg = f"{where}: config-settings.{key} must be a string or a list of strings"
             raise ConfigError(msg)
     return out
+
+
+def _test_images(raw: dict[str, object], where: str) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value:
+            out[key] = (value,)
+        elif isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            out[key] = tuple(value)
+        else:
+            msg = f"{where}: test-images.{key} must be an image name or a list of image names"
+            raise ConfigError(msg)
+    return out
+
+
+def expand_test_image(template: str, arch: str) -> str:
+    """multibuild's ``{PLAT}`` substitution in ``DOCKER_TEST_IMAGE`` (``aarch64`` is
+    ``arm64v8`` in Ubuntu's image names), also spelt ``$PLAT``/``${PLAT}``/``$plat``.
+
+    >>> expand_test_image("multibuild/focal_{PLAT}", "aarch64")
+    'multibuild/focal_arm64v8'
+    >>> expand_test_image("local/test-${plat}:1", "x86_64")
+    'local/test-x86_64:1'
+    """
+    sub = "arm64v8" if arch == "aarch64" else arch
+    for token in ("${PLAT}", "${plat}", "{PLAT}", "$PLAT", "$plat"):
+        template = template.replace(token, sub)
+    return template
+
+
+def portability_images(
+    project: ProjectConfig, env: Mapping[str, str], build_id: BuildId
+) -> tuple[str, ...]:
+    """The images a Linux wheel is tested in: ``DOCKER_TEST_IMAGE`` (whitespace-separated)
+    wins over ``[tool.numpy-wheels.test-images]`` (every selector matching the platform name,
+    in file order); none for macOS/Windows."""
+    if build_id.platform.os != "linux":
+        return ()
+    templates: list[str] = []
+    if env.get("DOCKER_TEST_IMAGE", "").strip():
+        templates = env["DOCKER_TEST_IMAGE"].split()
+    else:
+        for selector, images in project.test_images.items():
+            if fnmatch.fnmatchcase(build_id.platform.name, selector):
+                templates.extend(images)
+    expanded = (expand_test_image(t, build_id.platform.arch) for t in templates)
+    return tuple(dict.fromkeys(expanded))
 
 
 def read_project_config(root: Path) -> ProjectConfig:
@@ -143,6 +194,7 @@ def read_project_config(root: Path) -> ProjectConfig:
         sdist=table.get("sdist", True),
         ci=_ci_shares(table.get("ci", {}), where),
         sdist_config_settings=_settings(table.get("sdist-config-settings", {}), where),
+        test_images=_test_images(table.get("test-images", {}), where),
     )
 
 
@@ -207,6 +259,7 @@ class BuildRequest:
     wheelhouse: Path | None = None
     keep_going: bool = False
     run_tests: bool = True
+    require_portability_test: bool = False
 
 
 def tree_project_name(tree: Path) -> str | None:
@@ -356,6 +409,10 @@ class BuildOptions:
     keep_going: bool
     run_tests: bool
     image: str | None
+    # identifier -> images its wheel is tested in (the portability test; Linux only)
+    test_images: Mapping[str, tuple[str, ...]]
+    require_portability_test: bool
+    engine_available: bool  # `docker info` answered when the options were resolved
     index_url: str  # PIP_INDEX_URL: where the sdist comes from
     use_ccache: bool  # USE_CCACHE=1 (multibuild), else when ccache is on PATH
     cibw_environment: str  # the user's CIBW_ENVIRONMENT, extended with ours
@@ -519,6 +576,9 @@ def resolve_build_options(
         keep_going=request.keep_going,
         run_tests=request.run_tests,
         image=image,
+        test_images={b.identifier: portability_images(project, env, b) for b in identifiers},
+        require_portability_test=request.require_portability_test,
+        engine_available=engine_available,
         index_url=env.get("PIP_INDEX_URL") or "https://pypi.org/simple/",
         use_ccache=env.get("USE_CCACHE") == "1",
         cibw_environment=env.get("CIBW_ENVIRONMENT", ""),

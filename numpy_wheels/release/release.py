@@ -418,6 +418,7 @@ def release(
         # downloads instead of after them.
         paths = download_all(chosen, opts, store, on_done=checks.submit)
         gate.check_coherence(paths, project=opts.project, version=opts.version)
+        gate.check_tags(paths)
         checks.wait()
     digests = {p.name: (by_name[p.name].sha256 or sha256_of(p)).lower() for p in paths}
     results = [

@@ -24,6 +24,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from numpy_wheels.build.tagcheck import check_files
+from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
 from numpy_wheels.files import BadDistribution, dist_metadata, is_dist, sha256_of
 from numpy_wheels.files import parse_dist as parse_dist_name
@@ -286,6 +288,12 @@ def upload(
         raise UsageError(msg)
     for path in files:
         check_local_file(path)
+    # A wheel whose tags overclaim never reaches the container (WheelTagError, nothing sent).
+    reports = check_files(files)
+    for report in reports:
+        if report.checked != "not checked":
+            log.write(report.summary())
+    enforce_tags(reports)
     store.ensure_container()
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     plan = _plan_upload(files, read_records(store), force=force, uploaded=now)

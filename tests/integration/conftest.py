@@ -6,9 +6,11 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.container import docker_engine, engine_binaries_present
 from tests.servers import SwiftAIO, moto_server, rclone_server, swift_server
 from tests.wheels_repo import make_wheels_repo
 
@@ -41,10 +43,23 @@ def build_env(build_cache: Path) -> dict[str, str]:
 
 @pytest.fixture
 def fooext_repo(tmp_path: Path) -> Callable[..., Path]:
-    def make(**kwargs: str) -> Path:
+    def make(**kwargs: Any) -> Path:
         return make_wheels_repo(tmp_path / "wheels", **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def docker_env() -> Iterator[dict[str, str]]:
+    """A Docker engine of this session on a private socket (DOCKER_HOST, DOCKER_CONFIG);
+    tests using it carry the ``docker`` marker and share one xdist group."""
+    if not engine_binaries_present():
+        pytest.fail(
+            "the container tests need root with docker.io and debootstrap installed: "
+            "run `bash ci/setup-test-env.sh` first"
+        )
+    with docker_engine() as env:
+        yield env
 
 
 # Real staging servers on 127.0.0.1, one of each per test session (xdist worker).

@@ -6,28 +6,23 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.__main__ import main
-from tests.container import IMAGE, PLAT, build_image, docker_engine, engine_binaries_present
+from tests.container import IMAGE, PLAT, build_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    if not engine_binaries_present():
-        pytest.fail(
-            "the container tests need root with docker.io and debootstrap installed: "
-            "run `bash ci/setup-test-env.sh` first"
-        )
-    with docker_engine() as env:
-        build_image(tmp_path_factory.mktemp("image"), env)
-        yield env
+def engine(docker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The session's engine with the manylinux-layout build image in it."""
+    build_image(tmp_path_factory.mktemp("image"), docker_env)
+    return docker_env
 
 
 def test_cibuildwheel_builds_repairs_and_tests_in_the_container(

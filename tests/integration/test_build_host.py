@@ -57,6 +57,9 @@ def test_fixture_builds_repairs_and_tests(fooext_repo: Callable[..., Path], buil
     assert record["ok"] is True
     assert record["sha256"] == sha256_of(wheel)
     assert record["openblas"]["version"] == "0.3.31.188.0"
+    assert record["tags"]["ok"] is True  # the tag honesty check ran on the repaired wheel
+    assert record["portability"]["status"] == "not run"  # no test images configured
+    assert "portability test not run: no test images configured" in out
     assert summary["source"]["kind"] == "git"
     assert len(summary["source"]["resolved"]) == 40
     assert (root / "wheelhouse" / f"{wheel.name}.auditwheel.txt").is_file()
