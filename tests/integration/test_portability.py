@@ -16,15 +16,8 @@ from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.__main__ import main
 from numpy_wheels.errors import WheelTestError
-from tests.images import SUITES, import_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
-
-
-@pytest.fixture(scope="session")
-def test_images(docker_env: dict[str, str]) -> dict[str, str]:
-    """bullseye and trixie in the session's engine (root file systems cached per machine)."""
-    return {name: import_image(SUITES[name], docker_env) for name in ("bullseye", "trixie")}
 
 
 def _build(
