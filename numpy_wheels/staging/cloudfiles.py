@@ -29,6 +29,7 @@ the identity request and two CDN calls.
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
@@ -104,6 +105,7 @@ class CloudFilesStore(SwiftStore):
         )
         self._cdn_endpoint: str | None = None
         self._resolved = False
+        self._lock = threading.Lock()
         self._public: str | None = None
         self._cdn_checked = False
 
@@ -132,8 +134,11 @@ class CloudFilesStore(SwiftStore):
 
     def _resolve(self) -> None:
         """Authenticate once; choose the region's storage and CDN endpoints."""
-        if self._resolved:
-            return
+        with self._lock:  # upload and listing workers share the store
+            if not self._resolved:
+                self._resolve_once()
+
+    def _resolve_once(self) -> None:
         access = self._identity(lambda: self.auth.get_access(self.session))
         catalog = access.service_catalog
         storage = self.config.storage_url
@@ -176,7 +181,7 @@ class CloudFilesStore(SwiftStore):
         container = self.config.container
         if self._cdn_endpoint is None:
             return self._cdn_unavailable(
-                f"the service catalogue has no rax:object-cdn endpoint in {self.region}"
+                f"the service catalogue has no rax:object-cdn endpoint in {self.region}", method
             )
         url = f"{self._cdn_endpoint.rstrip('/')}/{urllib.parse.quote(container)}"
         try:
@@ -193,20 +198,26 @@ class CloudFilesStore(SwiftStore):
                 )
             )
         except StoreError as exc:
-            return self._cdn_unavailable(str(exc))
+            return self._cdn_unavailable(str(exc), method)
         if resp.status_code == 404 and method == "HEAD":
             return resp  # never CDN-enabled: a fact, not a failure
         if resp.status_code >= 300:
-            return self._cdn_unavailable(f"{method} {url}: HTTP {resp.status_code} {resp.reason}")
+            why = f"{method} {url}: HTTP {resp.status_code} {resp.reason}"
+            return self._cdn_unavailable(why, method)
         return resp
 
-    def _cdn_unavailable(self, why: str) -> None:
+    def _cdn_unavailable(self, why: str, method: str = "PUT") -> None:
+        container = repr(self.config.container)
+        if method == "HEAD":  # only asked whether the container is published
+            text = f"Rackspace CDN not available: cannot tell whether {container} is published"
+            log.warning(log.redact(f"{text} ({why})"))
+            return
         log.warning(
             log.redact(
-                f"Rackspace CDN not available for container {self.config.container!r} "
-                f"({why}). The files are staged in {self.region} but not published; enable "
-                "the CDN in the Cloud Control Panel or run the upload again. wheel-uploader "
-                "can read the container meanwhile with --provider-name cloudfiles."
+                f"Rackspace CDN not available for container {container} ({why}). The files "
+                f"are staged in {self.region} but not published; enable the CDN in the Cloud "
+                "Control Panel or run the upload again. wheel-uploader can read the container "
+                "meanwhile with --provider-name cloudfiles."
             )
         )
 

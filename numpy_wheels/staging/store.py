@@ -195,7 +195,8 @@ class SwiftStore:
             msg = f"Swift {what} failed: {exc.msg if hasattr(exc, 'msg') else exc}"
             raise StoreError(log.redact(msg)) from None
         except OSError as exc:  # requests' ConnectionError is an OSError
-            msg = f"Swift {what} failed: cannot reach {self.config.auth_url}: {type(exc).__name__}"
+            where = self.conn.url or self.config.storage_url or self.config.auth_url
+            msg = f"Swift {what} failed: cannot reach {where}: {type(exc).__name__}"
             raise StoreError(log.redact(msg)) from None
 
     def ensure_container(self) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from packaging.utils import parse_wheel_filename
 
-from numpy_wheels.__main__ import main
+from numpy_wheels.__main__ import main, wheel_uploader_main
 from numpy_wheels.errors import AuthError, CredentialsMissingError, UsageError
 from numpy_wheels.files import sha256_of
 from tests.integration.conftest import CANARY
@@ -282,12 +282,15 @@ def test_unknown_region_lists_the_catalogue(run: Run, repo: Path) -> None:
     assert "the service catalogue lists DFW, ORD" in err
 
 
-def test_cdn_unavailable_files_still_staged(rax: Rax, run: Run, repo: Path) -> None:
+def test_cdn_unavailable_files_still_staged(
+    rax: Rax, run: Run, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     files = wheelhouse(repo)
     container = f"w{uuid.uuid4().hex[:10]}"
     rax.cloud.cdn_status = 503
     try:
         code, out, err = run("upload", container, "--json")
+        staged_code, staged_out, staged_err = run("staged", container, "--json")
     finally:
         rax.cloud.cdn_status = None
     assert code == 0, err
@@ -295,11 +298,34 @@ def test_cdn_unavailable_files_still_staged(rax: Rax, run: Run, repo: Path) -> N
     assert "HTTP 503" in out + err
     assert "files are staged in ORD but not published" in out + err
     assert json.loads(out)["public_url"] is None
-    code, out, _ = run("staged", container, "--json")
-    assert code == 0
-    staged = json.loads(out)
+    with swift(rax, "ORD") as conn:
+        _, page = conn.get_object(container, "index.html")
+    assert b"Public address" not in page  # no address the container does not have
+    assert staged_code == 0, staged_err
+    assert "cannot tell whether" in staged_err
+    staged = json.loads(staged_out)
     assert {f["filename"] for f in staged["files"]} == {p.name for p in files}
-    assert staged["public_url"] is None  # the CDN never enabled it
+    assert staged["public_url"] is None
+    # As the warning says: wheel-uploader reads the private container through the store ...
+    code = wheel_uploader_main(
+        ["--root", str(repo), "--provider-name", "cloudfiles", "--auth-url",
+         rax.cloud.identity_url, "--container", container, "-n", "--allow-incomplete",
+         "-w", str(tmp_path / "dl"), "--json", "fooext", "0.1.0"],
+        env={"PATH": "/usr/bin:/bin", "WHEELHOUSE_UPLOADER_USERNAME": USER,
+             "WHEELHOUSE_UPLOADER_SECRET": CANARY},
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert CANARY not in out + err
+    assert {f["filename"]: f["sha256"] for f in json.loads(out)["files"]} == {
+        p.name: sha256_of(p) for p in files
+    }
+    # ... and the next upload that reaches the CDN publishes it.
+    code, out, err = run("upload", container, "--json")
+    assert code == 0, err
+    assert (
+        json.loads(out)["public_url"] == rax.cloud.edge_url(rax.cloud.cdn[("ORD", container)]) + "/"
+    )
 
 
 def test_no_enable_cdn_keeps_the_container_private(rax: Rax, run: Run, repo: Path) -> None:
