@@ -108,7 +108,8 @@ class SwiftAIO:
     ) -> None:
         """``identity``: authenticate with Keystone (or the Rackspace test cloud: authtoken +
         keystoneauth) instead of tempauth; the proxy is registered as its object-store
-        endpoint. staticweb is in the pipeline (Cloud Files' static-website header)."""
+        endpoint; staticweb follows the auth filters there (Cloud Files' static-website
+        header). The tempauth pipeline stays as it was."""
         from cryptography.fernet import Fernet
 
         self.dir = d
@@ -149,7 +150,7 @@ class SwiftAIO:
             "proxy-logging",
             "listing_formats",
             *auth,
-            "staticweb",
+            *(["staticweb"] if identity else []),
             "copy",
             "dlo",
             "slo",
@@ -193,13 +194,16 @@ class SwiftAIO:
                 self.dir / f"{kind}.log",
             )
 
-    def wait_ready(self, *kinds: str) -> None:
+    def wait_ready(self, *kinds: str, timeout: float = 120.0) -> None:
+        """Poll each server until it answers; the bound is generous because several Swifts
+        start at once on a shared 2-core machine (it only matters when one never comes up)."""
         for kind in kinds:
             proc = self.procs[kind]
             if kind == "proxy":
-                wait_http(f"http://127.0.0.1:{self.ports['proxy']}/healthcheck", proc)
+                url = f"http://127.0.0.1:{self.ports['proxy']}/healthcheck"
+                wait_http(url, proc, timeout=timeout)
             else:
-                wait_http(f"http://127.0.0.1:{self.ports[kind]}/", proc, ok=(400,))
+                wait_http(f"http://127.0.0.1:{self.ports[kind]}/", proc, ok=(400,), timeout=timeout)
 
     def stop(self, kind: str) -> None:
         stop(self.procs.pop(kind))
