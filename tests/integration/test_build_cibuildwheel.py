@@ -92,3 +92,46 @@ def test_cibuildwheel_builds_repairs_and_tests_in_the_container(
     assert out.count("dot = 32.0") == 2  # in the build container, then in trixie
     assert summary["wheels"][0]["tags"]["ok"] is True
     assert os.environ.get("DOCKER_HOST") != engine["DOCKER_HOST"]  # the engine is ours alone
+
+
+def test_a_build_wheel_override_runs_in_the_container(
+    engine: dict[str, str],
+    fooext_repo: Callable[..., Path],
+    build_env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """config.sh's build_wheel (multibuild's override point) builds the wheel on this backend
+    too: inside the container, with multibuild's build_pip_wheel; cibuildwheel repairs and
+    tests what it made."""
+    root = fooext_repo()
+    with (root / "config.sh").open("a") as fh:
+        fh.write(
+            "\nfunction build_wheel {\n"
+            '    echo "build_wheel override: repo=$1 plat=$2 in $(cat /etc/hostname)"\n'
+            '    build_pip_wheel "$@"\n'
+            "}\n"
+        )
+    env = {
+        **build_env,
+        **engine,
+        "NUMPY_WHEELS_IMAGE": IMAGE,
+        "CIBW_CONTAINER_ENGINE": "docker; create_args: --network=none; disable_host_mount: true",
+        "CIBW_ENVIRONMENT": "PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheels",
+        "CIBW_CACHE_PATH": str(tmp_path / "cibw-cache"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    }
+    code = main(
+        ["--root", str(root), "build", "--backend", "cibuildwheel", "--only",
+         "cp311-manylinux_x86_64"],
+        env=env,
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "config.sh overrides build_wheel: cibuildwheel builds .numpy_wheels/override/" in out
+    assert "build_wheel override: repo=/project plat=x86_64 in " in out
+    (wheel,) = (root / "wheelhouse").glob("*.whl")
+    name, _, _, tags = parse_wheel_filename(wheel.name)
+    assert name == "fooext"
+    assert PLAT in {t.platform for t in tags}
+    assert "dot = 32.0" in out  # cibuildwheel tested the override's wheel

@@ -21,6 +21,7 @@ from numpy_wheels.build.backends import WheelJob
 from numpy_wheels.build.repair import RepairResult, grafted_libraries, one_platform_wheel
 from numpy_wheels.cmd import call, python_tool
 from numpy_wheels.errors import BuildError
+from numpy_wheels.log import log
 from numpy_wheels.model.plan import make_plan
 
 STAGE = ".numpy_wheels"
@@ -50,14 +51,71 @@ before_build)
     hook=pre_build ;;
 run_tests)
     hook=run_tests ;;
+build_wheel)
+    # config.sh overrides multibuild's build_wheel: called by the override backend below as
+    # the PEP 517 build cibuildwheel runs; it leaves its wheel in $WHEEL_SDIR.
+    source "$here/mb_compat.sh"
+    [ -f "$ENV_VARS_PATH" ] && source "$ENV_VARS_PATH"
+    source "$CONFIG_PATH"
+    build_wheel "$REPO_DIR" "$PLAT"
+    exit 0 ;;
 *)
-    echo "usage: driver.sh before_build|run_tests" >&2; exit 2 ;;
+    echo "usage: driver.sh before_build|run_tests|build_wheel" >&2; exit 2 ;;
 esac
 source "$here/mb_compat.sh"
 [ -f "$ENV_VARS_PATH" ] && source "$ENV_VARS_PATH"
 source "$CONFIG_PATH"
 if is_function "$hook"; then "$hook"; else echo "config.sh defines no $hook"; fi
 """
+
+
+# A config.sh that overrides build_wheel builds the wheel itself. cibuildwheel only runs PEP 517
+# builds, so it builds this tiny in-tree backend instead of the project: its build_wheel runs
+# the hook (driver.sh build_wheel) in the build environment cibuildwheel prepared, and hands
+# back the one wheel the hook made; cibuildwheel then repairs and tests it as any other.
+OVERRIDE = f"{STAGE}/override"
+OVERRIDE_PYPROJECT = """\
+[build-system]
+requires = []
+build-backend = "override_backend"
+backend-path = ["."]
+"""
+OVERRIDE_BACKEND = """\
+\"\"\"PEP 517 backend whose wheel is the one config.sh's build_wheel hook builds.\"\"\"
+import glob
+import os
+import shutil
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    out = os.path.join(HERE, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    env = dict(os.environ, WHEEL_SDIR=out)
+    driver = os.path.join(HERE, os.pardir, "driver.sh")
+    subprocess.run(["bash", driver, "build_wheel"], check=True, env=env)
+    wheels = glob.glob(os.path.join(out, "*.whl"))
+    if len(wheels) != 1:
+        raise SystemExit(f"build_wheel (config.sh) left {len(wheels)} wheels in {out}")
+    shutil.copy(wheels[0], wheel_directory)
+    return os.path.basename(wheels[0])
+"""
+
+
+def stage_override(project: Path) -> str:
+    """Write the override backend into the staged directory; return its package dir."""
+    target = project / OVERRIDE
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "pyproject.toml").write_text(OVERRIDE_PYPROJECT)
+    (target / "override_backend.py").write_text(OVERRIDE_BACKEND)
+    return OVERRIDE
 
 
 def engine_works(env: Mapping[str, str]) -> bool:
@@ -183,6 +241,10 @@ class CibuildwheelBackend:
         out = job.workdir / "cibw-out"
         shutil.rmtree(out, ignore_errors=True)
         env = cibuildwheel_env(job, stage(job))
+        package_dir = "."
+        if job.hooks.defines("build_wheel", env=job.env, cwd=opts.root):
+            package_dir = stage_override(job.source.path)
+            log.write(f"config.sh overrides build_wheel: cibuildwheel builds {package_dir}/")
         # cibuildwheel wants the project inside its working directory.
         call(
             *python_tool("cibuildwheel"),
@@ -190,7 +252,7 @@ class CibuildwheelBackend:
             job.build_id.identifier,
             "--output-dir",
             str(out),
-            ".",
+            package_dir,
             env=env,
             cwd=job.source.path,
             error=BuildError,
