@@ -86,8 +86,27 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _hook_env(out):
+    # The hook builds with the interpreter cibuildwheel prepared (pip, BUILD_DEPENDS), not
+    # this isolated PEP 517 environment (no pip): its bin directory leaves PATH.
+    isolated = os.path.realpath(sys.prefix)
+    path = [
+        p
+        for p in os.environ.get("PATH", "").split(os.pathsep)
+        if p and not os.path.realpath(p).startswith(isolated + os.sep)
+    ]
+    env = dict(os.environ, WHEEL_SDIR=out, PATH=os.pathsep.join(path))
+    env.pop("VIRTUAL_ENV", None)
+    python = shutil.which("python", path=env["PATH"]) or shutil.which("python3", path=env["PATH"])
+    if python:
+        env["PYTHON_EXE"] = python
+        env["PIP_CMD"] = python + " -m pip"
+    return env
 
 
 def get_requires_for_build_wheel(config_settings=None):
@@ -98,7 +117,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     out = os.path.join(HERE, "out")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    env = dict(os.environ, WHEEL_SDIR=out)
+    env = _hook_env(out)
     driver = os.path.join(HERE, os.pardir, "driver.sh")
     subprocess.run(["bash", driver, "build_wheel"], check=True, env=env)
     wheels = glob.glob(os.path.join(out, "*.whl"))
