@@ -58,6 +58,7 @@ READ_NAMES = frozenset(
         "WHEEL_SDIR",
         "NPY_RELAXED_STRIDES_DEBUG",
         "DOCKER_IMAGE",
+        "DOCKER_TEST_IMAGE",
         "MB_PYTHON_OSX_VER",
         "BUILD_PREFIX",
         "USE_CCACHE",
@@ -71,7 +72,6 @@ STRING_NAMES = frozenset(
 NOT_HONOURED: Mapping[str, str] = {
     "UNICODE_WIDTH": "narrow-unicode (UCS2) builds existed only for Python 2",
     "MANYLINUX_URL": "pip's own PIP_FIND_LINKS reaches the build and the tests instead",
-    "DOCKER_TEST_IMAGE": "the tests run in the build image (cibuildwheel) or a host venv",
     "MB_TEST_VER": "the tests use the interpreter the wheel was built for",
     "VENV": "the tests always run in a fresh venv",
     "MB_PYTHON_OSX_VER_ARM64": "macOS targets come from the build plan (`plan IDENT`)",
