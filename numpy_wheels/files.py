@@ -288,6 +288,9 @@ def verified_file(
         if sha256 is not None and got.lower() != sha256.lower():
             raise error(mismatch.format(name=target.name, got=got, expected=sha256))
         part.replace(target)
+    except OSError as exc:  # the local disk: full, read-only, a directory in the way
+        msg = f"cannot write {target}: {exc.strerror or type(exc).__name__}"
+        raise error(msg) from None
     finally:
         part.unlink(missing_ok=True)
     return target

@@ -138,6 +138,7 @@ def get(
         raise StoreError(msg)
     start = time.monotonic()
     delay = 0.5
+    last = ""
     for attempt in range(1, limits.attempts + 1):
         remaining = limits.deadline - (time.monotonic() - start)
         if remaining <= 0:
@@ -158,7 +159,7 @@ def get(
             time.sleep(pause)  # backoff between retries of a failing server
         delay *= 2
     msg = f"{what}: no complete answer within the {limits.deadline:g} s deadline"
-    raise StoreError(msg)
+    raise StoreError(msg + (f" (last attempt: {last})" if last else ""))
 
 
 def _attempt(

@@ -174,7 +174,7 @@ def fetch_sdist(
     body = fetch(url, headers={"Accept": _SIMPLE_JSON}, error=SourceError)
     try:
         files = json.loads(body)["files"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         msg = f"the index page {url} is not a PEP 691 JSON page: {exc}"
         raise SourceError(msg) from None
     wanted = {f"{n}-{version}.tar.gz" for n in (project, name, name.replace("-", "_"))}

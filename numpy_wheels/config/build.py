@@ -150,6 +150,9 @@ def read_project_config(root: Path) -> ProjectConfig:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: not valid TOML: {exc}"
         raise ConfigError(msg) from None
+    except RecursionError:  # tomllib recurses into nested arrays/tables
+        msg = f"{path}: nested too deeply to read"
+        raise ConfigError(msg) from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         msg = f"{path}: [tool] must be a table"

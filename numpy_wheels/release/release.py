@@ -213,7 +213,11 @@ def download_all(
     Ctrl-C or SIGTERM (raised in this, the main thread) cancels the transfers in flight at
     once; each worker removes its ``.part`` before the interrupt goes on, so nothing partial
     is left."""
-    opts.wheel_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        opts.wheel_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"-w {opts.wheel_dir}: cannot create the directory ({exc.strerror})"
+        raise UsageError(msg) from None
     reuse = {
         r.filename: _local_copy(
             r, opts.wheel_dir, clobber=opts.clobber, allow_unhashed=opts.allow_unhashed

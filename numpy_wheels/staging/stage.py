@@ -132,7 +132,7 @@ def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[s
         elif (raw := fetched[filename]) is not None:  # None: removed by a concurrent pass
             try:
                 record = Record(**json.loads(raw))
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 msg = f"{RECORDS}{filename}.json in the store is not a record ({exc})"
                 raise StoreError(msg) from None
             if record.filename != filename:

@@ -156,6 +156,8 @@ for name, toml in {
     "project-empty": '[tool.numpy-wheels]\nproject = ""\n',
     "project-space": '[tool.numpy-wheels]\nproject = "a b"\n',
     "project-newline": '[tool.numpy-wheels]\nproject = "a\\nb"\n',
+    "deep-arrays": "[tool.numpy-wheels]\nbuild = " + "[" * 3000 + "]" * 3000 + "\n",
+    "deep-inline-tables": "a = " + "{b = " * 3000 + "1" + "}" * 3000 + "\n",
 }.items():
     case(
         f"values/pyproject-{name}/matrix",
@@ -563,6 +565,36 @@ def local_root_is_a_file(sb: Sandbox) -> list[str]:
 
 
 case("store/local-root-is-a-file", 6, STORE, local_root_is_a_file)
+
+
+def record_of(content: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        sb.write(f"store/w/.records/{EXPECTED[0]}.json", content)
+        return root(sb, "staged", "--container", "w", "--local-root", str(sb.store))
+
+    return build
+
+
+for label, content in (
+    ("half", "{half"),
+    ("deep", "[" * 100000 + "]" * 100000),
+    ("list", "[1, 2]"),
+    ("wrong-keys", '{"a": 1}'),
+    (
+        "other-file",
+        json.dumps(
+            {
+                "filename": "x",
+                "project": "x",
+                "version": "1",
+                "sha256": "0",
+                "size": 1,
+                "uploaded": "t",
+            }
+        ),
+    ),
+):
+    case(f"store/record-{label}/staged", 11, STORE, record_of(content))
 case("store/valid-upload", 6, OK, upload_to("w"), owns=("store",))
 
 
@@ -1130,6 +1162,15 @@ case(
     )[2],
 )
 case("exit-codes/no-listing", 11, USAGE, lambda sb: root(sb, "release", "0.1.0", "-n"))
+
+
+def wheel_dir_under_a_file(sb: Sandbox) -> list[str]:
+    argv = release("--report", str(sb.tmp / "report.json"))(sb)
+    argv[argv.index("-w") + 1] = str(sb.outside / "private.txt" / "dl")
+    return argv
+
+
+case("exit-codes/wheel-dir-under-a-file", 11, USAGE, wheel_dir_under_a_file)
 case("exit-codes/valid-dry-release", 11, OK, release(), owns=("dl",), bound=20)
 
 IDS = [c.id for c in CASES]
