@@ -20,7 +20,10 @@ function run_tests {
     python "${WHEELS_REPO}/ci/check_license.py"
     # NUMPY_TEST_LABEL: numpy.test's label, "full" as numpy's release CI; EXTRA_ARGV: more
     # pytest arguments (word-split, as multibuild did).
+    # numpy's suite runs from a directory outside the wheels repository: pytest looks for its
+    # settings upwards from the working directory, and this repository's pyproject.toml holds
+    # numpy_wheels' own pytest settings (minversion, addopts), which must not apply to numpy's.
     # shellcheck disable=SC2086
-    python -c 'import sys, numpy; sys.exit(not numpy.test(label=sys.argv[1], extra_argv=sys.argv[2:]))' \
-        "${NUMPY_TEST_LABEL:-full}" -n auto --durations=10 ${EXTRA_ARGV:-}
+    (cd "$(mktemp -d)" && python -c 'import sys, numpy; sys.exit(not numpy.test(label=sys.argv[1], extra_argv=sys.argv[2:]))' \
+        "${NUMPY_TEST_LABEL:-full}" -n auto --durations=10 ${EXTRA_ARGV:-})
 }
