@@ -77,6 +77,10 @@ def run_wheel_tests(
         empty = root / "tmp_for_test"
         shutil.rmtree(empty, ignore_errors=True)
         empty.mkdir()
+        # pytest looks upwards for its configuration: without this file the project's tests
+        # (numpy.test) would take the wheels repository's own [tool.pytest.ini_options]
+        # (minversion, addopts) as theirs.
+        (empty / "pytest.ini").write_text("[pytest]\n")
         log.write(f"running run_tests for {wheel.name} in {empty}")
         try:
             hooks.run(

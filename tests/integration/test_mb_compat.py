@@ -168,3 +168,38 @@ def test_a_refused_helper_in_a_hook_is_a_hook_error(tmp_path: Path) -> None:
     hooks = Hooks(config_path=config, env_vars_path=tmp_path / "none.sh")
     with pytest.raises(HookError, match=r"refuses: build_openssl: multibuild's library_builders"):
         hooks.run("pre_build", env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+
+
+def test_run_tests_does_not_inherit_the_wheels_repos_pytest_config(tmp_path: Path) -> None:
+    """The wheels repository's pyproject.toml configures pytest for *its* tests (minversion,
+    addopts); the project's tests run by run_tests from tmp_for_test must not pick it up."""
+    from numpy_wheels.build.wheeltest import run_wheel_tests
+
+    root = tmp_path / "wheels"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\nminversion = '99'\naddopts = ['--no-such-option']\n"
+    )
+    (root / "config.sh").write_text(
+        "function run_tests {\n"
+        "    printf 'def test_one():\\n    assert True\\n' > test_x.py\n"
+        "    python -m pytest -q -p no:cacheprovider test_x.py\n"
+        "}\n"
+    )
+    wheel_dir = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir),
+         str(Path(__file__).resolve().parents[2])],
+        check=True,
+        timeout=600,
+    )  # fmt: skip
+    hooks = Hooks(config_path=root / "config.sh", env_vars_path=root / "none.sh")
+    # pytest from this environment's index cache; the wheel under test is any pure wheel.
+    run_wheel_tests(
+        sorted(wheel_dir.glob("*.whl")),
+        hooks=hooks,
+        test_depends=["pytest"],
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        root=root,
+    )
+    assert not (root / "tmp_for_test").exists()
