@@ -471,39 +471,48 @@ def _run(
 
 
 def _call(prog: str, args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """Run the handler; every way it can end becomes one exit code and at most a few lines."""
-    debug = bool(getattr(args, "debug_traceback", False))
+    """Run the handler; every way it can end becomes one exit code and at most a few lines.
+
+    The lines are written after the outcome is decided, so a reader that went away while
+    they are written (``… 2>&1 | head -1``) is one more broken pipe (141), never a second
+    failure inside the handler of the first."""
     for name in sorted(SECRET_NAMES):  # redacted from everything printed, before anything runs
         log.add_secret(env.get(name))
     log.add_secret(getattr(args, "secret", None))
+    code, lines = _outcome(prog, args, env)
     try:
-        return int(args.handler(args, env))
-    except FatalError as exc:
-        if debug:
-            log.error(log.redact("".join(traceback.format_exc())))
-        log.error(f"{prog}: error: {exc}")
-        if exc.hint:
-            log.error(f"hint: {exc.hint}")
-        return exc.return_code
-    except Terminated:
-        log.error(f"{prog}: terminated (SIGTERM)")
-        return TERMINATED_RETURN_CODE
-    except KeyboardInterrupt:
-        log.error(f"{prog}: interrupted")
-        return INTERRUPTED_RETURN_CODE
-    except BrokenPipeError:
-        return _broken_pipe()
-    except Exception as exc:  # the last resort: one line, never a stack
+        for line in lines:
+            log.error(line)
+    except OSError as exc:
         if _is_broken_pipe(exc):
             return _broken_pipe()
-        if debug:
-            log.error(log.redact("".join(traceback.format_exc())))
+        # stderr cannot be written otherwise (EIO, ENOSPC): the exit code still says it
+    return code
+
+
+def _outcome(prog: str, args: argparse.Namespace, env: Mapping[str, str]) -> tuple[int, list[str]]:
+    """The exit code of the handler and the lines that explain it (for stderr)."""
+    debug = bool(getattr(args, "debug_traceback", False))
+    try:
+        return int(args.handler(args, env)), []
+    except FatalError as exc:
+        stack = [log.redact("".join(traceback.format_exc()))] if debug else []
+        hint = [f"hint: {exc.hint}"] if exc.hint else []
+        return exc.return_code, [*stack, f"{prog}: error: {exc}", *hint]
+    except Terminated:
+        return TERMINATED_RETURN_CODE, [f"{prog}: terminated (SIGTERM)"]
+    except KeyboardInterrupt:
+        return INTERRUPTED_RETURN_CODE, [f"{prog}: interrupted"]
+    except Exception as exc:  # the last resort: one line, never a stack
+        if _is_broken_pipe(exc):
+            return _broken_pipe(), []
+        stack = [log.redact("".join(traceback.format_exc()))] if debug else []
         text = str(exc).splitlines()[0][:300] if str(exc) else ""
-        log.error(
+        return FatalError.return_code, [
+            *stack,
             f"{prog}: internal error: {type(exc).__name__}{': ' + text if text else ''} "
-            "(a bug: rerun with --debug-traceback to see where, and report it)"
-        )
-        return FatalError.return_code
+            "(a bug: rerun with --debug-traceback to see where, and report it)",
+        ]
 
 
 def _is_broken_pipe(exc: BaseException) -> bool:
@@ -513,10 +522,15 @@ def _is_broken_pipe(exc: BaseException) -> bool:
 def _broken_pipe() -> int:
     """The reader of our output went away (``… | head -1``): stop quietly, as other CLIs do.
 
-    stdout is pointed at /dev/null so the interpreter's final flush does not fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    stdout and stderr are pointed at /dev/null so the interpreter's final flush of what is
+    still buffered does not fail again (which would make the exit status 120)."""
+    for stream in (sys.stdout, sys.stderr):
+        # None (started without it) or not a file (a test's capture): nothing to redirect
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            fd = stream.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
     return BROKEN_PIPE_RETURN_CODE
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
 
 
 def _emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    log.output(json.dumps(payload, indent=2, default=str))
 
 
 def _root(args: argparse.Namespace) -> Path:

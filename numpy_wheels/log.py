@@ -31,8 +31,9 @@ class Logger:
         self._secrets: set[str] = set()
 
     @property
-    def stream(self) -> TextIO:
+    def stream(self) -> TextIO | None:
         # Resolved on use, so pytest's capture (which swaps sys.stdout) sees our output.
+        # None: the process was started with stdout closed (``>&-``).
         return self._stream if self._stream is not None else sys.stdout
 
     def configure(self, *, env: Mapping[str, str], stream: TextIO | None = None) -> None:
@@ -55,8 +56,11 @@ class Logger:
 
     # -- output --------------------------------------------------------------------------
     def write(self, text: str = "") -> None:
-        self.stream.write(self.redact(text) + "\n")
-        self.stream.flush()
+        _put(self.stream, self.redact(text) + "\n")
+
+    def output(self, text: str) -> None:
+        """The command's result (JSON) on stdout, whatever stream the log lines go to."""
+        _put(sys.stdout, self.redact(text) + "\n")
 
     def info(self, text: str) -> None:
         self.write(text)
@@ -80,8 +84,7 @@ class Logger:
                 line = f"##vso[task.logissue type=error]{line}"
             case _:
                 pass
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        _put(sys.stderr, line + "\n")
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -117,6 +120,15 @@ class Logger:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.write(format_table(headers, rows))
+
+
+def _put(stream: TextIO | None, text: str) -> None:
+    """Write and flush. A stream the process was started without (None) drops the text, as
+    print() does; a reader that went away raises BrokenPipeError, which main() turns into 141."""
+    if stream is None:
+        return
+    stream.write(text)
+    stream.flush()
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
