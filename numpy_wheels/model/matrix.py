@@ -309,6 +309,13 @@ def expand_braces(pattern: str) -> list[str]:
     ...
     numpy_wheels.errors.SelectionError: selector ... expands to more than 1000 patterns
     """
+    return list(_expand_braces(pattern))
+
+
+@functools.lru_cache(maxsize=1024)
+def _expand_braces(pattern: str) -> tuple[str, ...]:
+    # cached: selecting from the catalogue matches each selector against ~200 identifiers
+    # (a refused pattern raises, and exceptions are not cached)
     import bracex
 
     shown = pattern if len(pattern) <= 30 else pattern[:30] + "..."
@@ -316,7 +323,7 @@ def expand_braces(pattern: str) -> list[str]:
         msg = f"selector {shown!r} is longer than {MAX_SELECTOR_LENGTH} characters"
         raise SelectionError(msg)
     try:
-        return list(bracex.expand(pattern, limit=MAX_SELECTOR_EXPANSION))
+        return tuple(bracex.expand(pattern, limit=MAX_SELECTOR_EXPANSION))
     except bracex.ExpansionLimitException:
         msg = f"selector {shown!r} expands to more than {MAX_SELECTOR_EXPANSION} patterns"
         raise SelectionError(msg) from None
