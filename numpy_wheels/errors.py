@@ -15,6 +15,11 @@ class FatalError(Exception):
     #: the tail of a failed command's output (redacted), for callers that classify failures
     output = ""
 
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        if hint is not None:  # this failure's own advice, where the class's would mislead
+            self.hint = hint
+
 
 class UsageError(FatalError):
     """Bad command-line usage (argparse uses the same code)."""

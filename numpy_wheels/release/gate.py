@@ -18,6 +18,7 @@ from packaging.version import Version
 
 from numpy_wheels.errors import ReleaseGateError
 from numpy_wheels.files import BadDistribution, dist_metadata, parse_dist
+from numpy_wheels.release.validate import set_problems
 
 WheelType: TypeAlias = Literal[
     "all", "macosx", "win", "manylinux1", "linux", "manylinux", "musllinux"
@@ -85,14 +86,23 @@ class GateReport:
     duplicates: tuple[tuple[str, str], ...] = ()  # pairs sharing a tag
     unsupported: tuple[str, ...] = ()  # linux_* (no index accepts them)
     misspelt_version: tuple[str, ...] = ()  # same version, other spelling (2.4.06)
+    wrong: tuple[str, ...] = ()  # validate.set_problems: wrongly tagged, pure among platform
 
     @property
     def complete(self) -> bool:
-        return not (self.missing or self.unexpected)
+        return not self.missing
 
     @property
     def consistent(self) -> bool:
-        return not (self.duplicates or self.unsupported or self.misspelt_version)
+        """Nothing staged that must never ship (no flag allows these; ``--allow-incomplete``
+        only ever allows missing files)."""
+        return not (
+            self.unexpected
+            or self.duplicates
+            or self.unsupported
+            or self.misspelt_version
+            or self.wrong
+        )
 
     def problems(self) -> list[str]:
         lines = [f"missing (expected, not staged): {n}" for n in self.missing]
@@ -100,6 +110,7 @@ class GateReport:
         lines += [f"duplicate tags: {a} and {b}" for a, b in self.duplicates]
         lines += [f"unsupported platform tag (linux_*): {n}" for n in self.unsupported]
         lines += [f"version spelt differently from the release: {n}" for n in self.misspelt_version]
+        lines += list(self.wrong)
         return lines
 
 
@@ -151,6 +162,7 @@ def check(
             n for n in wheels if any(t.platform.startswith("linux_") for t in tags[n])
         ),
         misspelt_version=tuple(n for n in found if parse_dist(n).spelt_version != version),
+        wrong=tuple(set_problems(found, expected=expected)),
     )
 
 
@@ -159,11 +171,24 @@ def enforce(report: GateReport, *, allow_incomplete: bool) -> None:
     if not report.found:
         msg = "no files of this version and type were found in the listing"
         raise ReleaseGateError(msg)
-    if not report.consistent or (not report.complete and not allow_incomplete):
+    if not report.consistent:
         msg = "the staged set is not releasable:\n  " + "\n  ".join(report.problems())
-        if report.consistent:  # only then does the flag change anything
-            msg += "\n(--allow-incomplete releases an incomplete set on purpose)"
-        raise ReleaseGateError(msg)
+        raise ReleaseGateError(msg, hint=REFUSED_HINT)
+    if not report.complete and not allow_incomplete:
+        msg = "the staged set is incomplete:\n  " + "\n  ".join(report.problems())
+        raise ReleaseGateError(
+            msg,
+            hint="Stage the missing files (rerun their build jobs), or pass --allow-incomplete "
+            "to release without them on purpose. Nothing was uploaded.",
+        )
+
+
+#: Files that must never ship: no flag releases them.
+REFUSED_HINT = (
+    "No flag releases these (--allow-incomplete only allows missing files): delete them from "
+    "the container (or fix the build selection in pyproject.toml) and re-stage the right "
+    "build. Nothing was uploaded."
+)
 
 
 def metadata_of(path: Path) -> tuple[str, str]:

@@ -43,7 +43,7 @@ from numpy_wheels.files import (
 )
 from numpy_wheels.log import log
 from numpy_wheels.net import Cancelled, Canceller, Limits
-from numpy_wheels.release import gate
+from numpy_wheels.release import gate, validate
 from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 
@@ -109,8 +109,13 @@ def _local_copy(remote: Remote, dest_dir: Path, *, clobber: bool, allow_unhashed
             )
             raise ReleaseGateError(msg)
     if published is None and not allow_unhashed:
-        msg = f"{remote.filename}: the listing publishes no sha256 (--allow-unhashed)"
-        raise ReleaseGateError(msg)
+        msg = f"{remote.filename}: the listing publishes no sha256; nothing was downloaded"
+        raise ReleaseGateError(
+            msg,
+            hint="Release from the container's own listing (index.html, metadata.json or its "
+            "simple/ pages publish each sha256), or pass --allow-unhashed to accept files no "
+            "hash vouches for (each is still checked as a wheel/sdist). Nothing was uploaded.",
+        )
     return False
 
 
@@ -127,6 +132,7 @@ def _fetch_one(
     (``_local_copy`` found the staged bytes there). Returns the path and what happened."""
     dest = dest_dir / remote.filename
     if reuse:
+        _valid(dest, remote.filename)
         return dest, "reused (sha256 matches)"
     published = remote.sha256.lower() if remote.sha256 else None
     if canceller.cancelled:
@@ -136,16 +142,21 @@ def _fetch_one(
         if remote.url is None:
             assert store is not None
             store.download(remote.filename, part)
-            return sha256_of(part)
-        # Bounded by the size the listing published (if any): a server cannot fill the disk.
-        bound = remote.size if remote.size is not None else MAX_DIST_BYTES
-        got = download_url(
-            remote.url,
-            part,
-            limits=dataclasses.replace(limits, max_bytes=bound),
-            canceller=canceller,
-        )
-        return got.sha256  # hashed while it arrived: no second read of the file
+            got = sha256_of(part)
+        else:
+            # Bounded by the size the listing published (if any): a server cannot fill the disk.
+            bound = remote.size if remote.size is not None else MAX_DIST_BYTES
+            got = download_url(
+                remote.url,
+                part,
+                limits=dataclasses.replace(limits, max_bytes=bound),
+                canceller=canceller,
+            ).sha256  # hashed while it arrived: no second read of the file
+        if published is None or got == published:
+            # Checked before the rename: a file that is not what its name says never lands
+            # in the wheel directory (verified_file removes the .part).
+            _valid(part, remote.filename)
+        return got
 
     verified_file(
         dest,
@@ -156,6 +167,23 @@ def _fetch_one(
         "the file was deleted. Nothing was uploaded.",
     )
     return dest, "downloaded"
+
+
+def _valid(path: Path, filename: str) -> None:
+    """A ReleaseGateError, whatever the flags, for a file that is not the wheel/sdist its
+    name says (validate.py)."""
+    try:
+        validate.check_file(path, filename)
+    except validate.InvalidDistribution as exc:
+        msg = f"{exc}. Nothing was uploaded."
+        raise ReleaseGateError(msg, hint=INVALID_HINT) from None
+
+
+INVALID_HINT = (
+    "No flag releases a file that is not what its name says: look at the staged file (a "
+    "download script saving an error page?), delete it from the container and re-stage the "
+    "real build."
+)
 
 
 #: No wheel or sdist is larger (PyPI's default file limit is 100 MiB).

@@ -1020,9 +1020,9 @@ def liar(path: Path) -> None:
 
 
 for label, mutate, message in (
-    ("empty", lambda p: p.write_bytes(b""), "not a readable zip"),
-    ("not-a-zip", lambda p: p.write_bytes(b"<html>error page</html>"), "not a readable zip"),
-    ("truncated", lambda p: p.write_bytes(p.read_bytes()[:200]), "not a readable zip"),
+    ("empty", lambda p: p.write_bytes(b""), "is not a valid wheel: not a zip archive"),
+    ("not-a-zip", lambda p: p.write_bytes(b"<html>error page</html>"), "(an HTML page?)"),
+    ("truncated", lambda p: p.write_bytes(p.read_bytes()[:200]), "not a zip archive"),
     ("mislabelled", liar, "METADATA says fooext 0.2.0"),
 ):
     case(

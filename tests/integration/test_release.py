@@ -109,10 +109,10 @@ def stage_swift(
     return args
 
 
-def on_index(pypi: str) -> dict[str, str]:
+def on_index(pypi: str, project: str = "fooext") -> dict[str, str]:
     """file name -> sha256 from the index's simple page."""
     try:
-        with urllib.request.urlopen(f"{pypi}simple/fooext/", timeout=10) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"{pypi}simple/{project}/", timeout=10) as resp:  # noqa: S310
             page = resp.read().decode()
     except urllib.error.HTTPError as exc:
         if exc.code == 404:  # the project has no files yet

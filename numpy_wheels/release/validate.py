@@ -1,0 +1,221 @@
+"""What is never released, whatever the flags: files that are not what their name says.
+
+``--allow-incomplete`` only ever allows *missing* files; these are refused always:
+
+- a file that is not a valid wheel or sdist: not a zip/tar archive (an HTML page saved as
+  ``*.whl``), a wheel whose RECORD does not match its members, not exactly one ``.dist-info``,
+  METADATA Name/Version or WHEEL ``Tag`` lines that disagree with the file name;
+- a wheel tagged in a way no build makes (``cp314t-cp314t``: the interpreter tag never carries
+  the ABI's ``t``);
+- a platform-independent (``none-any``) wheel of a project whose manifest is all platform
+  wheels: pip would install it on every platform that lacks a binary wheel.
+
+Pure checks of a file's bytes (the archive is read, nothing is extracted).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import email.parser
+import hashlib
+import re
+import tarfile
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from packaging.tags import Tag, parse_tag
+from packaging.utils import canonicalize_name
+
+from numpy_wheels.files import BadDistribution, parse_dist
+
+#: RECORD lines whose hash is empty by design (PEP 376/427): RECORD itself, its signatures.
+_UNHASHED = (".dist-info/RECORD", ".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")
+#: How much of a file is shown when it is not an archive (what it starts with tells why).
+_SNIFF = 64
+
+
+class InvalidDistribution(ValueError):
+    """The file is not the wheel or sdist its name says (the message says how)."""
+
+
+def _first_bytes(path: Path) -> str:
+    """What a non-archive starts with, for the message (an HTML page says so at once).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.whl"; _ = p.write_bytes(b"<!DOCTYPE html>\\n")
+    >>> _first_bytes(p)
+    "starts with '<!DOCTYPE html>\\\\n' (an HTML page?)"
+    """
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF)
+    text = head.decode("latin-1")
+    html = re.match(r"\s*<(!doctype|html|head|body|\?xml)", text, re.IGNORECASE)
+    return f"starts with {text[:20]!r}" + (" (an HTML page?)" if html else "")
+
+
+def _b64_sha256(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _record_problems(zf: zipfile.ZipFile, dist_info: str) -> list[str]:
+    """RECORD against the members: every member listed with its sha256, every entry present."""
+    raw = zf.read(f"{dist_info}/RECORD").decode("utf-8", errors="replace")
+    listed: dict[str, str] = {}
+    for row in csv.reader(raw.splitlines()):
+        if not row:
+            continue
+        if len(row) != 3:
+            return [f"RECORD line {','.join(row)[:80]!r} is not 'path,hash,size'"]
+        listed[row[0]] = row[1]
+    problems = []
+    members = [i for i in zf.infolist() if not i.is_dir()]
+    for info in members:
+        name = info.filename
+        if name.endswith(_UNHASHED):
+            continue
+        digest = listed.get(name)
+        if digest is None:
+            problems.append(f"{name} is not in RECORD")
+        elif not digest.startswith("sha256="):
+            problems.append(f"{name}: RECORD gives no sha256")
+        elif digest.removeprefix("sha256=") != _b64_sha256(zf.read(name)):
+            problems.append(f"{name}: its sha256 differs from RECORD's")
+    names = {i.filename for i in members}
+    problems += [f"RECORD lists {n}, which is not in the wheel" for n in listed if n not in names]
+    return problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
+
+
+def _headers(data: bytes) -> email.message.Message:
+    return email.parser.BytesParser().parsebytes(data, headersonly=True)
+
+
+def _wheel_problems(path: Path, filename: str) -> list[str]:
+    dist = parse_dist(filename)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad_member = zf.testzip()  # CRC of every member: a truncated or altered archive
+            if bad_member is not None:
+                return [f"{bad_member}: CRC check failed (a damaged archive)"]
+            tops = {n.split("/", 1)[0] for n in zf.namelist() if "/" in n}
+            dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
+            if len(dist_infos) != 1:
+                return [f"{len(dist_infos)} .dist-info directories ({', '.join(dist_infos)})"]
+            (dist_info,) = dist_infos
+            needed = [f"{dist_info}/{n}" for n in ("METADATA", "WHEEL", "RECORD")]
+            absent = [n for n in needed if n not in zf.namelist()]
+            if absent:
+                return [f"no {', '.join(absent)}"]
+            meta = _headers(zf.read(needed[0]))
+            wheel = _headers(zf.read(needed[1]))
+            problems = _record_problems(zf, dist_info)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError) as exc:
+        return [f"not a zip archive ({type(exc).__name__}; {_first_bytes(path)})"]
+    name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
+    if canonicalize_name(name) != dist.project or version != str(dist.version):
+        problems.append(
+            f"METADATA says {name} {version}, the file name {dist.project} {dist.version}"
+        )
+    tags = _wheel_tags(wheel.get_all("Tag") or [])
+    if tags != dist.tags:
+        shown = ", ".join(sorted(str(t) for t in tags)) or "none"
+        problems.append(f"WHEEL's Tag lines ({shown}) are not the file name's tags")
+    return problems
+
+
+def _wheel_tags(lines: Iterable[str]) -> frozenset[Tag]:
+    """The tag set of WHEEL's ``Tag`` lines (one per tag as tools write them; a compressed
+    ``a.b`` set is expanded too)."""
+    out: set[Tag] = set()
+    for line in lines:
+        if line.strip().count("-") == 2:
+            out |= parse_tag(line.strip())
+    return frozenset(out)
+
+
+def _sdist_problems(path: Path, filename: str) -> list[str]:
+    dist = parse_dist(filename)
+    try:
+        with tarfile.open(path) as tf:
+            members = tf.getmembers()  # reads the whole stream: a truncated archive fails here
+            tops = {m.name.split("/", 1)[0] for m in members}
+            pkg_info = [
+                m for m in members if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+            ]
+            if len(tops) != 1 or len(pkg_info) != 1:
+                return [
+                    f"{len(tops)} top-level directories and {len(pkg_info)} PKG-INFO "
+                    "(an sdist has one of each)"
+                ]
+            handle = tf.extractfile(pkg_info[0])
+            meta = _headers(handle.read(4 << 20) if handle else b"")
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        return [f"not a tar archive ({type(exc).__name__}; {_first_bytes(path)})"]
+    name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
+    if canonicalize_name(name) != dist.project or version != str(dist.version):
+        return [f"METADATA says {name} {version}, the file name {dist.project} {dist.version}"]
+    return []
+
+
+def check_file(path: Path, filename: str | None = None) -> None:
+    """Refuse (InvalidDistribution) a file that is not the wheel/sdist ``filename`` (default:
+    the path's name; a download checks its ``.part`` under the final name) says it is."""
+    filename = filename or path.name
+    try:
+        parse_dist(filename)
+    except BadDistribution as exc:
+        raise InvalidDistribution(str(exc)) from None
+    if filename.endswith(".whl"):
+        problems = _wheel_problems(path, filename)
+    else:
+        problems = _sdist_problems(path, filename)
+    if problems:
+        msg = f"{filename} is not a valid {'wheel' if filename.endswith('.whl') else 'sdist'}: "
+        raise InvalidDistribution(msg + "; ".join(problems))
+
+
+_CPYTHON = re.compile(r"cp(\d+)")
+
+
+def tag_problem(tag: Tag) -> str | None:
+    """Why a wheel tag is one no build makes (None: plausible).
+
+    >>> tag_problem(Tag("cp314t", "cp314t", "manylinux_2_28_x86_64"))
+    "interpreter tag 'cp314t' (free-threaded wheels are cp314-cp314t)"
+    >>> tag_problem(Tag("cp313", "cp312", "win_amd64"))
+    "ABI 'cp312' of another Python than 'cp313'"
+    >>> tag_problem(Tag("cp314", "cp314t", "win_amd64")) is None
+    True
+    """
+    if tag.interpreter.startswith("cp") and not _CPYTHON.fullmatch(tag.interpreter):
+        base = tag.interpreter.rstrip("t")
+        return f"interpreter tag {tag.interpreter!r} (free-threaded wheels are {base}-{base}t)"
+    same_python = (tag.interpreter, tag.interpreter + "t", "abi3", "none")
+    if _CPYTHON.fullmatch(tag.interpreter) and tag.abi not in same_python:
+        return f"ABI {tag.abi!r} of another Python than {tag.interpreter!r}"
+    return None
+
+
+def set_problems(names: Iterable[str], *, expected: Iterable[str]) -> list[str]:
+    """Name-level refusals of a staged set against its manifest (no download needed): wheels
+    tagged as no build tags them, and pure wheels of an all-platform-wheel project."""
+    all_platform = all(
+        all(t.platform != "any" for t in parse_dist(n).tags) for n in expected if n.endswith(".whl")
+    )
+    problems = []
+    for name in names:
+        if not name.endswith(".whl"):
+            continue
+        tags = parse_dist(name).tags
+        for tag in sorted(tags, key=str):
+            why = tag_problem(tag)
+            if why:
+                problems.append(f"wrongly tagged: {name}: {why}")
+                break
+        if all_platform and any(t.platform == "any" for t in tags):
+            problems.append(
+                f"platform-independent wheel of a project whose every wheel is a platform "
+                f"wheel: {name} (pip would install it wherever no binary wheel fits)"
+            )
+    return problems
