@@ -110,6 +110,42 @@ class DistName:
             return self.filename.split("-")[1]
         return self.filename.removesuffix(".tar.gz").removesuffix(".zip").rsplit("-", 1)[1]
 
+    @property
+    def spelt_project(self) -> str:
+        """The project exactly as the file name writes it (``NumPy`` stays ``NumPy``)."""
+        if self.is_wheel:
+            return self.filename.split("-")[0]
+        return self.filename.removesuffix(".tar.gz").removesuffix(".zip").rsplit("-", 1)[0]
+
+    @property
+    def unindexable_platforms(self) -> tuple[str, ...]:
+        """Platform tags no package index accepts: ``linux_*``, a wheel built but never
+        repaired (auditwheel gives it a manylinux/musllinux tag)."""
+        return tuple(sorted({t.platform for t in self.tags if t.platform.startswith("linux_")}))
+
+    def spelling_problem(self) -> str | None:
+        """Why this is not the one spelling the release manifest (``matrix --wheels``) and the
+        indexes use, or None: the project normalised with ``_`` (PEP 427/625), the version
+        in PEP 440 normal form, only letters, digits and ``._-`` (no spaces).
+
+        >>> parse_dist("NumPy-2.4.6-cp311-cp311-win_amd64.whl").spelling_problem()
+        "the project is spelt 'NumPy', not 'numpy'"
+        >>> parse_dist("numpy-2.4.06.tar.gz").spelling_problem()
+        "the version is spelt '2.4.06', not '2.4.6'"
+        >>> parse_dist("numpy-2.4.6-cp311-cp311-win_amd64.whl").spelling_problem() is None
+        True
+        """
+        import re
+
+        project = re.sub(r"[-_.]+", "_", self.project)
+        if self.spelt_project != project:
+            return f"the project is spelt {self.spelt_project!r}, not {project!r}"
+        if self.spelt_version != str(self.version):
+            return f"the version is spelt {self.spelt_version!r}, not {str(self.version)!r}"
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", self.filename):
+            return "it has characters other than letters, digits and ._- (a space?)"
+        return None
+
 
 def parse_dist(filename: str) -> DistName:
     """The one wheel/sdist file-name parser; anything else is a BadDistribution.

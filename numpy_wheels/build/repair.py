@@ -36,12 +36,11 @@ class RepairResult:
 def one_platform_wheel(directory: Path) -> Path:
     """The single repaired wheel in ``directory``; anything else is a RepairError."""
     wheel = only_file(directory, "*.whl", what="repair", error=RepairError)
-    tags = parse_dist(wheel.name).tags
-    platforms = {t.platform for t in tags}
-    if platforms == {"any"}:
+    dist = parse_dist(wheel.name)
+    if {t.platform for t in dist.tags} == {"any"}:
         msg = f"{wheel.name} is a pure-Python wheel; a compiled project must give a platform wheel"
         raise RepairError(msg)
-    bad = sorted(p for p in platforms if p.startswith("linux_"))
+    bad = dist.unindexable_platforms
     if bad:
         msg = (
             f"{wheel.name} has the tag {bad[0]}, which no package index accepts; "

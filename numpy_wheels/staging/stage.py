@@ -76,6 +76,7 @@ def check_local_file(path: Path) -> None:
     if st.st_size == 0:
         msg = f"{path} is empty"
         raise UsageError(msg)
+    _refuse_unreleasable_name(path)
     project, version, _ = parse_dist(path.name)
     try:
         meta_name, meta_version = dist_metadata(path)
@@ -90,6 +91,29 @@ def check_local_file(path: Path) -> None:
         msg = (
             f"{path}: METADATA says {meta_name} {meta_version}, the file name "
             f"{project} {version}; a mislabelled file is never staged"
+        )
+        raise UsageError(msg)
+
+
+def _refuse_unreleasable_name(path: Path) -> None:
+    """A name the release gate would always refuse is refused before anything is staged:
+    a ``linux_*`` wheel (never repaired) or a spelling other than the manifest's."""
+    try:
+        dist = parse_dist_name(path.name)
+    except BadDistribution as exc:
+        raise UsageError(str(exc)) from None
+    if dist.unindexable_platforms:
+        msg = (
+            f"{path}: the platform tag {dist.unindexable_platforms[0]} is accepted by no "
+            "package index (an unrepaired wheel: `numpy-wheels build` repairs it into a "
+            "manylinux/musllinux tag); nothing was staged"
+        )
+        raise UsageError(msg)
+    problem = dist.spelling_problem()
+    if problem is not None:
+        msg = (
+            f"{path.name!r}: {problem}; the release gate only accepts the names "
+            "`numpy-wheels matrix --wheels VERSION` lists. Nothing was staged"
         )
         raise UsageError(msg)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.hostile.badserver import Route
 from tests.hostile.sandbox import CANARY, EXPECTED, Sandbox
-from tests.wheelfiles import make_wheel
+from tests.wheelfiles import make_sdist, make_wheel
 
 Build = Callable[[Sandbox], list[str]]
 
@@ -676,6 +676,36 @@ def empty_sdist(_sb: Sandbox, house: Path) -> None:
 def sdist_dir(_sb: Sandbox, house: Path) -> None:
     (house / "fooext-0.1.0.tar.gz").mkdir()
 
+
+def renamed(new_name: str, *, tag: str = "py3-none-any") -> Callable[[Sandbox, Path], None]:
+    """A valid wheel (METADATA agrees with the name up to normalisation) under a name the
+    release gate would refuse later: it must be refused before anything is staged."""
+
+    def mutate(_sb: Sandbox, house: Path) -> None:
+        wheel = make_wheel(house / "made", tag=tag)
+        wheel.rename(house / new_name)
+        (house / "made").rmdir()
+
+    mutate.__name__ = new_name
+    return mutate
+
+
+def sdist_renamed(_sb: Sandbox, house: Path) -> None:
+    make_sdist(house).rename(house / "FooExt-0.1.0.tar.gz")
+
+
+for label, rename, expect in (
+    ("linux-tag", renamed("fooext-0.1.0-cp311-cp311-linux_x86_64.whl"), "linux_x86_64"),
+    ("linux-tag-in-a-set", renamed("fooext-0.1.0-py3-none-linux_aarch64.any.whl"), "linux_"),
+    ("project-case", renamed("FooExt-0.1.0-py3-none-any.whl"), "spelt 'FooExt'"),
+    ("project-dash", renamed("foo.ext-0.1.0-py3-none-any.whl"), "spelt 'foo.ext'"),
+    ("version-zero-padded", renamed("fooext-0.1.00-py3-none-any.whl"), "spelt '0.1.00'"),
+    ("version-v", renamed("fooext-v0.1.0-py3-none-any.whl"), "spelt 'v0.1.0'"),
+    ("version-upper-rc", renamed("fooext-0.1.0RC1-py3-none-any.whl"), "spelt '0.1.0RC1'"),
+    ("space-in-tag", renamed("fooext-0.1.0-py3-none-any linux.whl"), "a space"),
+    ("sdist-case", sdist_renamed, "FooExt"),
+):
+    case(f"wheelhouse/unreleasable-name/{label}", 7, USAGE, house_with(rename), expect=expect)
 
 for fn in (
     symlink_to_private,
