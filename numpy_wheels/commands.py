@@ -62,15 +62,16 @@ def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.checks import lint
-    from numpy_wheels.cifiles.jobs import coverage
-    from numpy_wheels.config.build import ci_shares, read_ci_files, read_project_config
+    from numpy_wheels.cifiles.jobs import coverage, share_findings
+    from numpy_wheels.config.build import read_ci_files, read_project_config, resolve_shares
 
     root = _root(args)
     project = read_project_config(root)
     config = read_ci_files(root, project)
-    shares = ci_shares(project)
+    shares = resolve_shares(root, project)
     findings = lint(config, check_pythons=shares is None)
-    findings += coverage(config, shares) if shares is not None else []
+    if shares is not None:
+        findings += share_findings(config, shares) + coverage(config, shares.wheels)
     untested = _untested_platforms(root, config, env) if args.require_portability_test else []
     if args.json:
         _emit_json(

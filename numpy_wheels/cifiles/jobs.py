@@ -259,6 +259,64 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
     )
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Shares:
+    """``[tool.numpy-wheels.ci]`` resolved over the selection: who builds which wheel."""
+
+    table: Location  # where the table is written (pyproject.toml)
+    wheels: Mapping[str, Sequence[str]]  # service -> the keys of the wheels it builds
+    unassigned: tuple[str, ...]  # wheels of the selection no service's selectors match
+    idle: tuple[tuple[str, str], ...]  # (service, selector) pairs that match no wheel
+
+
+def share_findings(config: CIConfig, shares: Shares) -> list[Finding]:
+    """Wheels of the manifest nobody builds (errors): matched by no share, or given to a
+    service that has no CI file (deleted or renamed); selectors matching nothing (warnings)."""
+    where = (shares.table,)
+    findings = []
+    if shares.unassigned:
+        findings.append(
+            Finding(
+                kind="coverage",
+                message=f"no CI service builds {len(shares.unassigned)} wheel(s) of the "
+                f"selection: {_some(shares.unassigned)} (no [tool.numpy-wheels.ci] selector "
+                "matches them); give them to a service or skip them",
+                locations=where,
+            )
+        )
+    present = {f.provider for f in config.files}
+    for service, keys in shares.wheels.items():
+        if keys and service not in present:
+            findings.append(
+                Finding(
+                    kind="coverage",
+                    message=f"[tool.numpy-wheels.ci] gives {service} {len(keys)} wheel(s) "
+                    f"({_some(keys)}), but there is no {service} CI file: nobody builds them",
+                    locations=where,
+                )
+            )
+    findings.extend(
+        Finding(
+            kind="coverage",
+            message=f"ci.{service} selector {selector!r} matches no wheel of the selection",
+            locations=where,
+            severity="warning",
+        )
+        for service, selector in shares.idle
+    )
+    return findings
+
+
+def _some(keys: Sequence[str], shown: int = 4) -> str:
+    """The first few keys, and how many more.
+
+    >>> _some(["a", "b", "c"], 2)
+    'a, b and 1 more'
+    """
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
+
+
 def coverage(config: CIConfig, shares: Mapping[str, Sequence[str]]) -> list[Finding]:
     """Each CI service's jobs build exactly its share of the wheels (``shares``: service ->
     wheel keys, from [tool.numpy-wheels.ci]), each wheel in one job. A service's files are

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from numpy_wheels.ci import SERVICES, HostOS, on_ci, runner_os, running_service
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
-from numpy_wheels.cifiles.jobs import job_identifier, run_environment
+from numpy_wheels.cifiles.jobs import Shares, job_identifier, run_environment
 from numpy_wheels.cifiles.readers import read_config
-from numpy_wheels.cifiles.records import CIConfig
+from numpy_wheels.cifiles.records import CIConfig, Location
 from numpy_wheels.config.secrets import without_secrets
 from numpy_wheels.errors import ConfigError, ContainerEngineError, SelectionError
 from numpy_wheels.files import read_config_text
@@ -29,6 +29,7 @@ from numpy_wheels.model.matrix import (
     BuildId,
     assign,
     identifier_from_multibuild,
+    idle_selectors,
     load_catalogue,
     select,
 )
@@ -233,6 +234,29 @@ def ci_shares(project: ProjectConfig) -> dict[str, list[str]] | None:
     if not project.ci:
         return None
     return {service: [b.key for b in ci_share(project, service)] for service, _ in project.ci}
+
+
+def resolve_shares(root: Path, project: ProjectConfig) -> Shares | None:
+    """``[tool.numpy-wheels.ci]`` over the selection, for lint; None without the table."""
+    if not project.ci:
+        return None
+    ids = selection(project)
+    owners = assign(ids, project.ci)
+    path = root / "pyproject.toml"
+    try:
+        lines = read_config_text(path).splitlines()
+    except ConfigError:  # it was read a moment ago; the line number is only a pointer
+        lines = []
+    line = next((n for n, text in enumerate(lines, 1) if _CI_TABLE.match(text)), 1)
+    return Shares(
+        table=Location(path=path, line=line),
+        wheels={service: [b.key for b in owners.get(service, ())] for service, _ in project.ci},
+        unassigned=tuple(b.key for b in owners.get(None, ())),
+        idle=tuple(idle_selectors(ids, project.ci)),
+    )
+
+
+_CI_TABLE = re.compile(r"\s*\[\s*tool\s*\.\s*\"?numpy-wheels\"?\s*\.\s*ci\s*\]")
 
 
 def read_ci_files(root: Path, project: ProjectConfig | None = None) -> CIConfig:

@@ -412,6 +412,21 @@ def assign(
     return {k: tuple(v) for k, v in out.items()}
 
 
+def idle_selectors(
+    ids: Sequence[BuildId], shares: Sequence[tuple[str, Sequence[str]]]
+) -> list[tuple[str, str]]:
+    """The ``(provider, selector)`` pairs of ``shares`` that match no wheel of ``ids`` (a
+    typo, or a platform the selection no longer builds).
+
+    >>> ids = select(load_catalogue(), build=["cp312-*"], skip=["*-macosx_*", "*linux*"])
+    >>> idle_selectors(ids, [("appveyor", ["*-win32", "*-win_ia64"])])
+    [('appveyor', '*-win_ia64')]
+    """
+    return [
+        (p, sel) for p, sels in shares for sel in sels if not any(_matches(sel, b) for b in ids)
+    ]
+
+
 def sdist_name(project: str, version: str) -> str:
     """The sdist's file name (PEP 625: normalised name, ``.tar.gz``).
 

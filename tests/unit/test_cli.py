@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +55,49 @@ def test_lint_clean(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None
     code, out, _ = run(capsys, "--root", str(data_copy("this-repo")), "lint")
     assert code == 0
     assert "3 CI files agree" in out
+
+
+def lint_json(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, list[dict[str, Any]]]:
+    code, out, _ = run(capsys, "--root", str(root), "lint", "--json")
+    return code, json.loads(out)
+
+
+def test_lint_a_share_nobody_builds(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    """Deleting .travis.yml leaves [tool.numpy-wheels.ci]'s travis share (the Intel macOS
+    wheels) built by nobody: an error naming pyproject.toml, not '2 CI files agree'."""
+    root = data_copy("this-repo")
+    (root / ".travis.yml").unlink()
+    code, findings = lint_json(capsys, root)
+    assert code == LintError.return_code
+    [finding] = [f for f in findings if "no travis CI file" in f["message"]]
+    assert finding["severity"] == "error"
+    table = (root / "pyproject.toml").read_text().splitlines().index("[tool.numpy-wheels.ci]")
+    assert finding["locations"] == [f"{root / 'pyproject.toml'}:{table + 1}"]
+    assert "cp311-macosx_x86_64" in finding["message"]
+
+
+def test_lint_wheels_no_share_matches(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> None:
+    root = data_copy("this-repo")
+    path = root / "pyproject.toml"
+    path.write_text(path.read_text().replace('github = ["*"]', 'github = ["*-manylinux_*"]'))
+    code, findings = lint_json(capsys, root)
+    assert code == LintError.return_code
+    [finding] = [f for f in findings if "no CI service builds" in f["message"]]
+    assert finding["severity"] == "error"
+    assert "cp311-musllinux_x86_64" in finding["message"]
+
+
+def test_lint_warns_of_a_share_selector_matching_nothing(
+    capsys: pytest.CaptureFixture[str], data_copy: Copy
+) -> None:
+    root = data_copy("this-repo")
+    path = root / "pyproject.toml"
+    path.write_text(path.read_text().replace('["*-win32"]', '["*-win32", "*-win_ia64"]'))
+    code, findings = lint_json(capsys, root)
+    assert code == 0  # a warning: every wheel still has its builder
+    assert [(f["severity"], f["message"]) for f in findings] == [
+        ("warning", "ci.appveyor selector '*-win_ia64' matches no wheel of the selection")
+    ]
 
 
 def test_lint_and_build_refuse_disagreement(
