@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -48,6 +49,18 @@ def only_file(directory: Path, pattern: str, *, what: str, error: type[FatalErro
         msg = f"{what} left {len(found)} {pattern} files in {directory} ({names}); expected one"
         raise error(msg)
     return found[0]
+
+
+def write_json_atomic(path: Path, payload: object, *, indent: int = 2) -> None:
+    """Write ``payload`` as JSON to ``path`` whole or not at all: into ``<name>.part`` beside
+    it, then renamed over it, so a reader (or a crash) never sees half a file. OSError if the
+    file cannot be written; the ``.part`` is removed either way."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_text(json.dumps(payload, indent=indent, default=str) + "\n")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def sha256_of(path: Path) -> str:

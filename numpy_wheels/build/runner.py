@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.metadata
-import json
 import os
 import platform
 import shlex
@@ -44,7 +43,7 @@ from numpy_wheels.errors import (
     UsageError,
     WheelTestError,
 )
-from numpy_wheels.files import megabytes, sha256_of
+from numpy_wheels.files import megabytes, sha256_of, write_json_atomic
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import Backend as BackendName
 from numpy_wheels.model.matrix import BuildId
@@ -516,9 +515,7 @@ def build_all(opts: BuildOptions, *, backend: Backend | None = None) -> BuildOut
         "wheels": [dataclasses.asdict(r) for r in records],
     }
     summary_path = opts.wheelhouse / "build-summary.json"
-    tmp = summary_path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    tmp.replace(summary_path)
+    write_json_atomic(summary_path, summary)
     log.write("")
     _show_records(records)
     log.write(f"wheelhouse: {opts.wheelhouse}  (summary: {summary_path})")

@@ -9,7 +9,6 @@ sdists) a wheel builds from it. numpy-release's ``build_sdist`` job does the sam
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import shutil
 import sys
@@ -27,7 +26,7 @@ from numpy_wheels.build.source import SourceInfo
 from numpy_wheels.cmd import call
 from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import BuildError, SourceError
-from numpy_wheels.files import only_file, sha256_of
+from numpy_wheels.files import only_file, sha256_of, write_json_atomic
 from numpy_wheels.log import log
 
 # A release tag names its version (v2.4.6, 2.4.6rc1); anything else (main, a SHA) does not.
@@ -112,6 +111,43 @@ def _wheel_from(opts: BuildOptions, sdist: Path, out: Path, env: dict[str, str])
     return only_file(out, "*.whl", what=f"building a wheel from {sdist.name}", error=BuildError)
 
 
+def _sdist_from_git(
+    opts: BuildOptions, source: SourceInfo, work: Path, env: dict[str, str]
+) -> Path:
+    """``python -m build --sdist`` in the checkout; ``env`` gains the pinned OpenBLAS of this
+    machine's identifier, for projects whose build finds BLAS even to make an sdist (setup.py)
+    and for the wheel built from it."""
+    openblas = (
+        fetch(opts.identifiers[0], cache=opts.cache_dir / "openblas", env=env)
+        if opts.openblas
+        else None
+    )
+    if openblas is not None:
+        env["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
+    with log.step("sdist: python -m build --sdist"):
+        return _built_sdist(opts, source, work / "dist", env)
+
+
+def _wheel_check(
+    opts: BuildOptions,
+    source: SourceInfo,
+    sdist: Path,
+    work: Path,
+    env: dict[str, str],
+    *,
+    wanted: bool,
+) -> str:
+    """A wheel built from the sdist proves it is complete; the index's own sdist is not
+    rebuilt here (the wheel jobs build from it)."""
+    if source.kind == "sdist":
+        return "skipped: the index's own sdist (the wheel jobs build from it)"
+    if not wanted:
+        return "skipped: --no-wheel-check"
+    with log.step(f"sdist: a wheel from {sdist.name}"):
+        wheel = _wheel_from(opts, sdist, work / "wheel", env)
+    return f"ok: {wheel.name} (not staged: unrepaired)"
+
+
 def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
     """Make (or fetch), check and place the sdist in the wheelhouse; write sdist-summary.json."""
     started = time.monotonic()
@@ -123,17 +159,7 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
     checks: dict[str, str] = {}
     env = dict(opts.build_env)
     if source.kind == "git":
-        # The pinned OpenBLAS of this machine's identifier, for projects whose build finds
-        # BLAS even to make an sdist (setup.py) and for the wheel built from it.
-        openblas = (
-            fetch(opts.identifiers[0], cache=opts.cache_dir / "openblas", env=env)
-            if opts.openblas
-            else None
-        )
-        if openblas is not None:
-            env["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
-        with log.step("sdist: python -m build --sdist"):
-            sdist = _built_sdist(opts, source, work / "dist", env)
+        sdist = _sdist_from_git(opts, source, work, env)
     else:
         assert source.archive is not None  # fetch_sdist sets it
         sdist = source.archive
@@ -145,14 +171,7 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
     with log.step("sdist: twine check --strict"):
         call(sys.executable, "-m", "twine", "check", "--strict", str(sdist), error=BuildError)
     checks["twine"] = "ok: twine check --strict"
-    if source.kind == "sdist":
-        checks["wheel"] = "skipped: the index's own sdist (the wheel jobs build from it)"
-    elif not wheel_check:
-        checks["wheel"] = "skipped: --no-wheel-check"
-    else:
-        with log.step(f"sdist: a wheel from {sdist.name}"):
-            wheel = _wheel_from(opts, sdist, work / "wheel", env)
-        checks["wheel"] = f"ok: {wheel.name} (not staged: unrepaired)"
+    checks["wheel"] = _wheel_check(opts, source, sdist, work, env, wanted=wheel_check)
     opts.wheelhouse.mkdir(parents=True, exist_ok=True)
     final = opts.wheelhouse / sdist.name
     shutil.copyfile(sdist, final)
@@ -171,10 +190,7 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
         "commit": dataclasses.asdict(opts.commit) | {"location": str(opts.commit.location)},
         "sdist": dataclasses.asdict(record),
     }
-    path = opts.wheelhouse / "sdist-summary.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    write_json_atomic(opts.wheelhouse / "sdist-summary.json", summary)
     log.table(["check", "result"], [[k, v] for k, v in checks.items()])
     log.write(f"{final} sha256 {record.sha256} ({record.size / 1e6:.1f} MB)")
     return record

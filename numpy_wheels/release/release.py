@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import hashlib
 import itertools
-import json
 import os
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from numpy_wheels.files import (
     raw_metadata,
     sha256_of,
     verified_file,
+    write_json_atomic,
 )
 from numpy_wheels.log import log
 from numpy_wheels.net import Cancelled, Canceller, Limits
@@ -502,10 +502,5 @@ def check_report_path(path: Path) -> None:
 
 def write_report(path: Path, payload: Mapping[str, object]) -> None:
     """The JSON release report, written whole or not at all (OSError if it cannot be)."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(payload, indent=1) + "\n")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, payload, indent=1)
