@@ -579,7 +579,12 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.config.build import read_project_config
     from numpy_wheels.config.release import resolve_target
     from numpy_wheels.model.matrix import manifest
-    from numpy_wheels.release.release import ReleaseOptions, check_report_path, release
+    from numpy_wheels.release.release import (
+        Progress,
+        ReleaseOptions,
+        check_report_path,
+        release,
+    )
 
     root = _root(args)
     configured, ids = _project_selection(root, env)
@@ -621,19 +626,57 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         max_workers=args.max_workers,
         timeout=args.timeout,
     )
-    results = release(remotes, opts, env, store=store)
+    progress = Progress()
+
+    def payload(error: BaseException | None) -> dict[str, Any]:
+        return {
+            "project": project,
+            "version": args.version,
+            "source": source,
+            "index": target.repository_url if target else None,
+            "complete": error is None,
+            "error": _error_json(error),
+            "files": [dataclasses.asdict(r) for r in progress.files],
+        }
+
+    try:
+        results = release(remotes, opts, env, store=store, progress=progress)
+    except BaseException as exc:
+        # Every exit path leaves its report: what was uploaded, confirmed, refused, and why.
+        if progress.files:
+            _show_released(progress.files)
+        _write_release_report(report, payload(exc), json_wanted=True, failed=True)
+        raise
     _show_released(results)
-    payload = {
-        "project": project,
-        "version": args.version,
-        "source": source,
-        "index": target.repository_url if target else None,
-        "files": [dataclasses.asdict(r) for r in results],
-    }
-    _write_release_report(report, payload, json_wanted=args.json)
+    _write_release_report(report, payload(None), json_wanted=args.json)
     if args.json:
-        _emit_json(payload)
+        _emit_json(payload(None))
     return 0
+
+
+def _error_json(error: BaseException | None) -> dict[str, Any] | None:
+    from numpy_wheels.errors import (
+        INTERRUPTED_RETURN_CODE,
+        TERMINATED_RETURN_CODE,
+        FatalError,
+        Terminated,
+    )
+
+    if error is None:
+        return None
+    if isinstance(error, FatalError):
+        code = error.return_code
+    elif isinstance(error, Terminated):
+        code = TERMINATED_RETURN_CODE
+    elif isinstance(error, KeyboardInterrupt):
+        code = INTERRUPTED_RETURN_CODE
+    else:
+        code = FatalError.return_code
+    return {
+        "class": type(error).__name__,
+        "exit_code": code,
+        "message": log.redact(str(error)),
+    }
 
 
 def _release_listing(
@@ -685,14 +728,17 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "-"
 
 
-def _write_release_report(report: Path, payload: dict[str, Any], *, json_wanted: bool) -> None:
+def _write_release_report(
+    report: Path, payload: dict[str, Any], *, json_wanted: bool, failed: bool = False
+) -> None:
     from numpy_wheels.release.release import write_report
 
     try:
         write_report(report, payload)
         log.write(f"release report: {report}")
     except OSError as exc:
-        # The release itself is done and verified: say so, do not turn it into a failure.
-        log.warning(f"the release is complete, but the report {report} could not be written: {exc}")
+        # The report never changes the outcome: say so, and show the report instead.
+        state = "the release failed" if failed else "the release is complete"
+        log.warning(f"{state}, but the report {report} could not be written: {exc}")
         if not json_wanted:
             _emit_json(payload)

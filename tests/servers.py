@@ -474,3 +474,72 @@ def keystone_server(d: Path, password: str) -> Iterator[Keystone]:
         yield keystone
     finally:
         keystone.stop()
+
+
+@contextmanager
+def flaky_index(d: Path) -> Iterator[str]:
+    """A package index of our own that misbehaves as a real one did: an upload is stored,
+    then answered ``500``; twine's retry of it gets ``400 File already exists``. Reads (the
+    PEP 503 page with sha256 fragments, the files) are correct. pypiserver cannot be made to
+    do this, hence this small server (twine's legacy upload API: a multipart POST)."""
+    import email.parser
+    import email.policy
+    import hashlib
+    import html
+    import http.server
+    import threading
+
+    store = d / "flaky-index"
+    store.mkdir()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _reply(self, status: int, body: bytes, reason: str | None = None) -> None:
+            self.send_response(status, reason)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+            for part in message.iter_parts():
+                name = part.get_filename()
+                if part.get_param("name", header="content-disposition") == "content" and name:
+                    target = store / Path(name).name
+                    if target.exists():
+                        self._reply(400, b"File already exists", "File already exists")
+                        return
+                    payload = part.get_payload(decode=True)
+                    assert isinstance(payload, bytes)
+                    target.write_bytes(payload)
+                    self._reply(500, b"Internal Server Error")  # stored, but says it failed
+                    return
+            self._reply(200, b"OK")  # a .asc or another part: nothing to store
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/simple/"):
+                links = "".join(
+                    f'<a href="/packages/{html.escape(p.name)}#sha256='
+                    f'{hashlib.sha256(p.read_bytes()).hexdigest()}">{html.escape(p.name)}</a>\n'
+                    for p in sorted(store.iterdir())
+                )
+                self._reply(200, f"<!DOCTYPE html><html><body>{links}</body></html>".encode())
+            elif self.path.startswith("/packages/") and (store / self.path[10:]).is_file():
+                self._reply(200, (store / self.path[10:]).read_bytes())
+            else:
+                self._reply(404, b"Not Found")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()

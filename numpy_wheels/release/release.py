@@ -47,7 +47,7 @@ from numpy_wheels.release import gate, validate
 from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 
-Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only"]
+Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only", "failed"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,6 +83,15 @@ class Released:
     action: Action
     signed: bool = False
     verified: bool = False
+    note: str | None = None  # what happened beyond the action (an error read back as a success)
+
+
+@dataclasses.dataclass(kw_only=True)
+class Progress:
+    """What a release has done so far, kept up to date as it goes: the report written on
+    every exit path (success, refusal, upload failure, Ctrl-C) reads it."""
+
+    files: list[Released] = dataclasses.field(default_factory=list)
 
 
 def _local_copy(remote: Remote, dest_dir: Path, *, clobber: bool, allow_unhashed: bool) -> bool:
@@ -373,21 +382,35 @@ def twine_upload(
 
 
 def verify_published(
-    results: Sequence[Released], target: Target, project: str, limits: Limits | None = None
+    results: Sequence[Released],
+    target: Target,
+    project: str,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
 ) -> list[Released]:
-    """Download every file back from the index's simple page and compare its sha256."""
+    """Download every file back from the index's simple page and compare its sha256; every
+    file is checked (and reported) before a failure is raised."""
     index = on_index(target, project, limits)
-    out = []
+    out: list[Released] = []
+    problems = []
     for item in results:
         remote = index.get(item.filename)
         if remote is None or remote.url is None:
-            msg = f"{item.filename} is not on {target.simple_url} after the upload"
-            raise IndexUploadError(msg)
+            problems.append(f"{item.filename} is not on {target.simple_url} after the upload")
+            out.append(item)
+            continue
         digest = _downloaded_sha256(remote, limits)
         if digest != item.sha256.lower():
-            msg = f"{item.filename}: the index serves sha256 {digest}, staged {item.sha256}"
-            raise IndexUploadError(msg)
+            problems.append(
+                f"{item.filename}: the index serves sha256 {digest}, staged {item.sha256}"
+            )
+            out.append(item)
+            continue
         out.append(dataclasses.replace(item, verified=True))
+    if progress is not None:
+        progress.files = out
+    if problems:
+        raise IndexUploadError("\n  ".join(["read back from the index:", *problems]))
     return out
 
 
@@ -439,11 +462,14 @@ def release(
     env: Mapping[str, str],
     *,
     store: Store | None = None,
-    progress: Callable[[str], None] = log.write,
+    progress: Progress | None = None,
+    say: Callable[[str], None] = log.write,
 ) -> list[Released]:
     """The staged set, gated, downloaded, checked, then uploaded (wheels before the sdist) and
-    read back; ``opts.no_twine``/``dry_run`` stop before the upload."""
-    chosen = _gated(remotes, opts, progress)
+    read back; ``opts.no_twine``/``dry_run`` stop before the upload. ``progress`` holds what
+    was done so far, whichever way this ends."""
+    progress = progress if progress is not None else Progress()
+    chosen = _gated(remotes, opts, say)
     by_name = {r.filename: r for r in remotes}
     with TwineCheck(env) as checks:
         # Each file is handed to twine check as it arrives: the check runs during the
@@ -462,10 +488,12 @@ def release(
         )
         for p in paths
     ]
+    progress.files = results
     if opts.no_twine or opts.target is None:
         return results
     target = opts.target
     results = _skip_held(results, target, opts)
+    progress.files = results
     todo = [p for p, r in zip(paths, results, strict=True) if r.action != "skipped"]
     if opts.dry_run:
         return results
@@ -473,18 +501,91 @@ def release(
         if target.is_pypi:
             log.warning("PyPI no longer accepts signatures; the .asc files will be ignored there")
         sign(todo, opts, env)
-    wheels = [p for p in todo if p.name.endswith(".whl")]
-    sdists = [p for p in todo if not p.name.endswith(".whl")]
-    for batch in (wheels, sdists):
-        if batch:
-            twine_upload(batch, opts, target, env)
-    results = [
-        dataclasses.replace(r, action="uploaded", signed=opts.sign)
-        if r.action == "would upload"
-        else r
-        for r in results
+    results = upload_each(results, {p.name: p for p in todo}, opts, target, env, progress)
+    return verify_published(results, target, opts.project, opts.limits, progress)
+
+
+def upload_each(
+    results: Sequence[Released],
+    paths: Mapping[str, Path],
+    opts: ReleaseOptions,
+    target: Target,
+    env: Mapping[str, str],
+    progress: Progress,
+) -> list[Released]:
+    """One twine run per file (with its signature), in order (wheels before the sdist).
+
+    After an upload error the index is read back: a file it holds with the staged sha256 was
+    uploaded (an index that stored the file, then answered 500, then "400 File already exists"
+    to twine's retry), and is reported so; the others go on either way, and the failures are
+    raised together at the end. A rerun therefore converges: what arrived is skipped."""
+    out = list(results)
+    failures = []
+    total = len(paths)
+    done = 0
+    for i, item in enumerate(out):
+        if item.filename not in paths:
+            continue
+        done += 1
+        log.write(f"[{done}/{total}] uploading {item.filename} to {target.repository_url}")
+        try:
+            twine_upload([paths[item.filename]], opts, target, env)
+            out[i] = dataclasses.replace(item, action="uploaded", signed=opts.sign)
+        except IndexUploadError as exc:
+            out[i] = _read_back(item, exc, opts, target)
+            if out[i].action == "failed":
+                failures.append(f"{item.filename}: {out[i].note}")
+        progress.files = out
+    if failures:
+        msg = f"{len(failures)} of {total} file(s) were not uploaded:\n  " + "\n  ".join(failures)
+        raise IndexUploadError(
+            msg,
+            hint="The files named above are not on the index; the others are (see the report). "
+            "A rerun uploads only what is missing. A name the index holds with other bytes "
+            "needs a new version.",
+        )
+    return out
+
+
+def _read_back(
+    item: Released, exc: IndexUploadError, opts: ReleaseOptions, target: Target
+) -> Released:
+    """After twine failed on ``item``: uploaded if the index holds the staged bytes."""
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    detail = _twine_reason(exc.output) or why
+    try:
+        held = on_index(target, opts.project, opts.limits).get(item.filename)
+        digest = _index_sha256(held, opts.limits) if held is not None else None
+    except StoreError as read_error:
+        return dataclasses.replace(
+            item, action="failed", note=f"{detail}; reading the index back failed too: {read_error}"
+        )
+    if digest == item.sha256:
+        log.warning(
+            f"{item.filename}: twine failed ({detail}), but the index holds the staged bytes "
+            "(sha256 read back): counted as uploaded"
+        )
+        return dataclasses.replace(
+            item,
+            action="uploaded",
+            signed=opts.sign,
+            note=f"twine failed ({detail}); the index holds the staged sha256",
+        )
+    if digest is not None:
+        return dataclasses.replace(
+            item, action="failed", note=f"{detail}; the index holds other bytes (sha256 {digest})"
+        )
+    return dataclasses.replace(item, action="failed", note=f"{detail}; not on the index")
+
+
+def _twine_reason(output: str) -> str | None:
+    """The HTTP error twine reported (its last ``HTTPError:`` line), if any."""
+    lines = [
+        line.strip().removeprefix("ERROR").strip()
+        for line in output.splitlines()
+        if "HTTPError" in line or "Error during" in line
     ]
-    return verify_published(results, target, opts.project, opts.limits)
+    return lines[-1][:300] if lines else None
 
 
 def check_report_path(path: Path) -> None:

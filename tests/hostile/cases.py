@@ -1030,6 +1030,7 @@ case(
     9,
     GATE,
     release(listing=duplicate_tags),
+    owns=("dl",),  # the report of the refusal
     expect="duplicate tags",
     absent="--allow-incomplete releases",
 )
@@ -1164,6 +1165,7 @@ case(
     11,
     GATE,
     release(listing=lambda sb: sb.listing(files=sb.wheels(sdist=True)[:2])),
+    owns=("dl",),  # the report of the refusal
     expect="--allow-incomplete",
 )
 case(
@@ -1179,6 +1181,7 @@ case(
     11,
     GATE,
     lambda sb: (sb.write("dl/" + EXPECTED[0], b"stale"), release()(sb))[1],
+    owns=("dl/release-fooext-0.1.0.json",),  # the report; the stale file stays as it was
     expect="--clobber",
 )
 case(
@@ -1190,6 +1193,7 @@ case(
         (sb.dl / EXPECTED[0]).symlink_to(sb.outside / "private.txt"),
         release()(sb),
     )[2],
+    owns=("dl/release-fooext-0.1.0.json",),  # the report; the link stays as it was
 )
 case("exit-codes/no-listing", 11, USAGE, lambda sb: root(sb, "release", "0.1.0", "-n"))
 
@@ -1200,7 +1204,7 @@ def wheel_dir_under_a_file(sb: Sandbox) -> list[str]:
     return argv
 
 
-case("exit-codes/wheel-dir-under-a-file", 11, USAGE, wheel_dir_under_a_file)
+case("exit-codes/wheel-dir-under-a-file", 11, USAGE, wheel_dir_under_a_file, owns=("report.json",))
 case("exit-codes/valid-dry-release", 11, OK, release(), owns=("dl",), bound=20)
 
 IDS = [c.id for c in CASES]

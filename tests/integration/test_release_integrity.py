@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.__main__ import main, wheel_uploader_main
-from numpy_wheels.errors import ReleaseGateError
+from numpy_wheels.errors import AuthError, ReleaseGateError
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
 from tests.integration.conftest import CANARY
 from tests.integration.test_release import on_index, twine_env
-from tests.servers import pypi_server
+from tests.servers import flaky_index, pypi_server
 from tests.wheelfiles import make_sdist, make_wheel
 
 BUILD = ["cp311-manylinux_x86_64", "cp311-win_amd64"]
@@ -101,7 +101,11 @@ def test_html_pages_served_as_wheels(
     assert "--allow-incomplete" not in output
     code, output = uploader(capsys, [*argv, "--allow-unhashed", "fooext", "0.1.0"], twine_env())
     assert code == ReleaseGateError.return_code, output
-    assert any(f"{n} is not a valid wheel: not a zip archive" in output for n in names[:2])
+    # the first to arrive of the (parallel) downloads is named
+    assert (
+        any(f"{n} is not a valid wheel: not a zip archive" in output for n in names[:2])
+        or "fooext-0.1.0.tar.gz is not a valid sdist: not a tar archive" in output
+    )
     assert "an HTML page?" in output
     assert "--allow-" not in output.split("hint:")[1]  # no flag releases it
     assert [p.name for p in dl.iterdir() if p.suffix != ".json"] == []  # nothing left behind
@@ -133,3 +137,72 @@ def test_a_pure_wheel_of_a_platform_project_is_refused_even_with_allow_incomplet
     assert "--allow-incomplete only allows missing files" in output
     assert on_index(pypi, "numpy") == {}
     assert not (tmp_path / "dl").exists() or not any((tmp_path / "dl").glob("*.whl"))
+
+
+def stage_local(
+    tmp_path: Path, repo: Path, house: Path, capsys: pytest.CaptureFixture[str]
+) -> list[str]:
+    """``house`` staged in a local container; the store options of a release from it."""
+    store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
+    code, output = numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})
+    assert code == 0, output
+    return [*store, "--container", "w"]
+
+
+def test_an_index_that_stores_then_answers_500_converges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every upload is stored, answered 500, and twine's retry gets 400 File already exists:
+    each file is read back from the index, found with the staged sha256, reported uploaded;
+    the run goes on with the rest, and a rerun finds everything there."""
+    repo = wheels_repo(tmp_path, "fooext")
+    files = built_set(tmp_path / "house", "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, tmp_path / "house", capsys)
+    with flaky_index(tmp_path) as index:
+        argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", index,
+                "-w", str(tmp_path / "dl"), "--json"]  # fmt: skip
+        code = main(argv, env=twine_env())
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "Traceback" not in out + err
+        report = json.loads(out)
+        assert report["complete"] is True
+        assert report["error"] is None
+        by_name = {f["filename"]: f for f in report["files"]}
+        assert set(by_name) == {p.name for p in files}
+        for f in by_name.values():
+            assert (f["action"], f["verified"]) == ("uploaded", True)
+            assert "HTTPError: 400 Bad Request" in f["note"]  # twine's retry after the 500
+            assert "the index holds the staged sha256" in f["note"]
+        assert json.loads((tmp_path / "dl" / "release-fooext-0.1.0.json").read_text()) == report
+        # the rerun: everything is on the index with the staged bytes, nothing is sent again
+        code = main(argv, env=twine_env())
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        rerun = json.loads(out)["files"]
+        assert {(f["action"], f["verified"]) for f in rerun} == {("skipped", True)}
+
+
+def test_the_report_is_written_when_the_release_fails(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = wheels_repo(tmp_path, "fooext")
+    built_set(tmp_path / "house", "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, tmp_path / "house", capsys)
+    argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
+            "-w", str(tmp_path / "dl")]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, twine_env(TWINE_PASSWORD="wrong-" + CANARY))
+    assert code == AuthError.return_code, output
+    report = json.loads((tmp_path / "dl" / "release-fooext-0.1.0.json").read_text())
+    assert report["complete"] is False
+    assert report["error"]["class"] == "AuthError"
+    assert report["error"]["exit_code"] == AuthError.return_code
+    assert {f["action"] for f in report["files"]} == {"would upload"}
+    # a refused set leaves its report too (nothing downloaded, the refusal in it)
+    (tmp_path / "store" / "w" / ".records" / "fooext-0.1.0.tar.gz.json").unlink()
+    code, output = numpy_wheels(capsys, [*argv, "--report", str(tmp_path / "r.json")], twine_env())
+    assert code == ReleaseGateError.return_code, output
+    refused = json.loads((tmp_path / "r.json").read_text())
+    assert refused["error"]["class"] == "ReleaseGateError"
+    assert refused["files"] == []

@@ -69,4 +69,5 @@ def test_one_file_fewer_is_refused(
     _, err = capsys.readouterr()
     assert code == ReleaseGateError.return_code
     assert f"missing (expected, not staged): {left_out}" in err
-    assert not (tmp_path / "dl").exists() or not any((tmp_path / "dl").iterdir())
+    # nothing downloaded: only the report of the refusal
+    assert [p.name for p in (tmp_path / "dl").iterdir()] == ["release-numpy-2.4.6.json"]
