@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
 
 from numpy_wheels import __version__
 from numpy_wheels.ci import SERVICES
@@ -53,6 +53,14 @@ EPILOG = (
     + f"\n  {BROKEN_PIPE_RETURN_CODE:>3}  the reader of the output went away (EPIPE)"
     + f"\n  {TERMINATED_RETURN_CODE:>3}  terminated (SIGTERM)"
 )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors redacted like every other line (``unrecognized
+    arguments: http://user:password@host`` quotes the command line)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(log.redact(message))
 
 
 def _count(text: str) -> int:
@@ -222,7 +230,7 @@ def release_options(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="numpy-wheels",
         description="Build, repair and test the wheels of the project a wheels repository "
         "points at, with BUILD_COMMIT read from its CI files.",
@@ -557,7 +565,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 def _uploader_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wheel-uploader",
         description="Fetch a version's wheels from the staging container and upload them to\n"
         "the package index with twine: the set is checked against the expected manifest,\n"

@@ -52,7 +52,7 @@ class Logger:
     def redact(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "****")
-        return text
+        return redact_credentials(text)
 
     # -- output --------------------------------------------------------------------------
     def write(self, text: str = "") -> None:
@@ -120,6 +120,53 @@ class Logger:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.write(format_table(headers, rows))
+
+
+#: Credentials written into text rather than passed in the environment: the password of a
+#: URL's userinfo, query parameters and headers whose name says they carry one (``?token=``,
+#: ``X-Auth-Token``, S3/Azure/Swift signatures). The one list; every printed line passes it.
+_CREDENTIAL_NAME = (
+    r"[\w.-]*(?:token|secret|passw(?:or)?d|pwd|key|sig|signature|credential|auth)[\w.-]*"
+)
+_CREDENTIAL_PATTERNS = (
+    # scheme://user:password@host (the user kept: it says which account)
+    re.compile(r"(?P<keep>\b[a-zA-Z][\w+.-]*://[^/\s:@'\"<>]*:)[^/\s@'\"<>]+(?=@)"),
+    # scheme://token@host: a userinfo that long is a token, not a user name
+    re.compile(r"(?P<keep>\b[a-zA-Z][\w+.-]*://)[^/\s:@'\"<>]{20,}(?=@)"),
+    # ?token=… &X-Auth-Token=… ;sig=…
+    re.compile(rf"(?P<keep>[?&;]{_CREDENTIAL_NAME}=)[^&;#\s'\"<>]+", re.IGNORECASE),
+    # KEY=…, X-Amz-Signature=… (a word on its own, as in an echoed command or environment)
+    re.compile(
+        rf"(?P<keep>(?:^|(?<=[\s\"'(]))-*{_CREDENTIAL_NAME}=)(?![$*])[^\s'\";&<>]+", re.IGNORECASE
+    ),
+    # the headers: X-Auth-Token: …, Authorization: Bearer …
+    re.compile(
+        r"(?P<keep>\b(?:x-[\w-]*(?:token|key|signature|credential)|authorization)[\"']?\s*"
+        r"[:=]\s*[\"']?(?:(?:bearer|basic|token)\s+)?)(?![$*])[^\s'\",;&<>]+",
+        re.IGNORECASE,
+    ),
+)
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with the credentials written in URLs and headers replaced by ``****``.
+
+    >>> redact_credentials("GET http://user:s3cr3t@host/x?token=abc&page=2: refused")
+    'GET http://user:****@host/x?token=****&page=2: refused'
+    >>> redact_credentials("https://h/p?X-Auth-Token=abc;temp_url_sig=def X-Amz-Signature=12")
+    'https://h/p?X-Auth-Token=****;temp_url_sig=**** X-Amz-Signature=****'
+    >>> redact_credentials("X-Auth-Token: AUTH_tk123 Authorization: Bearer xyz")
+    'X-Auth-Token: **** Authorization: Bearer ****'
+    >>> redact_credentials("+ git clone https://ghp_0123456789abcdefghij@github.com/o/r ssh://git@h")
+    '+ git clone https://****@github.com/o/r ssh://git@h'
+    >>> redact_credentials("BUILD_COMMIT=v2.4.6 in .travis.yml:3; --auth-url http://h/auth/v1.0")
+    'BUILD_COMMIT=v2.4.6 in .travis.yml:3; --auth-url http://h/auth/v1.0'
+    """
+    if not any(c in text for c in "@=:"):
+        return text
+    for pattern in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(r"\g<keep>****", text)
+    return text
 
 
 def _put(stream: TextIO | None, text: str) -> None:

@@ -8,18 +8,20 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tests.hostile.badserver import Route
-from tests.hostile.sandbox import CANARY, EXPECTED, Sandbox
+from tests.hostile.sandbox import CANARY, EXPECTED, PYPROJECT, Sandbox
 from tests.wheelfiles import make_sdist, make_wheel
 
 Build = Callable[[Sandbox], list[str]]
 
 OK, FATAL, USAGE, CONFIG, LINT, SELECTION = 0, 1, 2, 3, 4, 5
 STORE, AUTH, CREDENTIALS, CONFLICT, GATE, INDEX = 15, 16, 17, 18, 19, 20
+SOURCE = 6
 
 #: The issue's causes, for the coverage check.
 CAUSES = {
@@ -1120,6 +1122,142 @@ def stalled_simple_index(sb: Sandbox) -> list[str]:
 
 
 case("network/simple-index-stalls", 9, STORE, stalled_simple_index, owns=("dl",), bound=20)
+
+
+# == 8 (continued): credentials written into URLs and headers ==================================
+# Not in any variable the tool knows (the canary is): only the URL/header rules can hide it.
+
+URL_SECRET = "urlsecret-" + uuid.uuid4().hex[:8]
+
+
+def with_credentials(url: str, how: str) -> str:
+    """``url`` carrying URL_SECRET as ``how`` says: userinfo, a token parameter, a header-like
+    parameter, a signature."""
+    scheme, _, rest = url.partition("://")
+    match how:
+        case "userinfo":
+            return f"{scheme}://user:{URL_SECRET}@{rest}"
+        case "token-userinfo":
+            return f"{scheme}://{URL_SECRET}-0123456789@{rest}"
+        case "token":
+            return f"{url}?page=1&token={URL_SECRET}"
+        case "x-auth-token":
+            return f"{url}?X-Auth-Token={URL_SECRET}"
+        case "signature":
+            return f"{url}?X-Amz-Credential=AK&X-Amz-Signature={URL_SECRET}"
+    raise AssertionError(how)
+
+
+def listed(how: str) -> Callable[[Sandbox], str]:
+    return lambda sb: with_credentials(sb.listing(), how)
+
+
+def gone(how: str) -> Callable[[Sandbox], str]:
+    return lambda sb: with_credentials(sb.url("/gone/", Route(behaviour="status", status=404)), how)
+
+
+HOWS = ("userinfo", "token-userinfo", "token", "x-auth-token", "signature")
+for how in HOWS:
+    # printed on success (the listing read), with -n
+    case(
+        f"url-credentials/listing-ok/{how}",
+        8,
+        OK,
+        release(listing=listed(how)),
+        owns=("dl",),
+        absent=URL_SECRET,
+        expect="****",
+    )
+    # printed in the error (a listing that is not there)
+    case(
+        f"url-credentials/listing-404/{how}",
+        8,
+        STORE,
+        release(listing=gone(how)),
+        absent=URL_SECRET,
+        expect="****",
+    )
+    # the store URLs: refused connections name them
+    case(
+        f"url-credentials/swift-auth-url/{how}",
+        8,
+        STORE,
+        lambda sb, how=how: swift_upload(sb, "--auth-url", with_credentials(SWIFT_DEAD[-1], how)),
+        bound=30,
+        env={"WHEELHOUSE_UPLOADER_SECRET": "key", "WHEELHOUSE_UPLOADER_USERNAME": "u"},
+        absent=URL_SECRET,
+    )
+    # the usage error quotes the command line
+    case(
+        f"url-credentials/usage-error/{how}",
+        8,
+        USAGE,
+        lambda sb, how=how: root(sb, "lint", with_credentials("http://127.0.0.1:9/x", how)),
+        absent=URL_SECRET,
+        expect="****",
+    )
+
+
+def index_with_credentials(sb: Sandbox) -> list[str]:
+    """twine's command line (echoed by call()) and its failure carry the upload URL."""
+    index = with_credentials(sb.url("/up/", Route(behaviour="error500")), "userinfo")
+    return root(
+        sb,
+        "release",
+        "0.1.0",
+        "-u",
+        sb.listing(),
+        "-w",
+        str(sb.dl),
+        "--timeout",
+        "10",
+        "--repository-url",
+        index,
+        "--index-url",
+        sb.url("/simple/", Route(behaviour="status", status=404)),
+    )
+
+
+case(
+    "url-credentials/twine-upload-url",
+    8,
+    INDEX,
+    index_with_credentials,
+    owns=("dl",),
+    bound=40,
+    env={"TWINE_USERNAME": "u"},
+    absent=URL_SECRET,
+)
+
+
+def clone_with_credentials(sb: Sandbox) -> list[str]:
+    """call() echoes ``git clone REPO_URL``, and its failure quotes the command again."""
+    url = with_credentials("http://127.0.0.1:9/fooext.git", "userinfo")
+    sb.write("repo/pyproject.toml", PYPROJECT + f'repo-url = "{url}"\n')
+    sb.write("repo/config.sh", "function run_tests { true; }\n")
+    return root(sb, "build", "--backend", "host", "--source", "git", "--no-test")
+
+
+case(
+    "url-credentials/call-echo",
+    8,
+    SOURCE,
+    clone_with_credentials,
+    owns=("repo/fooext", "repo/wheelhouse", "home/.cache"),
+    absent=URL_SECRET,
+    expect="+ git clone --no-checkout http://user:****@127.0.0.1:9/fooext.git",
+)
+case(
+    "url-credentials/debug-traceback",
+    8,
+    STORE,
+    lambda sb: [
+        "--debug-traceback",
+        *release(listing=gone("userinfo"))(sb),
+    ],
+    absent=URL_SECRET,
+    expect="Traceback",
+)
 
 
 # == 11: exit codes ============================================================================
