@@ -511,52 +511,10 @@ def _check_macos(
         binaries = [
             b for n, d in sorted(files.items()) if (b := _read_macho(n, d, Path(tmp))) is not None
         ]
-    violations: list[Violation] = []
     external: set[str] = set()
-    for binary in binaries:
-        for ref in binary.loads:
-            where = _resolve(ref, binary.path, names, binary.rpaths)
-            if where == "system":
-                external.add(ref)
-            elif where is None:
-                for platform in macos:
-                    violations.append(
-                        Violation(
-                            binary=binary.path,
-                            tag=platform,
-                            kind="load",
-                            detail=f"loads {ref}, which is neither inside the wheel nor part "
-                            "of macOS (delocate-wheel vendors such libraries)",
-                        )
-                    )
+    violations = [v for b in binaries for v in _macos_load_violations(b, names, macos, external)]
     for platform in macos:
-        parsed = macos_tag(platform)
-        assert parsed is not None
-        promised, archs = parsed
-        for binary in binaries:
-            missing = [a for a in archs if a not in binary.minimum]
-            if missing:
-                violations.append(
-                    Violation(
-                        binary=binary.path,
-                        tag=platform,
-                        kind="arch",
-                        detail=f"has no {', '.join(missing)} code "
-                        f"(it has {', '.join(sorted(binary.minimum))})",
-                    )
-                )
-            for arch in archs:
-                floor = Version("11.0") if arch == "arm64" else Version("0")
-                need = binary.minimum.get(arch)
-                if need is not None and need > max(promised, floor):
-                    violations.append(
-                        Violation(
-                            binary=binary.path,
-                            tag=platform,
-                            kind="macos",
-                            detail=f"{arch} code needs macOS {need}, the tag promises {promised}",
-                        )
-                    )
+        violations += [v for b in binaries for v in _macos_tag_violations(b, platform)]
     highest = max((v for b in binaries for v in b.minimum.values()), default=None)
     return TagReport(
         wheel=wheel,
@@ -567,3 +525,47 @@ def _check_macos(
         external=tuple(sorted(external)),
         violations=tuple(violations),
     )
+
+
+def _macos_load_violations(
+    binary: _MachO, names: frozenset[str], macos: Sequence[str], external: set[str]
+) -> list[Violation]:
+    """Each load command that finds its library neither in the wheel nor in macOS, once per
+    promised tag; the system libraries it loads are added to ``external``."""
+    violations = []
+    for ref in binary.loads:
+        where = _resolve(ref, binary.path, names, binary.rpaths)
+        if where == "system":
+            external.add(ref)
+        elif where is None:
+            detail = (
+                f"loads {ref}, which is neither inside the wheel nor part "
+                "of macOS (delocate-wheel vendors such libraries)"
+            )
+            violations += [
+                Violation(binary=binary.path, tag=platform, kind="load", detail=detail)
+                for platform in macos
+            ]
+    return violations
+
+
+def _macos_tag_violations(binary: _MachO, platform: str) -> list[Violation]:
+    """The architectures ``platform`` promises that ``binary`` lacks, and code that needs a
+    newer macOS than the tag (arm64 Macs start at 11.0, so arm64 code may need 11.0)."""
+    parsed = macos_tag(platform)
+    assert parsed is not None
+    promised, archs = parsed
+    violations = []
+    missing = [a for a in archs if a not in binary.minimum]
+    if missing:
+        detail = f"has no {', '.join(missing)} code (it has {', '.join(sorted(binary.minimum))})"
+        violations.append(Violation(binary=binary.path, tag=platform, kind="arch", detail=detail))
+    for arch in archs:
+        floor = Version("11.0") if arch == "arm64" else Version("0")
+        need = binary.minimum.get(arch)
+        if need is not None and need > max(promised, floor):
+            detail = f"{arch} code needs macOS {need}, the tag promises {promised}"
+            violations.append(
+                Violation(binary=binary.path, tag=platform, kind="macos", detail=detail)
+            )
+    return violations
