@@ -89,17 +89,24 @@ def _seconds(text: str) -> float:
 
 
 def _version(text: str) -> str:
-    """A release version as packaging parses it (``2.4.6``, ``2.5.0rc1``), written as given."""
+    """A release version in PEP 440's normal form, the spelling of every file name of the
+    release; a leading ``v`` (the tag, ``v2.4.6``) is dropped.
+
+    >>> _version("v2.4.6"), _version("2.5.0rc1")
+    ('2.4.6', '2.5.0rc1')
+    """
     from packaging.version import InvalidVersion, Version
 
+    given = text[1:] if text[:1] in ("v", "V") else text
     try:
-        if text != text.strip():
-            raise InvalidVersion(text)  # packaging forgives spaces; a file name would not
-        Version(text)
+        normal = str(Version(given))
     except InvalidVersion:
         msg = f"{text!r} is not a version (PEP 440, e.g. 2.4.6)"
         raise argparse.ArgumentTypeError(msg) from None
-    return text
+    if given != normal:  # packaging forgives spaces, case, zero padding; file names do not
+        msg = f"{text!r} is not a version as file names spell it: write {normal!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return given
 
 
 def _project(text: str) -> str:

@@ -242,3 +242,23 @@ def test_readme_exit_code_table_matches_the_error_classes() -> None:
     }
     assert table == classes
     assert len(set(classes.values())) == len(classes)
+
+
+def test_matrix_wheels_takes_the_tag_spelling(
+    capsys: pytest.CaptureFixture[str], data_copy: Copy
+) -> None:
+    """`matrix --wheels v2.4.6` (the tag) lists numpy-2.4.6-… names, not numpy-v2.4.6-…;
+    a spelling the file names would not use is a usage error naming the normal form."""
+    from packaging.utils import parse_wheel_filename
+    from packaging.version import Version
+
+    root = str(data_copy("this-repo"))
+    code, out, _ = run(capsys, "--root", root, "matrix", "--wheels", "v2.4.6")
+    assert code == 0
+    wheels = [line for line in out.splitlines() if line.endswith(".whl")]
+    assert wheels
+    assert all(line.startswith("numpy-2.4.6-") for line in wheels)
+    assert {parse_wheel_filename(line)[1] for line in wheels} == {Version("2.4.6")}
+    code, _, err = run(capsys, "--root", root, "matrix", "--wheels", "2.4.06")
+    assert code == UsageError.return_code
+    assert "write '2.4.6'" in err
