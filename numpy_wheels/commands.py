@@ -136,6 +136,10 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
     from numpy_wheels.config.build import read_ci_files
 
     edits = plan_bump(read_ci_files(_root(args)), args.ref, daily=args.daily, force=args.force)
+    if not edits:
+        variable = "the daily commit" if args.daily else "BUILD_COMMIT"
+        log.write(f"nothing changed: every CI file already sets {variable} to {args.ref}")
+        return 0
     for edit in edits:
         log.write(edit.diff().rstrip("\n"))
     if args.dry_run:

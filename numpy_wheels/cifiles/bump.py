@@ -43,6 +43,7 @@ def validate_ref(ref: str) -> str:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FileEdit:
     path: Path  # the CI file as found (may be a symlink)
+    relative: str  # its path from the repository root (the diff's a/ and b/ names)
     old_text: str
     new_text: str
     lines: tuple[int, ...]
@@ -58,8 +59,9 @@ class FileEdit:
             difflib.unified_diff(
                 self.old_text.splitlines(keepends=True),
                 self.new_text.splitlines(keepends=True),
-                fromfile=f"a/{self.path.name}",
-                tofile=f"b/{self.path.name}",
+                # relative to the repository root, as git writes them: `git apply` takes it
+                fromfile=f"a/{self.relative}",
+                tofile=f"b/{self.relative}",
             )
         )
 
@@ -103,7 +105,8 @@ def _edit_line(line: str, var: EnvVar, new: str) -> str:
 def plan_bump(
     config: CIConfig, new: str, *, daily: bool = False, force: bool = False
 ) -> list[FileEdit]:
-    """The edits that set the (daily) commit to ``new`` in every file that defines it."""
+    """The edits that set the (daily) commit to ``new`` in every file that defines it
+    otherwise; empty when every file already has it."""
     validate_ref(new)
     names = DAILY_NAMES if daily else ("BUILD_COMMIT",)
     if not force:
@@ -112,8 +115,10 @@ def plan_bump(
             msg = f"{disagree[0]}\nrefusing to bump files that already disagree (--force does)"
             raise LintError(msg)
     edits = []
+    defined = False
     for ci_file in config.files:
         targets = [v for v in ci_file.definitions() if v.name in names and v.value is not None]
+        defined = defined or bool(targets)
         if not targets:
             continue
         text = read_config_text(ci_file.path)
@@ -122,22 +127,33 @@ def plan_bump(
             index = var.location.line - 1
             lines[index] = _edit_line(lines[index], var, new)
         new_text = "".join(lines)
+        if new_text == text:  # already the value, written as it should be
+            continue
         # read as the round trip reads it (a computed GitHub matrix stays unexpanded)
         before = _values(ci_file.path)
         _check_round_trip(ci_file.path, new_text, before=before, names=names, new=new)
         edits.append(
             FileEdit(
                 path=ci_file.path,
+                relative=_relative(ci_file.path, config.root),
                 old_text=text,
                 new_text=new_text,
                 lines=tuple(sorted({v.location.line for v in targets})),
                 mode=ci_file.path.stat().st_mode & 0o777,
             )
         )
-    if not edits:
+    if not defined:
         msg = f"no CI file defines {' or '.join(names)}; nothing to bump"
         raise LintError(msg)
     return edits
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` from the repository root, in git's spelling (``/`` on every OS)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # not under the root (cannot happen for files found there)
+        return path.name
 
 
 def _values(path: Path) -> list[tuple[str | None, str | None]]:

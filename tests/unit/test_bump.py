@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.__main__ import main
 from numpy_wheels.cifiles.bump import apply, plan_bump, validate_ref
 from numpy_wheels.cifiles.commit import resolve_commit
 from numpy_wheels.cifiles.readers import read_config
@@ -88,6 +89,51 @@ def test_git_diff_numstat_one_line_per_file(data_copy: Callable[[str], Path]) ->
         ["1", "1", ".travis.yml"],
         ["1", "1", "appveyor.yml"],
     ]
+
+
+def git_repo(root: Path) -> dict[str, str]:
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e.invalid",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(root),
+    }
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "ci"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+    return env
+
+
+def test_the_printed_diff_applies_with_git_apply(
+    data_copy: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bump --dry-run > p.diff; git apply p.diff` does the bump: the headers name the path
+    from the repository root (a/.github/workflows/wheels.yml, not a/wheels.yml)."""
+    root = data_copy("this-repo")
+    env = git_repo(root)
+    capsys.readouterr()
+    assert main(["--root", str(root), "bump", "v9.9.9", "--dry-run"], env={}) == 0
+    patch = root.parent / "bump.diff"
+    lines = capsys.readouterr().out.splitlines()
+    patch.write_text("\n".join(line for line in lines if not line.startswith("dry run")) + "\n")
+    assert "--- a/.github/workflows/wheels.yml" in patch.read_text()
+    subprocess.run(["git", "apply", "--check", str(patch)], cwd=root, env=env, check=True)
+    subprocess.run(["git", "apply", str(patch)], cwd=root, env=env, check=True)
+    assert resolve_commit(read_config(root), {}).commit == "v9.9.9"
+    assert {e.target for e in plan_bump(read_config(root), "v9.9.9")} == set()
+
+
+def test_bump_to_the_current_commit_changes_nothing(
+    data_copy: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = data_copy("this-repo")
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["--root", str(root), "bump", "v2.4.6"], env={}) == 0
+    out = capsys.readouterr().out
+    assert out == "nothing changed: every CI file already sets BUILD_COMMIT to v2.4.6\n"
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == before
 
 
 def test_refuses_files_that_disagree_unless_forced(data_copy: Callable[[str], Path]) -> None:
