@@ -424,7 +424,12 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return 0
     root = _root(args)
     mode, reason = detect_mode(env)
-    config = resolve_store_config(root, env, _store_args(args), mode=mode)
+    config = resolve_store_config(
+        root, env, _store_args(args), mode=mode, require_credentials=not args.dry_run
+    )
+    # A dry run without the store's credentials (a pull request, a maintainer's machine)
+    # checks the local files and says what it would send; the container is not read.
+    offline = args.dry_run and config.provider != "local" and config.secret is None
     folder = Path(args.local_folder).resolve()
     files = sorted(p for p in folder.glob("*") if p.suffix == ".whl" or p.name.endswith(".tar.gz"))
     log.write(
@@ -432,7 +437,9 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         f"{config.container!r} ({mode} mode: {reason})"
     )
     project, expected = _project_selection(root, env)
-    store = open_store(config)
+    if offline:
+        log.write("dry run without the store's credentials: the container is not read")
+    store = None if offline else open_store(config)
     results = upload(
         files,
         store=store,
@@ -448,7 +455,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     rows = [[r.filename, megabytes(r.size), r.sha256[:16], r.action] for r in results]
     log.write(format_table(["file", "size", "sha256", "action"], rows))
-    public = None if args.dry_run else store.public_address()
+    public = None if args.dry_run or store is None else store.public_address()
     if public:
         log.write(f"published at {public} (wheel-uploader -u {public} {project} VERSION)")
     if args.json:
@@ -594,8 +601,7 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configured, ids = _project_selection(root, env)
     project = args.package or configured
     sdist = read_project_config(root).sdist
-    source, remotes, store = _release_listing(args, root, project, env)
-    log.write(f"listing {source}: {len(remotes)} file(s)")
+    # The target first: a configuration error is found before anything is fetched.
     target = (
         None
         if args.no_twine
@@ -604,8 +610,13 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             repository_url=args.repository_url,
             index_url=args.index_url,
             config_file=args.config_file,
+            env=env,
         )
     )
+    if target is not None:  # before anything is sent
+        log.write(f"target: {target.describe()}")
+    source, remotes, store = _release_listing(args, root, project, env)
+    log.write(f"listing {source}: {len(remotes)} file(s)")
     wheel_dir = Path(args.wheel_dir).expanduser().resolve()
     report = (
         Path(args.report) if args.report else wheel_dir / f"release-{project}-{args.version}.json"

@@ -166,6 +166,18 @@ class WheelTagError(FatalError):
     )
 
 
+class SigningError(FatalError):
+    """The signing program (gpg) could not sign a file; nothing was uploaded."""
+
+    return_code = 22
+    hint = (
+        "gpg runs with --batch: a key with a passphrase needs it cached in gpg-agent first "
+        "(sign any file once interactively, or gpg-preset-passphrase), or a --sign-with "
+        'wrapper running `gpg --pinentry-mode loopback --passphrase-file FILE "$@"`; '
+        "-i/--identity names the key. Nothing was uploaded."
+    )
+
+
 #: Every error class with its exit code, for the README table and `--help`.
 ALL_ERRORS: tuple[type[FatalError], ...] = (
     FatalError,
@@ -189,6 +201,7 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
     ReleaseGateError,
     IndexUploadError,
     WheelTagError,
+    SigningError,
 )
 
 INTERRUPTED_RETURN_CODE = 130

@@ -308,9 +308,10 @@ def pypi_server(d: Path, user: str, password: str) -> Iterator[str]:
 
 
 @contextmanager
-def gpg_home(d: Path) -> Iterator[tuple[dict[str, str], str]]:
-    """A throwaway GnuPG home with one passphrase-less signing key: (env, key fingerprint).
-    The agent gpg starts is killed on exit (it would outlive the test)."""
+def gpg_home(d: Path, passphrase: str = "") -> Iterator[tuple[dict[str, str], str]]:
+    """A throwaway GnuPG home with one signing key (passphrase-less unless ``passphrase``):
+    (env, key fingerprint). The agent gpg starts is killed after the key is made (so no
+    passphrase stays cached) and on exit (it would outlive the test)."""
     home = d / "gnupg"
     home.mkdir(mode=0o700)
     env = {**os.environ, "GNUPGHOME": str(home)}
@@ -319,8 +320,10 @@ def gpg_home(d: Path) -> Iterator[tuple[dict[str, str], str]]:
             [
                 "gpg",
                 "--batch",
+                "--pinentry-mode",
+                "loopback",
                 "--passphrase",
-                "",
+                passphrase,
                 "--quick-generate-key",
                 "Release Test <release@example.invalid>",
                 "ed25519",
@@ -341,6 +344,7 @@ def gpg_home(d: Path) -> Iterator[tuple[dict[str, str], str]]:
         fingerprint = next(
             line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
         )
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
         yield env, fingerprint
     finally:
         subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)

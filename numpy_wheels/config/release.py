@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+from collections.abc import Mapping
 
 from numpy_wheels.errors import ConfigError, UsageError
 from numpy_wheels.log import log
@@ -15,16 +16,68 @@ PYPI_HOSTS = ("upload.pypi.org", "pypi.org", "test.pypi.org", "pypi.python.org")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Target:
-    """Where twine uploads to, and the simple index that shows what is there."""
+    """Where twine uploads to, and the simple index that shows what is there: resolved once,
+    used for the pre-check, the upload and the read-back alike."""
 
     repository: str | None  # a ~/.pypirc section
     repository_url: str
     simple_url: str
     config_file: str
+    origin: str = "default"  # what chose it: --repository-url, TWINE_REPOSITORY_URL, -r, ...
 
     @property
     def is_pypi(self) -> bool:
         return any(h in self.repository_url for h in PYPI_HOSTS)
+
+    def upload_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """``env`` for twine without twine's own target variables: the upload is given this
+        target explicitly, and twine must not choose another (TWINE_REPOSITORY_URL would
+        override ``--repository``)."""
+        return {k: v for k, v in env.items() if k not in TARGET_VARIABLES}
+
+    def describe(self) -> str:
+        section = f" (pypirc section {self.repository!r} of {self.config_file})"
+        return (
+            f"{self.repository_url}{section if self.repository else ''}, from {self.origin}; "
+            f"simple index {self.simple_url}"
+        )
+
+
+#: twine's own variables naming the target; the upload is given the resolved target
+#: explicitly and these are removed from its environment, so twine cannot choose another.
+TARGET_VARIABLES = ("TWINE_REPOSITORY_URL", "TWINE_REPOSITORY")
+
+
+def choose_target(
+    *, repository: str | None, repository_url: str | None, env: Mapping[str, str]
+) -> tuple[str | None, str | None, str]:
+    """twine's precedence: ``--repository-url`` > ``TWINE_REPOSITORY_URL`` > ``-r`` >
+    ``TWINE_REPOSITORY`` > ``pypi``; returns (section, url, what chose it).
+
+    >>> choose_target(repository="x", repository_url=None, env={"TWINE_REPOSITORY_URL": "u"})
+    (None, 'u', 'TWINE_REPOSITORY_URL')
+    >>> choose_target(repository=None, repository_url=None, env={"TWINE_REPOSITORY": "t"})
+    ('t', None, 'TWINE_REPOSITORY')
+    """
+    if repository_url:
+        return None, repository_url, "--repository-url"
+    if env.get("TWINE_REPOSITORY_URL"):
+        return None, env["TWINE_REPOSITORY_URL"], "TWINE_REPOSITORY_URL"
+    if repository:
+        return repository, None, "-r/--repository"
+    if env.get("TWINE_REPOSITORY"):
+        return env["TWINE_REPOSITORY"], None, "TWINE_REPOSITORY"
+    return "pypi", None, "the default (pypi)"
+
+
+def _spaced_sections(cfg: str) -> list[str]:
+    """pypirc sections whose names contain whitespace (twine can never find them)."""
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(cfg, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return []
+    return [name for name in parser.sections() if len(name.split()) > 1]
 
 
 def resolve_target(
@@ -33,9 +86,11 @@ def resolve_target(
     repository_url: str | None,
     index_url: str | None,
     config_file: str | None,
+    env: Mapping[str, str] | None = None,
 ) -> Target:
-    """The upload URL from ``--repository-url`` or the ``~/.pypirc`` section (twine's own
-    reader), and the simple index next to it (PyPI's is pypi.org/simple/)."""
+    """The upload URL chosen as twine chooses it (``choose_target``) from the command line,
+    twine's variables and the ``~/.pypirc`` section (twine's own reader), and the simple
+    index next to it (PyPI's is pypi.org/simple/)."""
     from twine.exceptions import (
         InvalidConfiguration,
         TwineException,
@@ -43,13 +98,23 @@ def resolve_target(
     )
     from twine.utils import DEFAULT_CONFIG_FILE, get_repository_from_config
 
+    section, url_given, origin = choose_target(
+        repository=repository, repository_url=repository_url, env=env or {}
+    )
     # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
     # missing file the user named is an error — as twine itself behaves.
     cfg = config_file or DEFAULT_CONFIG_FILE
     try:
-        found = get_repository_from_config(cfg, repository or "pypi", repository_url)
+        found = get_repository_from_config(cfg, section or "pypi", url_given)
     except (InvalidConfiguration, UnableToReadConfigurationFile) as exc:
         msg = f"{cfg}: {str(exc).splitlines()[0]}"
+        spaced = _spaced_sections(cfg)
+        if spaced:
+            msg += (
+                f" (the file has {', '.join(map(repr, spaced))}: twine splits [distutils] "
+                "index-servers on whitespace, so a section name with a space is never found; "
+                "rename it without spaces)"
+            )
         raise ConfigError(msg) from None
     except TwineException as exc:  # a --repository-url twine refuses
         raise UsageError(str(exc).splitlines()[0]) from None
@@ -68,8 +133,9 @@ def resolve_target(
     else:
         simple = url.rstrip("/") + "/simple/"
     return Target(
-        repository=None if repository_url else (repository or "pypi"),
+        repository=None if url_given else section,
         repository_url=url,
         simple_url=simple,
         config_file=cfg,
+        origin=origin,
     )

@@ -15,7 +15,7 @@ from typing import Literal, TypeAlias, get_args
 
 from numpy_wheels.cifiles.commit import Mode
 from numpy_wheels.config.secrets import credentials
-from numpy_wheels.errors import ConfigError, UsageError
+from numpy_wheels.errors import ConfigError, CredentialsMissingError, UsageError
 from numpy_wheels.files import read_config_text
 from numpy_wheels.model.choices import one_of
 
@@ -169,13 +169,24 @@ def _provider(cfg: StagingConfig, env: Mapping[str, str], args: StoreArgs) -> Pr
 
 
 def resolve_store_config(
-    root: Path, env: Mapping[str, str], args: StoreArgs, *, mode: Mode
+    root: Path,
+    env: Mapping[str, str],
+    args: StoreArgs,
+    *,
+    mode: Mode,
+    require_credentials: bool = True,
 ) -> StoreConfig:
-    """The store to use: the mode picks the release or daily container unless one is named."""
+    """The store to use: the mode picks the release or daily container unless one is named.
+    Without ``require_credentials`` (a dry run) missing credentials leave them None."""
     cfg = read_staging_config(root)
     container = _container(root, cfg, args, mode=mode)
     typed = _provider(cfg, env, args)
-    username, secret = credentials(typed, env, username=args.username, secret=args.secret)
+    try:
+        username, secret = credentials(typed, env, username=args.username, secret=args.secret)
+    except CredentialsMissingError:
+        if require_credentials:
+            raise
+        username = secret = None
     local_root = args.local_root or (
         Path(cfg.store["local-root"]) if "local-root" in cfg.store else root / "staging"
     )

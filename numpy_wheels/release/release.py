@@ -30,6 +30,7 @@ from numpy_wheels.errors import (
     CredentialsMissingError,
     IndexUploadError,
     ReleaseGateError,
+    SigningError,
     StoreError,
     UsageError,
 )
@@ -323,22 +324,30 @@ def _index_sha256(remote: Remote, limits: Limits) -> str:
 
 
 def sign(paths: Sequence[Path], opts: ReleaseOptions, env: Mapping[str, str]) -> None:
-    """Detached, armoured signatures next to the files (uploaded with them by twine)."""
+    """Detached, armoured signatures next to the files (uploaded with them by twine), all made
+    before the first upload: a signing failure (SigningError) leaves the index untouched."""
     for path in paths:
         asc = path.with_name(path.name + ".asc")
         asc.unlink(missing_ok=True)
         identity = ["--local-user", opts.identity] if opts.identity else []
-        call(
-            opts.sign_with,
-            "--batch",
-            "--yes",
-            *identity,
-            "--detach-sign",
-            "--armor",
-            path,
-            env=env,
-            error=ReleaseGateError,
-        )
+        try:
+            call(
+                opts.sign_with,
+                "--batch",
+                "--yes",
+                *identity,
+                "--detach-sign",
+                "--armor",
+                path,
+                env=env,
+                error=SigningError,
+            )
+        except SigningError as exc:
+            asc.unlink(missing_ok=True)
+            reasons = [line for line in exc.output.splitlines() if line.startswith("gpg:")]
+            why = "; ".join(reasons[-2:]) or str(exc)
+            msg = f"{opts.sign_with} could not sign {path.name}: {why}. Nothing was uploaded."
+            raise SigningError(msg) from None
 
 
 def twine_upload(
@@ -349,6 +358,9 @@ def twine_upload(
         if target.repository
         else ["--repository-url", target.repository_url]
     )
+    # The resolved target is named explicitly, and twine's own target variables are not
+    # passed: twine cannot upload anywhere else than where the pre-check and read-back look.
+    env = target.upload_env(env)
     # Signatures only when this run made them: a stale .asc must never ride along.
     signatures = [path.with_name(path.name + ".asc") for path in paths] if opts.sign else []
     files = [*paths, *signatures]

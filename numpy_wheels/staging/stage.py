@@ -295,7 +295,7 @@ def _send(item: Planned, *, store: Store, uploaded: str, written: dict[str, Reco
 def upload(
     files: Sequence[Path],
     *,
-    store: Store,
+    store: Store | None,
     project: str,
     expected: Sequence[BuildId],
     sdist: bool = False,
@@ -306,7 +306,8 @@ def upload(
     dry_run: bool = False,
     progress: Callable[[Staged], None] | None = None,
 ) -> list[Staged]:
-    """Upload ``files``; identical bytes are skipped, a release file with other bytes refused."""
+    """Upload ``files``; identical bytes are skipped, a release file with other bytes refused.
+    ``store`` None: a dry run that cannot read the container (every file would be sent)."""
     if not files:
         msg = "no wheels or sdists to upload"
         raise UsageError(msg)
@@ -318,9 +319,13 @@ def upload(
         if report.checked != "not checked":
             log.write(report.summary())
     enforce_tags(reports)
-    store.ensure_container()
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    plan = _plan_upload(files, read_records(store), force=force, uploaded=now)
+    if store is None:
+        assert dry_run, "only a dry run goes without the store"
+        plan = _plan_upload(files, {}, force=force, uploaded=now)
+    else:
+        store.ensure_container()
+        plan = _plan_upload(files, read_records(store), force=force, uploaded=now)
     if dry_run:
         return [
             Staged(
@@ -331,6 +336,7 @@ def upload(
             )
             for r, a in ((r or _record_of(p, now), a) for p, r, a in plan)
         ]
+    assert store is not None  # only a dry run goes without it
     written: dict[str, Record] = {}
 
     def send(item: Planned) -> Staged:

@@ -5,17 +5,26 @@ container, and a small index of our own only where pypiserver cannot misbehave o
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from numpy_wheels.__main__ import main, wheel_uploader_main
-from numpy_wheels.errors import AuthError, ReleaseGateError
+from numpy_wheels.errors import (
+    AuthError,
+    ConfigError,
+    CredentialsMissingError,
+    ReleaseGateError,
+    SigningError,
+)
+from numpy_wheels.files import sha256_of
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
 from tests.integration.conftest import CANARY
 from tests.integration.test_release import on_index, twine_env
-from tests.servers import flaky_index, pypi_server
+from tests.servers import SwiftAIO, flaky_index, gpg_home, pypi_server
 from tests.wheelfiles import make_sdist, make_wheel
 
 BUILD = ["cp311-manylinux_x86_64", "cp311-win_amd64"]
@@ -206,3 +215,112 @@ def test_the_report_is_written_when_the_release_fails(
     refused = json.loads((tmp_path / "r.json").read_text())
     assert refused["error"]["class"] == "ReleaseGateError"
     assert refused["files"] == []
+
+
+def test_twine_repository_url_is_the_one_target_of_all_three_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-r names a pypirc section (index A) and TWINE_REPOSITORY_URL another index (B): twine
+    would upload to B, so B is the target of the pre-check, the upload and the read-back, and
+    it is printed before anything is sent."""
+    repo = wheels_repo(tmp_path, "fooext")
+    files = built_set(tmp_path / "house", "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, tmp_path / "house", capsys)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        pypi_server(tmp_path / "a", "uploader", PYPI_PASSWORD) as index_a,
+        pypi_server(tmp_path / "b", "uploader", PYPI_PASSWORD) as index_b,
+    ):
+        pypirc = tmp_path / "pypirc"
+        pypirc.write_text(
+            f"[distutils]\nindex-servers = a\n\n[a]\nrepository = {index_a}\n"
+            f"username = uploader\npassword = {PYPI_PASSWORD}\n"
+        )
+        # already on B with the staged bytes: the pre-check must look at B to skip it
+        twine = [sys.executable, "-m", "twine", "upload", "--non-interactive", "-u", "uploader",
+                 "-p", PYPI_PASSWORD, "--repository-url", index_b, str(files[0])]  # fmt: skip
+        subprocess.run(twine, check=True, capture_output=True)
+        argv = ["--root", str(repo), "release", "0.1.0", *store, "-r", "a", "--config-file",
+                str(pypirc), "-w", str(tmp_path / "dl"), "--json"]  # fmt: skip
+        code = main(argv, env=twine_env(TWINE_REPOSITORY_URL=index_b))
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert f"target: {index_b}, from TWINE_REPOSITORY_URL" in err
+        assert err.index("target:") < err.index("uploading")
+        report = json.loads(out)
+        assert report["index"] == index_b
+        actions = {f["filename"]: (f["action"], f["verified"]) for f in report["files"]}
+        assert actions == {
+            p.name: ("skipped" if p == files[0] else "uploaded", True) for p in files
+        }
+        assert on_index(index_b) == {p.name: sha256_of(p) for p in files}
+        assert on_index(index_a) == {}
+
+
+def test_a_pypirc_section_with_a_space(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = wheels_repo(tmp_path, "fooext")
+    pypirc = tmp_path / "pypirc"
+    pypirc.write_text(
+        "[distutils]\nindex-servers = my index\n\n[my index]\nrepository = http://x.invalid/\n"
+    )
+    argv = ["--root", str(repo), "release", "0.1.0", "-u", "http://127.0.0.1:9/", "-r",
+            "my index", "--config-file", str(pypirc)]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})
+    assert code == ConfigError.return_code
+    assert "Missing 'my index' section" in output
+    assert "twine splits [distutils] index-servers on whitespace" in output
+
+
+def test_a_key_with_a_passphrase_is_a_signing_error(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = wheels_repo(tmp_path, "fooext")
+    built_set(tmp_path / "house", "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, tmp_path / "house", capsys)
+    with gpg_home(tmp_path, passphrase="correct horse") as (gpg_env, fingerprint):
+        env = twine_env(GNUPGHOME=gpg_env["GNUPGHOME"])
+        argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
+                "-w", str(tmp_path / "dl"), "-s", "-i", fingerprint]  # fmt: skip
+        code, output = numpy_wheels(capsys, argv, env)
+    assert code == SigningError.return_code == 22, output
+    assert "gpg could not sign" in output
+    hint = output.split("hint:")[1]
+    assert "gpg-agent" in hint
+    assert "--pinentry-mode loopback" in hint
+    assert "Fix the staged set" not in output
+    assert "--allow-incomplete" not in output
+    assert on_index(pypi) == {}
+    assert not list((tmp_path / "dl").glob("*.asc"))
+    report = json.loads((tmp_path / "dl" / "release-fooext-0.1.0.json").read_text())
+    assert report["error"]["class"] == "SigningError"
+
+
+def test_dry_runs_need_no_credentials(
+    tmp_path: Path, pypi: str, swift: SwiftAIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The release's dry run needs no index credentials; the staging command's dry run none
+    for the store (it checks the local files and says what it would send)."""
+    repo = wheels_repo(tmp_path, "fooext")
+    files = built_set(tmp_path / "house", "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, tmp_path / "house", capsys)
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}  # no TWINE_*, no pypirc
+    argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
+            "-w", str(tmp_path / "dl"), "--dry-run", "--json"]  # fmt: skip
+    code = main(argv, env=bare)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert {f["action"] for f in json.loads(out)["files"]} == {"would upload"}
+    upload = ["--root", str(repo), "upload", "--provider-name", "swift", "--auth-url",
+              swift.auth_url, "c", "--local-folder", str(tmp_path / "house"), "--dry-run",
+              "--json"]  # fmt: skip
+    code = main(upload, env=bare)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "the container is not read" in err
+    assert {(f["filename"], f["action"]) for f in json.loads(out)["files"]} == {
+        (p.name, "would upload") for p in files
+    }
+    # without --dry-run the credentials are still required
+    code, output = numpy_wheels(capsys, upload[:-2], bare)
+    assert code == CredentialsMissingError.return_code, output

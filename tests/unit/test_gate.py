@@ -148,3 +148,21 @@ def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
             index_url=None,
             config_file=str(tmp_path / "absent"),
         )
+
+
+@pytest.mark.parametrize(
+    ("cli_url", "cli_repo", "env", "chosen"),
+    [
+        ("u1", "r1", {"TWINE_REPOSITORY_URL": "u2", "TWINE_REPOSITORY": "r2"}, (None, "u1")),
+        (None, "r1", {"TWINE_REPOSITORY_URL": "u2", "TWINE_REPOSITORY": "r2"}, (None, "u2")),
+        (None, "r1", {"TWINE_REPOSITORY": "r2"}, ("r1", None)),
+        (None, None, {"TWINE_REPOSITORY": "r2"}, ("r2", None)),
+        (None, None, {}, ("pypi", None)),
+    ],
+)
+def test_target_precedence_is_twines(
+    cli_url: str | None, cli_repo: str | None, env: dict[str, str], chosen: tuple[str | None, ...]
+) -> None:
+    from numpy_wheels.config.release import choose_target
+
+    assert choose_target(repository=cli_repo, repository_url=cli_url, env=env)[:2] == chosen
