@@ -32,7 +32,7 @@ from typing import Any, Literal, TypeAlias
 
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.cmd import call
-from numpy_wheels.errors import ContainerEngineError, FatalError, WheelTestError
+from numpy_wheels.errors import ContainerEngineError, WheelTestError
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
 
@@ -305,6 +305,20 @@ def container_env(
     return values
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _ImageRun:
+    """What every image's test of one wheel shares."""
+
+    wheel: Path
+    build_id: BuildId
+    hooks: Hooks
+    stage: Path
+    candidates: Sequence[str]
+    test_depends: Sequence[str]
+    crossing: Mapping[str, str]
+    env: Mapping[str, str]
+
+
 def run_in_images(
     wheel: Path,
     *,
@@ -320,52 +334,17 @@ def run_in_images(
     """Test ``wheel`` in every image; all images run, the result names each one."""
     stage = workdir / "portability"
     _stage(wheel, hooks, root, stage)
-    candidates = interpreters(build_id)
-    results: list[ImageResult] = []
-    for index, image in enumerate(images):
-        start = time.monotonic()
-        with log.step(f"{build_id.identifier}: portability test in {image}"):
-            probe = _probe(image, stage, candidates, env)
-            python = f"{probe['implementation']} {probe['version']}"
-            libc = f"{probe['libc']} {probe['libc_version']}".strip()
-            log.write(f"{image}: {python} ({probe['python']}), {libc}, {probe['machine']}")
-            deps = f"{MOUNT}/deps/{index}"
-            values = container_env(
-                crossing,
-                env,
-                hooks=hooks,
-                image=image,
-                wheel=wheel.name,
-                deps=deps,
-                test_depends=test_depends,
-            )
-            try:
-                _download(wheel, stage / "deps" / str(index), probe, test_depends, env)
-                call(
-                    *_docker_run(image, stage, names=sorted(values)),
-                    "test",
-                    *candidates,
-                    env={**env, **values},
-                    error=WheelTestError,
-                )
-            except WheelTestError as exc:
-                detail = explain_failure(exc.output) or str(exc)
-                log.error(f"{wheel.name} failed in {image}: {detail}")
-                ok = False
-            except FatalError:
-                raise
-            else:
-                detail, ok = "passed", True
-        results.append(
-            ImageResult(
-                image=image,
-                ok=ok,
-                python=python,
-                libc=libc,
-                seconds=round(time.monotonic() - start, 1),
-                detail=detail,
-            )
-        )
+    run = _ImageRun(
+        wheel=wheel,
+        build_id=build_id,
+        hooks=hooks,
+        stage=stage,
+        candidates=interpreters(build_id),
+        test_depends=test_depends,
+        crossing=crossing,
+        env=env,
+    )
+    results = [_test_in_image(run, index, image) for index, image in enumerate(images)]
     shutil.rmtree(stage, ignore_errors=True)
     failed = [r for r in results if not r.ok]
     if failed:
@@ -373,4 +352,48 @@ def run_in_images(
         return PortabilityResult(status="failed", reason=reason, images=tuple(results))
     return PortabilityResult(
         status="passed", reason=f"passed in {len(results)} image(s)", images=tuple(results)
+    )
+
+
+def _test_in_image(run: _ImageRun, index: int, image: str) -> ImageResult:
+    """Install the wheel offline in ``image`` and run the project's tests; a failed test is
+    a result (the other images still run), any other error stops the build."""
+    start = time.monotonic()
+    with log.step(f"{run.build_id.identifier}: portability test in {image}"):
+        probe = _probe(image, run.stage, run.candidates, run.env)
+        python = f"{probe['implementation']} {probe['version']}"
+        libc = f"{probe['libc']} {probe['libc_version']}".strip()
+        log.write(f"{image}: {python} ({probe['python']}), {libc}, {probe['machine']}")
+        values = container_env(
+            run.crossing,
+            run.env,
+            hooks=run.hooks,
+            image=image,
+            wheel=run.wheel.name,
+            deps=f"{MOUNT}/deps/{index}",
+            test_depends=run.test_depends,
+        )
+        try:
+            deps = run.stage / "deps" / str(index)
+            _download(run.wheel, deps, probe, run.test_depends, run.env)
+            call(
+                *_docker_run(image, run.stage, names=sorted(values)),
+                "test",
+                *run.candidates,
+                env={**run.env, **values},
+                error=WheelTestError,
+            )
+        except WheelTestError as exc:
+            detail = explain_failure(exc.output) or str(exc)
+            log.error(f"{run.wheel.name} failed in {image}: {detail}")
+            ok = False
+        else:
+            detail, ok = "passed", True
+    return ImageResult(
+        image=image,
+        ok=ok,
+        python=python,
+        libc=libc,
+        seconds=round(time.monotonic() - start, 1),
+        detail=detail,
     )
