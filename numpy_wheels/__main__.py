@@ -28,6 +28,7 @@ from numpy_wheels.commands import (
     cmd_sdist,
     cmd_staged,
     cmd_upload,
+    cmd_verify,
 )
 from numpy_wheels.config.secrets import SECRET_NAMES
 from numpy_wheels.errors import (
@@ -363,6 +364,22 @@ def _parser() -> argparse.ArgumentParser:
         "(none configured, or no container engine answers)",
     )
     p.add_argument("--json", action="store_true", help="print the build summary as JSON")
+
+    p = add(
+        "verify",
+        cmd_verify,
+        "Rebuild a wheel from its provenance record (its build-summary.json entry) in a "
+        "clean work dir and cache, and compare the sha256; on a difference, name the members "
+        "that differ (diffoscope's report when installed) and exit 23.",
+    )
+    p.add_argument("wheel", metavar="WHEEL|URL", help="a wheel file, or its http(s) URL")
+    p.add_argument(
+        "--provenance",
+        type=Path,
+        metavar="FILE",
+        help="the build summary that records the wheel (default: build-summary.json beside it)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = add(
         "sdist",

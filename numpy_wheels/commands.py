@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import json
 import shlex
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -757,3 +758,131 @@ def _write_release_report(
         log.warning(f"{state}, but the report {report} could not be written: {exc}")
         if not json_wanted:
             _emit_json(payload)
+
+
+def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Rebuild a wheel from its provenance record in a clean work dir and cache; compare."""
+    import tempfile
+
+    from numpy_wheels.build.verify import compare
+
+    root = _root(args)
+    work = Path(tempfile.mkdtemp(prefix="numpy-wheels-verify-"))
+    try:
+        wheel, provenance = _verify_inputs(args.wheel, args.provenance, work)
+        result = _rebuild_and_compare(root, wheel, provenance, env, work=work, compare=compare)
+    except BaseException:
+        log.write(f"verify: work dir kept for inspection: {work}")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        _emit_json(result)
+    return 0
+
+
+def _verify_inputs(wheel_arg: str, provenance_arg: Path | None, work: Path) -> tuple[Path, Any]:
+    """The wheel (downloaded when a URL) and its provenance record: ``--provenance``, else
+    the ``build-summary.json`` beside the wheel."""
+    import urllib.parse
+
+    from numpy_wheels.build.verify import read_provenance
+    from numpy_wheels.errors import SourceError
+    from numpy_wheels.files import fetch, is_dist, verified_file
+
+    is_url = urllib.parse.urlsplit(wheel_arg).scheme in ("http", "https")
+    name = urllib.parse.urlsplit(wheel_arg).path.rsplit("/", 1)[-1] if is_url else None
+    if is_url:
+        assert name is not None
+        if not is_dist(name) or not name.endswith(".whl"):
+            msg = f"{wheel_arg} does not name a wheel file"
+            raise UsageError(msg)
+        wheel = work / "published" / name
+        wheel.parent.mkdir()
+
+        def write(part: Path) -> None:
+            fetch(wheel_arg, dest=part, error=SourceError)
+
+        verified_file(wheel, write, sha256=None, error=SourceError)
+    else:
+        wheel = Path(wheel_arg).resolve()
+        if not wheel.is_file() or not wheel.name.endswith(".whl"):
+            msg = f"{wheel_arg} is not a wheel file"
+            raise UsageError(msg)
+    if provenance_arg is not None:
+        where = str(provenance_arg)
+        try:
+            text = provenance_arg.read_text(encoding="utf-8")
+        except OSError as exc:
+            msg = f"cannot read the provenance record {provenance_arg}: {exc.strerror}"
+            raise UsageError(msg) from None
+    elif is_url:
+        where = urllib.parse.urljoin(wheel_arg, "build-summary.json")
+        text = fetch(where, error=SourceError).decode("utf-8", "replace")
+    else:
+        beside = wheel.parent / "build-summary.json"
+        if not beside.is_file():
+            msg = f"no provenance record: {beside} is missing (pass --provenance FILE)"
+            raise UsageError(msg)
+        where, text = str(beside), beside.read_text(encoding="utf-8")
+    return wheel, read_provenance(text, wheel_name=wheel.name, where=where)
+
+
+def _rebuild_and_compare(
+    root: Path,
+    wheel: Path,
+    provenance: Any,
+    env: Mapping[str, str],
+    *,
+    work: Path,
+    compare: Callable[..., dict[str, object]],
+) -> dict[str, object]:
+    from numpy_wheels.build.backends.cibuildwheel import engine_works
+    from numpy_wheels.build.runner import build_all, hook_hashes
+    from numpy_wheels.build.verify import rebuild_env, recipe_differences
+    from numpy_wheels.config.build import BuildRequest, resolve_build_options
+    from numpy_wheels.errors import ConfigError, SourceError
+
+    record, summary = provenance.record, provenance.summary
+    log.write(f"verify {wheel.name} ({record.get('sha256')}) against {provenance.where}")
+    renv = rebuild_env(provenance, env, work / "cache")
+    request = BuildRequest(
+        root=root,
+        only=str(record["identifier"]),
+        backend=summary.get("backend"),
+        source=(summary.get("source") or {}).get("kind"),
+        wheelhouse=work / "wheelhouse",
+        run_tests=False,
+        build_constraints=tuple(provenance.reproducibility.get("build_requirements") or ()),
+    )
+    opts = resolve_build_options(
+        request, env=renv, engine_available=engine_works(renv), host_platform=sys.platform
+    )
+    differences = recipe_differences(
+        provenance,
+        hooks=hook_hashes(opts.config_path, opts.env_vars_path),
+        commit=opts.commit.commit,
+        config_settings=dict(opts.project.config_settings),
+    )
+    if differences:
+        msg = (
+            "the wheels repository's recipe is not the record's: "
+            + "; ".join(differences)
+            + " — check out the wheels repository at the commit that built the wheel"
+        )
+        raise ConfigError(msg)
+    outcome = build_all(opts)
+    if outcome.error is not None:
+        raise outcome.error
+    rebuilt_source = outcome.summary["source"]
+    assert isinstance(rebuilt_source, dict)
+    recorded = (summary.get("source") or {}).get("resolved")
+    if recorded and rebuilt_source.get("resolved") != recorded:
+        msg = (
+            f"{opts.commit.commit} is now {rebuilt_source.get('resolved')}, the record built "
+            f"{recorded}: the source moved (a re-tagged commit, or another sdist)"
+        )
+        raise SourceError(msg)
+    (rebuilt,) = (work / "wheelhouse").glob("*.whl")
+    result = compare(wheel, rebuilt, env=renv)
+    result["provenance"] = provenance.where
+    return result

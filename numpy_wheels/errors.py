@@ -178,6 +178,16 @@ class SigningError(FatalError):
     )
 
 
+class ReproducibilityError(FatalError):
+    """A rebuild from a wheel's provenance record gave other bytes than the wheel."""
+
+    return_code = 23
+    hint = (
+        "The members named above differ; the rebuilt wheel is kept for comparison "
+        "(diffoscope shows the difference inside each file)."
+    )
+
+
 #: Every error class with its exit code, for the README table and `--help`.
 ALL_ERRORS: tuple[type[FatalError], ...] = (
     FatalError,
@@ -202,6 +212,7 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
     IndexUploadError,
     WheelTagError,
     SigningError,
+    ReproducibilityError,
 )
 
 INTERRUPTED_RETURN_CODE = 130

@@ -143,16 +143,23 @@ def _pip_download(pin: OpenBLASPin, dest: Path, env: Mapping[str, str], python: 
 
 
 def fetch(
-    build_id: BuildId, *, cache: Path, env: Mapping[str, str], pin: OpenBLASPin | None = None
+    build_id: BuildId,
+    *,
+    cache: Path,
+    env: Mapping[str, str],
+    pin: OpenBLASPin | None = None,
+    unpack: Path | None = None,
 ) -> OpenBLAS | None:
-    """Download (once), verify, unpack and write ``scipy-openblas.pc`` for this identifier."""
+    """Download (once), verify, unpack and write ``scipy-openblas.pc`` for this identifier.
+    ``unpack``: where to unpack (the build place: its paths reach the wheel), default the
+    cache."""
     pin = pin or pin_for(build_id)
     if pin is None:
         log.write(f"{build_id}: builds without BLAS (as numpy does for this platform)")
         return None
     cache.mkdir(parents=True, exist_ok=True)
     wheel = _download(pin, cache, env, build_id.python.version)
-    prefix = cache / f"{pin.module}-{pin.version}-{pin.wheel_tag}"
+    prefix = (unpack or cache) / f"{pin.module}-{pin.version}-{pin.wheel_tag}"
     if not (prefix / pin.module).is_dir():
         shutil.rmtree(prefix, ignore_errors=True)
         with zipfile.ZipFile(wheel) as zf:

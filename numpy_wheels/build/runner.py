@@ -18,6 +18,25 @@ from pathlib import Path
 
 from numpy_wheels import __version__
 from numpy_wheels.build.backends import Backend, WheelJob
+from numpy_wheels.build.ccache import Ccache
+from numpy_wheels.build.ccache import announce as announce_ccache
+from numpy_wheels.build.ccache import install as install_ccache
+from numpy_wheels.build.ccache import pin_for as ccache_pin
+from numpy_wheels.build.ccache import stats as ccache_stats
+from numpy_wheels.build.ccache import summary as ccache_summary
+from numpy_wheels.build.ccache import zero as zero_ccache
+from numpy_wheels.build.determinism import (
+    FIXED_ENV,
+    UMASK,
+    Normalised,
+    build_base,
+    build_variables,
+    fixed_env,
+    fixed_umask,
+    machine_lock,
+    normalise_wheel,
+    place_name,
+)
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import OpenBLAS, check_bundled, fetch
 from numpy_wheels.build.portability import PortabilityResult, not_run, run_in_images
@@ -64,6 +83,9 @@ class WheelRecord:
     grafted: tuple[str, ...] = ()
     tags: Mapping[str, object] | None = None  # the tag honesty check (tagcheck.TagReport)
     portability: Mapping[str, object] | None = None  # per-image results (portability.py)
+    # SOURCE_DATE_EPOCH, build place, build requirements, hooks, zip normalisation (verify)
+    reproducibility: Mapping[str, object] | None = None
+    compiler_cache: Mapping[str, object] | None = None  # used, hits, misses, hit rate
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error: str | None = None
     error_class: str | None = None
@@ -97,6 +119,17 @@ def prepare_source(opts: BuildOptions) -> SourceInfo:
     )
 
 
+def source_date_epoch(opts: BuildOptions, source: SourceInfo) -> tuple[int, str]:
+    """SOURCE_DATE_EPOCH: the source's date, unless the environment sets one."""
+    given = opts.build_env.get("SOURCE_DATE_EPOCH", "").strip()
+    if given:
+        if not given.isdigit():
+            msg = f"SOURCE_DATE_EPOCH={given!r} is not a number of seconds since 1970"
+            raise UsageError(msg)
+        return int(given), "the environment (SOURCE_DATE_EPOCH)"
+    return source.epoch, source.epoch_from
+
+
 def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], dict[str, str]]:
     """The environment of build and tests, and the part this tool adds (recorded, shown)."""
     env = dict(opts.build_env)
@@ -112,6 +145,9 @@ def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], di
         "ENV_VARS_PATH": str(opts.env_vars_path),
         "WHEEL_SDIR": str(opts.wheelhouse),
     }
+    epoch, epoch_from = source_date_epoch(opts, source)
+    log.write(f"SOURCE_DATE_EPOCH={epoch} (from {epoch_from})")
+    crossing.update(fixed_env(epoch))
     env.update(crossing)
     hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path)
     exported = hooks.exported_env(env, cwd=opts.root)
@@ -141,6 +177,8 @@ def _wheel_job(
     openblas: OpenBLAS | None,
     env: Mapping[str, str],
     crossing: Mapping[str, str],
+    place: Path | None = None,
+    compiler_cache: Ccache | None = None,
 ) -> WheelJob:
     """One identifier's job: the shared environment plus its multibuild variables, OpenBLAS
     and ccache settings; the crossing part is logged (and recorded in the summary)."""
@@ -159,11 +197,17 @@ def _wheel_job(
     if opts.build_env.get("BUILD_PREFIX") and opts.backend == "host":
         prefix = opts.build_env["BUILD_PREFIX"]
         job_env["PATH"] = os.pathsep.join([f"{prefix}/bin", job_env.get("PATH", os.defpath)])
-    if opts.use_ccache and opts.backend == "host":
-        job_env["PATH"] = os.pathsep.join([ccache_dir(job_env), job_env.get("PATH", "")])
-    if opts.use_ccache or shutil.which("ccache", path=env.get("PATH")):
-        job_env.setdefault("CCACHE_DIR", str(opts.cache_dir / "ccache"))
-        job_env.setdefault("CCACHE_BASEDIR", str(source.path))
+    if compiler_cache is not None:
+        if opts.backend == "host":
+            masquerade = str(compiler_cache.masquerade)
+            job_env["PATH"] = os.pathsep.join([masquerade, job_env.get("PATH", "")])
+        job_env["CCACHE_DIR"] = str(ccache_store(opts))
+        # the build paths are fixed; basedir would rewrite the compiler's arguments
+        job_env.pop("CCACHE_BASEDIR", None)
+    elif opts.use_ccache or shutil.which("ccache", path=env.get("PATH")):
+        if opts.use_ccache and opts.backend == "host":
+            job_env["PATH"] = os.pathsep.join([ccache_dir(job_env), job_env.get("PATH", "")])
+        job_env.setdefault("CCACHE_DIR", str(ccache_store(opts)))
     workdir = opts.cache_dir / "work" / build_id.identifier
     workdir.mkdir(parents=True, exist_ok=True)
     log.write("environment crossing into the build and tests:")
@@ -178,6 +222,8 @@ def _wheel_job(
         env=job_env,
         crossing=job_crossing,
         workdir=workdir,
+        place=place,
+        compiler_cache=compiler_cache,
     )
 
 
@@ -199,6 +245,33 @@ def _check_wheel(job: WheelJob, repaired: RepairResult) -> None:
         log.write(f"{lib} is OpenBLAS {job.openblas.pin.version}, as pinned")
 
 
+@contextlib.contextmanager
+def build_place(opts: BuildOptions, build_id: BuildId) -> Iterator[Path | None]:
+    """The host backend builds at one fixed place per project and identifier (paths reach
+    the wheel: numpy records its build Python and OpenBLAS directories), one build at a time
+    on this machine. Other backends build in their own fixed place (the container)."""
+    if opts.backend != "host":
+        yield None
+        return
+    base = build_base(opts.build_env)
+    name = place_name(opts.project_name, build_id.identifier)
+    with machine_lock(base / f"{name}.lock"):
+        place = base / name
+        shutil.rmtree(place, ignore_errors=True)
+        place.mkdir(parents=True)
+        yield place
+
+
+def _place_source(source: SourceInfo, place: Path | None) -> SourceInfo:
+    """The source copied to the build place (the same path in every build)."""
+    if place is None:
+        return source
+    target = place / "src" / source.path.name
+    shutil.copytree(source.path, target, symlinks=True)
+    log.write(f"source copied to the build place {target}")
+    return dataclasses.replace(source, path=target)
+
+
 def run_identifier(
     index: int,
     opts: BuildOptions,
@@ -216,17 +289,35 @@ def run_identifier(
     def timed(key: str) -> contextlib.AbstractContextManager[None]:
         return _timed(steps, build_id.identifier, key)
 
-    openblas = None
-    if opts.openblas:
-        with timed("OpenBLAS"):
-            openblas = fetch(build_id, cache=opts.cache_dir / "openblas", env=env)
-    job = _wheel_job(build_id, opts, source=source, openblas=openblas, env=env, crossing=crossing)
-    with timed("pre_build"):
-        backend.pre_build(job)
-    with timed("build"):
-        raw = backend.build(job)
-    with timed("repair"):
-        repaired = backend.repair(job, raw)
+    with build_place(opts, build_id) as place:
+        openblas = None
+        if opts.openblas:
+            with timed("OpenBLAS"):
+                openblas = fetch(
+                    build_id,
+                    cache=opts.cache_dir / "openblas",
+                    env=env,
+                    unpack=place / "openblas" if place else None,
+                )
+        job = _wheel_job(
+            build_id,
+            opts,
+            source=_place_source(source, place),
+            openblas=openblas,
+            env=env,
+            crossing=crossing,
+            place=place,
+            compiler_cache=_compiler_cache(opts, build_id, env),
+        )
+        compiler_cache: dict[str, object] = {}
+        with fixed_umask():
+            with timed("pre_build"):
+                backend.pre_build(job)
+            with timed("build"), _counted(job, compiler_cache):
+                raw = backend.build(job)
+            with timed("repair"):
+                repaired = backend.repair(job, raw)
+                normalised = normalise_wheel(repaired.wheel, epoch=int(env["SOURCE_DATE_EPOCH"]))
     with timed("checks"):
         _check_wheel(job, repaired)
         tags = check_wheel(repaired.wheel)
@@ -259,9 +350,35 @@ def run_identifier(
         tags=tags.as_json(),
         portability=port.as_json(),
         env=job.crossing,
+        reproducibility=_reproducibility(job, normalised),
+        compiler_cache=compiler_cache,
         error=f"portability test failed: {port.reason}" if failed else None,
         error_class=WheelTestError.__name__ if failed else None,
     )
+
+
+def _reproducibility(job: WheelJob, normalised: Normalised) -> dict[str, object]:
+    """What a rebuild needs beyond the source, OpenBLAS and the crossing environment, and
+    what was done to make the bytes repeatable."""
+    opts = job.options
+    return {
+        "source_date_epoch": int(job.env["SOURCE_DATE_EPOCH"]),
+        "fixed_env": {k: job.env[k] for k in sorted(FIXED_ENV)},
+        "umask": f"{UMASK:04o}",
+        "build_place": str(job.place) if job.place else None,
+        "image": opts.image,
+        "config_settings": dict(opts.project.config_settings),
+        "build_depends": list(opts.build_depends),
+        "build_variables": build_variables(opts.build_env),
+        "hooks": hook_hashes(opts.config_path, opts.env_vars_path),
+        "zip": normalised.as_json(),
+        **job.facts,
+    }
+
+
+def hook_hashes(*paths: Path) -> dict[str, str | None]:
+    """sha256 of each hook file (None: absent), by file name."""
+    return {p.name: sha256_of(p) if p.is_file() else None for p in paths}
 
 
 def multibuild_env(env: Mapping[str, str], build_id: BuildId) -> dict[str, str]:
@@ -290,6 +407,41 @@ def multibuild_env(env: Mapping[str, str], build_id: BuildId) -> dict[str, str]:
     if env.get("USE_CCACHE"):
         out["USE_CCACHE"] = env["USE_CCACHE"]
     return out
+
+
+def ccache_store(opts: BuildOptions) -> Path:
+    """Where compiled objects are cached (kept between builds, in the tool's cache)."""
+    return opts.cache_dir / "ccache"
+
+
+def _compiler_cache(opts: BuildOptions, build_id: BuildId, env: Mapping[str, str]) -> Ccache | None:
+    """The tool's own ccache for Linux builds (``NUMPY_WHEELS_CCACHE=0``: none)."""
+    if not opts.compiler_cache or build_id.platform.os != "linux":
+        return None
+    pin = ccache_pin(build_id.platform.arch)
+    if pin is None:
+        log.write(f"no ccache pin for {build_id.platform.arch}: building without a compiler cache")
+        return None
+    return install_ccache(pin, cache=opts.cache_dir / "tools", env=env, arch=build_id.platform.arch)
+
+
+@contextlib.contextmanager
+def _counted(job: WheelJob, into: dict[str, object]) -> Iterator[None]:
+    """ccache's counters of the build, as the record's ``compiler_cache``."""
+    cc = job.compiler_cache
+    if cc is None:
+        into.update({"used": False, "reason": _no_cache_reason(job.options)})
+        yield
+        return
+    store = ccache_store(job.options)
+    zero_ccache(cc.binary, store)
+    yield
+    into.update(ccache_summary(cc.pin, ccache_stats(cc.binary, store)))
+    announce_ccache(into)
+
+
+def _no_cache_reason(opts: BuildOptions) -> str:
+    return "NUMPY_WHEELS_CCACHE=0" if not opts.compiler_cache else "no pinned ccache here"
 
 
 def ccache_dir(env: Mapping[str, str]) -> str:

@@ -39,7 +39,7 @@ class SdistRecord:
     sha256: str
     size: int
     version: str
-    source: dict[str, str]
+    source: dict[str, object]
     checks: dict[str, str]  # check -> result ("ok …" or "skipped: why")
     seconds: float
 

@@ -17,6 +17,7 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
+from numpy_wheels.build.determinism import git_epoch, sdist_epoch
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import LicenceError, SourceError
 from numpy_wheels.files import download, extract_tar, fetch, sha256_of
@@ -35,14 +36,18 @@ class SourceInfo:
     resolved: str  # git: the full SHA; sdist: the sdist's sha256
     origin: str  # remote URL or sdist URL
     archive: Path | None = None  # sdist: the downloaded file, verified against the index
+    epoch: int = 0  # SOURCE_DATE_EPOCH: the commit's date, or the sdist's PKG-INFO mtime
+    epoch_from: str = ""  # where ``epoch`` came from (recorded)
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "path": str(self.path),
             "commit": self.commit,
             "resolved": self.resolved,
             "origin": self.origin,
+            "source_date_epoch": self.epoch,
+            "source_date_epoch_from": self.epoch_from,
         }
 
 
@@ -117,7 +122,18 @@ def checkout(
     _git("reset", "--hard", cwd=repo_dir, env=git_env)
     _git("submodule", "update", "--init", "--recursive", cwd=repo_dir, env=git_env)
     log.write(f"{repo_dir.name} at {commit} = {sha} (from {remote})")
-    return SourceInfo(kind="git", path=repo_dir, commit=commit, resolved=sha, origin=remote)
+    epoch = git_epoch(
+        _git("log", "-1", "--format=%ct", sha, cwd=repo_dir, env=git_env, capture=True)
+    )
+    return SourceInfo(
+        kind="git",
+        path=repo_dir,
+        commit=commit,
+        resolved=sha,
+        origin=remote,
+        epoch=epoch,
+        epoch_from=f"the committer date of {sha[:12]}",
+    )
 
 
 def _resolve(repo: Path, commit: str, env: Mapping[str, str]) -> str | None:
@@ -202,6 +218,8 @@ def fetch_sdist(
         resolved=sha256,
         origin=urllib.parse.urljoin(url, entry["url"]),
         archive=archive,
+        epoch=sdist_epoch(archive),
+        epoch_from=f"the mtime of PKG-INFO in {entry['filename']}",
     )
 
 

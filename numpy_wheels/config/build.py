@@ -287,6 +287,8 @@ class BuildRequest:
     keep_going: bool = False
     run_tests: bool = True
     require_portability_test: bool = False
+    # verify: the exact build requirements of the record (pip constraints of the build venv)
+    build_constraints: tuple[str, ...] = ()
 
 
 def tree_project_name(tree: Path) -> str | None:
@@ -442,9 +444,11 @@ class BuildOptions:
     engine_available: bool  # `docker info` answered when the options were resolved
     index_url: str  # PIP_INDEX_URL: where the sdist comes from
     use_ccache: bool  # USE_CCACHE=1 (multibuild), else when ccache is on PATH
+    compiler_cache: bool  # the tool's own ccache (NUMPY_WHEELS_CCACHE=0: off)
     cibw_environment: str  # the user's CIBW_ENVIRONMENT, extended with ours
     build_env: Mapping[str, str]  # the process environment over the CI files' globals, no secrets
     openblas: bool = False  # the project configuration requests the pinned scipy-openblas
+    build_constraints: tuple[str, ...] = ()  # pins of the build venv (verify: the record's)
 
 
 _PLATFORM_OS: Mapping[str, HostOS] = {"linux": "linux", "darwin": "macos", "win32": "windows"}
@@ -608,9 +612,11 @@ def resolve_build_options(
         engine_available=engine_available,
         index_url=env.get("PIP_INDEX_URL") or "https://pypi.org/simple/",
         use_ccache=env.get("USE_CCACHE") == "1",
+        compiler_cache=env.get("NUMPY_WHEELS_CCACHE", "1") != "0",
         cibw_environment=env.get("CIBW_ENVIRONMENT", ""),
         build_env=without_secrets(env),
         openblas=project.openblas,
+        build_constraints=request.build_constraints,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
+from numpy_wheels.build.ccache import Ccache
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import OpenBLAS
 from numpy_wheels.build.repair import RepairResult
@@ -31,6 +32,12 @@ class WheelJob:
     env: Mapping[str, str]  # the environment of the build and test processes
     crossing: Mapping[str, str]  # the part of env set by this tool / env_vars.sh (shown, recorded)
     workdir: Path  # scratch space for this identifier
+    # The fixed build place (host backend): source copy, build venv, OpenBLAS; None: the
+    # backend builds elsewhere (cibuildwheel: /project in the container).
+    place: Path | None = None
+    compiler_cache: Ccache | None = None  # the tool's ccache (masquerade links, binary)
+    # What the backend learnt while building, for the provenance (build requirements, ...).
+    facts: dict[str, object] = dataclasses.field(default_factory=dict)
 
 
 class Backend(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -38,6 +39,76 @@ def _policy(job: WheelJob) -> str | None:
     return f"{libc}{version}_{job.build_id.platform.arch}"
 
 
+# Run inside the build venv: the build requirements of the project, as ``build`` would install
+# them into an isolated environment (pyproject's, then the backend's own for a wheel).
+_REQUIRES = """\
+import json, sys, build
+builder = build.ProjectBuilder(sys.argv[1])
+if sys.argv[2] == "system":
+    print(json.dumps(sorted(builder.build_system_requires)))
+else:
+    print(json.dumps(sorted(builder.get_requires_for_build("wheel", json.loads(sys.argv[2])))))
+"""
+
+
+def _pip_install(
+    python: str, requirements: list[str], *, env: dict[str, str], constraints: Path | None
+) -> None:
+    if requirements:
+        extra = ["-c", str(constraints)] if constraints else []
+        call(python, "-m", "pip", "install", *extra, *requirements, env=env, error=BuildError)
+
+
+def _requires(python: str, job: WheelJob, which: str, env: dict[str, str]) -> list[str]:
+    out = call(
+        python,
+        "-c",
+        _REQUIRES,
+        str(job.source.path),
+        which,
+        env=env,
+        cwd=job.source.path,
+        capture=True,
+        error=BuildError,
+    )
+    try:
+        found = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        msg = f"could not read the build requirements of {job.source.path}: {out[-300:]}"
+        raise BuildError(msg) from None
+    return [str(r) for r in found]
+
+
+def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A build venv of our own at the build place, not ``build``'s isolated environment at a
+    random path (numpy records its build Python's path): ``build``, then BUILD_DEPENDS
+    (multibuild) or the project's build requirements; what it holds is recorded."""
+    venv = (job.place or job.workdir) / "build-venv"
+    call(sys.executable, "-m", "venv", "--clear", str(venv), env=env, error=BuildError)
+    env = venv_env(venv, env)
+    python = env["PYTHON_EXE"]
+    constraints = None
+    if job.options.build_constraints:
+        constraints = venv.parent / "build-constraints.txt"
+        constraints.write_text("\n".join(job.options.build_constraints) + "\n")
+    _pip_install(python, ["build"], env=env, constraints=constraints)
+    if job.options.build_depends:
+        _pip_install(python, list(job.options.build_depends), env=env, constraints=constraints)
+    else:
+        _pip_install(
+            python, _requires(python, job, "system", env), env=env, constraints=constraints
+        )
+        settings = json.dumps(dict(job.options.project.config_settings))
+        _pip_install(
+            python, _requires(python, job, settings, env), env=env, constraints=constraints
+        )
+    frozen = call(
+        python, "-m", "pip", "freeze", "--all", env=env, capture=True, error=BuildError, echo=False
+    )
+    job.facts["build_requirements"] = sorted(line for line in frozen.splitlines() if "==" in line)
+    return python, env
+
+
 class HostBackend:
     name = "host"
 
@@ -63,30 +134,13 @@ class HostBackend:
                 error=BuildError,
             )
         else:
-            python = sys.executable
-            isolation = ["--no-isolation"] if job.options.build_depends else []
-            if job.options.build_depends:
-                # multibuild installs BUILD_DEPENDS into the build environment: a venv of its own.
-                venv = job.workdir / "build-venv"
-                call(sys.executable, "-m", "venv", str(venv), env=env, error=BuildError)
-                env = venv_env(venv, env)
-                python = env["PYTHON_EXE"]
-                call(
-                    python,
-                    "-m",
-                    "pip",
-                    "install",
-                    "build",
-                    *job.options.build_depends,
-                    env=env,
-                    error=BuildError,
-                )
+            python, env = build_venv(job, env)
             call(
                 python,
                 "-m",
                 "build",
                 "--wheel",
-                *isolation,
+                "--no-isolation",
                 "--outdir",
                 str(out),
                 *config_setting_args(dict(job.options.project.config_settings)),
