@@ -438,6 +438,9 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         f"{config.container!r} ({mode} mode: {reason})"
     )
     project, expected = _project_selection(root, env)
+    if not folder.is_dir():  # not "no files": a wrong path must not look like an empty build
+        msg = f"--local-folder {folder} is not a directory (nothing was uploaded)"
+        raise UsageError(msg)
     if offline:
         log.write("dry run without the store's credentials: the container is not read")
     store = None if offline else open_store(config)

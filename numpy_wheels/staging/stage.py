@@ -292,6 +292,20 @@ def _send(item: Planned, *, store: Store, uploaded: str, written: dict[str, Reco
     )
 
 
+def _staged_records(store: Store | None, *, dry_run: bool) -> dict[str, Record]:
+    """What the container holds; a real run creates it first, a dry run writes nothing
+    anywhere (no container created, no CDN enabled) and reads what is there, if anything."""
+    if store is None:
+        assert dry_run, "only a dry run goes without the store"
+        return {}
+    if not dry_run:
+        store.ensure_container()
+    elif not store.exists():
+        log.write(f"dry run: container {store.config.container!r} does not exist yet")
+        return {}
+    return read_records(store)
+
+
 def upload(
     files: Sequence[Path],
     *,
@@ -320,12 +334,7 @@ def upload(
             log.write(report.summary())
     enforce_tags(reports)
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    if store is None:
-        assert dry_run, "only a dry run goes without the store"
-        plan = _plan_upload(files, {}, force=force, uploaded=now)
-    else:
-        store.ensure_container()
-        plan = _plan_upload(files, read_records(store), force=force, uploaded=now)
+    plan = _plan_upload(files, _staged_records(store, dry_run=dry_run), force=force, uploaded=now)
     if dry_run:
         return [
             Staged(

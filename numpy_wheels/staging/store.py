@@ -33,6 +33,10 @@ class Store(Protocol):
     config: StoreConfig
 
     def ensure_container(self) -> None: ...
+    def exists(self) -> bool:
+        """Whether the container exists (read-only: a dry run asks, never creates)."""
+        ...
+
     def list(self, prefix: str = "") -> list[ObjectInfo]: ...
     def put_file(self, name: str, path: Path, *, content_type: str) -> None: ...
     def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None: ...
@@ -79,9 +83,13 @@ class LocalStore:
         with self._errors("create container"):
             self.root.mkdir(parents=True, exist_ok=True)
 
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
-        if not self.root.is_dir():
-            return []
+        if not self.exists():  # a typo in --local-root or the container is not "nothing staged"
+            msg = f"container {self.config.container!r} does not exist: no directory {self.root}"
+            raise StoreError(msg)
         out = []
         with self._errors("list"):
             for path in sorted(self.root.rglob("*")):
@@ -190,8 +198,14 @@ class SwiftStore:
             if status in (401, 403) or str(getattr(exc, "msg", "")).startswith("Unauthorized"):
                 msg = f"Swift refused the credentials of {self.config.username!r} ({status})"
                 raise AuthError(log.redact(msg)) from None
-            if status == 404 and what == "get":
+            if status == 404 and what in ("get", "head container"):
                 return None
+            if status == 404 and what == "list":
+                msg = (
+                    f"container {self.config.container!r} does not exist in "
+                    f"{self.conn.url or self.config.storage_url or self.config.auth_url}"
+                )
+                raise StoreError(log.redact(msg)) from None
             msg = f"Swift {what} failed: {exc.msg if hasattr(exc, 'msg') else exc}"
             raise StoreError(log.redact(msg)) from None
         except OSError as exc:  # requests' ConnectionError is an OSError
@@ -202,6 +216,10 @@ class SwiftStore:
     def ensure_container(self) -> None:
         headers = {"X-Container-Read": ".r:*,.rlistings"} if self.config.public else {}
         self._call("put container", self.conn.put_container, self.config.container, headers)
+
+    def exists(self) -> bool:
+        found = self._call("head container", self.conn.head_container, self.config.container)
+        return found is not None
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         _, items = self._call(
@@ -293,6 +311,11 @@ class S3Store:
                 raise AuthError(msg) from None
             if code in ("NoSuchKey", "NoSuchBucket", "404") and what in ("get", "head bucket"):
                 return None
+            if code == "NoSuchBucket":
+                msg = (
+                    f"bucket {self.config.container!r} does not exist at {self.config.endpoint_url}"
+                )
+                raise StoreError(msg) from None
             msg = f"S3 {what} failed: {code}"
             raise StoreError(msg) from None
         except BotoCoreError as exc:
@@ -300,9 +323,12 @@ class S3Store:
             raise StoreError(msg) from None
 
     def ensure_container(self) -> None:
+        if not self.exists():
+            self._call("create bucket", self.client.create_bucket, Bucket=self.config.container)
+
+    def exists(self) -> bool:
         bucket = self.config.container
-        if self._call("head bucket", self.client.head_bucket, Bucket=bucket) is None:
-            self._call("create bucket", self.client.create_bucket, Bucket=bucket)
+        return self._call("head bucket", self.client.head_bucket, Bucket=bucket) is not None
 
     def _acl(self) -> dict[str, str]:
         return {"ACL": "public-read"} if self.config.public else {}

@@ -195,7 +195,7 @@ for name, cfg in {
 case(
     "boundary/setup-cfg-percent-is-text/staged",
     1,
-    OK,
+    STORE,  # read as text (not a ConfigError); the container is then looked for, and missing
     with_file(
         "setup.cfg",
         "[staging]\nrelease_container = w\npublic-url = http://x/%zz\n",
@@ -203,6 +203,7 @@ case(
         "--local-root",
         "store",
     ),
+    expect="container 'w' does not exist",
 )
 
 
@@ -743,6 +744,66 @@ case(
         ),
     )[1],
     owns=("store",),
+)
+
+
+def upload_dry(sb: Sandbox, *extra: str) -> list[str]:
+    sb.wheels()
+    house = str(sb.tmp / "house")
+    return root(sb, "upload", "w", "--local-folder", house, "--dry-run", *extra)
+
+
+# A dry run writes nothing anywhere: not the container, not the store root (owns nothing).
+case(
+    "wheelhouse/dry-run-creates-no-container",
+    7,
+    OK,
+    lambda sb: upload_dry(sb, "--local-root", str(sb.store)),
+    expect="would upload",
+)
+case(
+    "wheelhouse/dry-run-into-an-existing-container",
+    7,
+    OK,
+    lambda sb: (sb.write("store/w/keep.txt", "x"), upload_dry(sb, "--local-root", str(sb.store)))[
+        1
+    ],
+    expect="would upload",
+)
+# A missing store, container or folder is named, never read as "nothing there".
+case(
+    "wheelhouse/local-folder-missing",
+    7,
+    USAGE,
+    lambda sb: root(sb, "upload", "w", "--local-root", str(sb.store), "--local-folder", "nope"),
+    expect="is not a directory",
+)
+case(
+    "exit-codes/staged-missing-local-root",
+    11,
+    STORE,
+    lambda sb: root(sb, "staged", "--container", "w", "--local-root", str(sb.tmp / "nope")),
+    expect="container 'w' does not exist: no directory",
+)
+case(
+    "exit-codes/staged-missing-container",
+    11,
+    STORE,
+    lambda sb: (
+        sb.write("store/other/x.txt", "x"),
+        root(sb, "staged", "--container", "w", "--local-root", str(sb.store)),
+    )[1],
+    expect="container 'w' does not exist",
+)
+case(
+    "exit-codes/release-from-a-missing-container",
+    11,
+    STORE,
+    lambda sb: root(
+        sb, "release", "0.1.0", "-w", str(sb.dl), "--container", "w", "--local-root", str(sb.store)
+    ),
+    owns=("dl",),
+    expect="container 'w' does not exist",
 )
 
 

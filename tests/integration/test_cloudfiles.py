@@ -339,3 +339,19 @@ def test_no_enable_cdn_keeps_the_container_private(rax: Rax, run: Run, repo: Pat
     assert ("ORD", container) not in rax.cloud.cdn
     assert container_headers(rax, "ORD", container)["x-container-meta-web-index"] == "index.html"
     assert fetch(rax, f"{rax.cloud.storage_url('ORD')}/{container}/index.html")[0] == 401
+
+
+def test_dry_run_writes_nothing_anywhere(rax: Rax, run: Run, repo: Path) -> None:
+    """upload --dry-run: no container created, no CDN request but reads, nothing stored."""
+    wheelhouse(repo)
+    container = f"w{uuid.uuid4().hex[:10]}"
+    code, out, err = run("upload", container, "--dry-run", "--json")
+    assert code == 0, err
+    assert sorted(f["action"] for f in json.loads(out)["files"]) == ["would upload"] * 3
+    assert container not in containers(rax, "ORD")
+    assert ("ORD", container) not in rax.cloud.cdn
+    mine = [r for r in rax.cloud.cdn_requests if r.path.endswith(f"/{container}")]
+    assert {r.method for r in mine} <= {"HEAD"}
+    code, _, err = run("staged", container)
+    assert code == 15
+    assert f"container {container!r} does not exist" in err
