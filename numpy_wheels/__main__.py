@@ -38,6 +38,7 @@ from numpy_wheels.errors import (
     TERMINATED_RETURN_CODE,
     FatalError,
     Terminated,
+    summary,
 )
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import BACKENDS, SOURCES
@@ -46,10 +47,7 @@ Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
 EPILOG = (
     "exit codes:\n"
-    + "\n".join(
-        f"  {cls.return_code:>3}  {cls.__name__}: {(cls.__doc__ or '').strip().splitlines()[0]}"
-        for cls in ALL_ERRORS
-    )
+    + "\n".join(f"  {cls.return_code:>3}  {cls.__name__}: {summary(cls)}" for cls in ALL_ERRORS)
     + f"\n  {INTERRUPTED_RETURN_CODE:>3}  interrupted (Ctrl-C)"
     + f"\n  {BROKEN_PIPE_RETURN_CODE:>3}  the reader of the output went away (EPIPE)"
     + f"\n  {TERMINATED_RETURN_CODE:>3}  terminated (SIGTERM)"
@@ -83,8 +81,8 @@ def _seconds(text: str) -> float:
     except ValueError:
         msg = f"{text!r} is not a number of seconds"
         raise argparse.ArgumentTypeError(msg) from None
-    if not 0 < value < 86400:
-        msg = f"must be between 0 and 86400 seconds, not {text}"
+    if not 0 < value < 86400:  # also refuses nan and inf
+        msg = f"must be more than 0 and less than 86400 seconds (a day), not {text}"
         raise argparse.ArgumentTypeError(msg)
     return value
 

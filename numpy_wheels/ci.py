@@ -93,9 +93,34 @@ def scheduled(env: Mapping[str, str]) -> str | None:
         if env.get(name, "").lower() == value.lower():
             return f"{name}={env[name]}"
     # any service: a manual run that asks for daily mode (the GitHub workflow's dispatch input)
-    if env.get("NUMPY_WHEELS_MODE", "").lower() == "daily":
+    if requested_mode(env) == "daily":
         return f"NUMPY_WHEELS_MODE={env['NUMPY_WHEELS_MODE']}"
     return None
+
+
+#: The values NUMPY_WHEELS_MODE may take (any case; empty is unset).
+MODES = ("release", "daily")
+
+
+def requested_mode(env: Mapping[str, str]) -> str | None:
+    """NUMPY_WHEELS_MODE, lower-cased; another value is a ConfigError naming the valid ones
+    (``nightly`` silently meant release, into the release container).
+
+    >>> requested_mode({"NUMPY_WHEELS_MODE": "Daily"}), requested_mode({})
+    ('daily', None)
+    """
+    from numpy_wheels.errors import ConfigError
+
+    value = env.get("NUMPY_WHEELS_MODE", "").strip().lower()
+    if not value:
+        return None
+    if value not in MODES:
+        msg = (
+            f"NUMPY_WHEELS_MODE={env['NUMPY_WHEELS_MODE']!r} is not a mode: use "
+            f"{' or '.join(MODES)}"
+        )
+        raise ConfigError(msg, hint="Unset it for the CI's own choice (scheduled runs are daily).")
+    return value
 
 
 def marker_env(service: Service, *, daily: bool) -> dict[str, str]:

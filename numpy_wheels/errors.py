@@ -8,7 +8,10 @@ from __future__ import annotations
 
 
 class FatalError(Exception):
-    """A failure the user can act on. Subclasses set ``return_code`` and ``hint``."""
+    """An unexpected failure (an "internal error" is a bug: --debug-traceback shows where).
+
+    The base of every failure the user can act on; subclasses set ``return_code`` and
+    ``hint``."""
 
     return_code = 1
     hint = ""
@@ -222,3 +225,12 @@ TERMINATED_RETURN_CODE = 143  # 128 + SIGTERM
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C so the same clean-up runs."""
+
+
+def summary(cls: type[FatalError]) -> str:
+    """The first paragraph of the class's docstring on one line (the --help exit-code table).
+
+    >>> summary(UsageError)
+    'Bad command-line usage (argparse uses the same code).'
+    """
+    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())

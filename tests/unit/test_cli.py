@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -262,3 +263,57 @@ def test_matrix_wheels_takes_the_tag_spelling(
     code, _, err = run(capsys, "--root", root, "matrix", "--wheels", "2.4.06")
     assert code == UsageError.return_code
     assert "write '2.4.6'" in err
+
+
+@pytest.mark.parametrize("command", [["commit"], ["upload", "--dry-run"], ["build"]])
+def test_an_unknown_mode_is_a_config_error(
+    capsys: pytest.CaptureFixture[str], data_copy: Copy, command: list[str]
+) -> None:
+    """NUMPY_WHEELS_MODE=nightly silently meant release (the release container, BUILD_COMMIT)."""
+    root = str(data_copy("this-repo"))
+    code, out, err = run(capsys, "--root", root, *command, env={"NUMPY_WHEELS_MODE": "nightly"})
+    assert code == ConfigError.return_code
+    assert "NUMPY_WHEELS_MODE='nightly' is not a mode: use release or daily" in err
+    code, out, _ = run(capsys, "--root", root, "commit", env={"NUMPY_WHEELS_MODE": "Daily"})
+    assert (code, out.splitlines()[0]) == (0, "main")
+
+
+def subcommands() -> list[str]:
+    from numpy_wheels.__main__ import _parser
+
+    parser = _parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(sub.choices)
+
+
+@pytest.mark.parametrize("command", ["", "wheel-uploader", *subcommands()])
+def test_every_help_ends_with_the_whole_exit_code_table(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Each error's line is its docstring's whole first paragraph (two were cut mid-sentence
+    at the docstring's line break: 'or served back' / 'a newer glibc/libstdc++')."""
+    from numpy_wheels import errors
+    from numpy_wheels.__main__ import wheel_uploader_main
+
+    if command == "wheel-uploader":
+        code = wheel_uploader_main(["--help"], env={})
+    else:
+        code = main([command, "--help"] if command else ["--help"], env={})
+    out = capsys.readouterr().out
+    assert code == 0
+    table = out[out.index("exit codes:\n") :].splitlines()[1:]
+    assert len(table) == len(errors.ALL_ERRORS) + 3
+    assert table[-1] == "  143  terminated (SIGTERM)"
+    for cls, line in zip(errors.ALL_ERRORS, table, strict=False):
+        assert line.startswith(f"  {cls.return_code:>3}  {cls.__name__}: ")
+        assert line.endswith((".", ")")), line
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "86400", "nan", "inf"])
+def test_timeout_out_of_range_says_the_range(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code = main(["release", "1.0", "--timeout", value], env={})
+    err = capsys.readouterr().err
+    assert code == UsageError.return_code
+    assert f"must be more than 0 and less than 86400 seconds (a day), not {value}" in err
