@@ -356,6 +356,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-test", action="store_true", help="skip the test step (not on CI)")
     p.add_argument(
+        "--retest",
+        action="store_true",
+        help="run the tests even when a passing verdict for these exact bytes and test "
+        "inputs is stored",
+    )
+    p.add_argument(
         "--require-portability-test",
         action="store_true",
         help="fail (before building) when a Linux wheel cannot be tested in its test images "

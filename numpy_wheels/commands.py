@@ -539,6 +539,7 @@ def cmd_build(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         keep_going=args.keep_going,
         run_tests=not args.no_test,
         require_portability_test=args.require_portability_test,
+        retest=args.retest,
     )
     return _build(request, env, emit_json=args.json)
 

@@ -50,6 +50,10 @@ from numpy_wheels.build.source import (
 )
 from numpy_wheels.build.tagcheck import check_wheel
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
+from numpy_wheels.build.verdict import find as find_verdict
+from numpy_wheels.build.verdict import key_parts as verdict_parts
+from numpy_wheels.build.verdict import resolved_versions, verdict_key
+from numpy_wheels.build.verdict import save as save_verdict
 from numpy_wheels.cmd import require_program
 from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import (
@@ -86,6 +90,7 @@ class WheelRecord:
     # SOURCE_DATE_EPOCH, build place, build requirements, hooks, zip normalisation (verify)
     reproducibility: Mapping[str, object] | None = None
     compiler_cache: Mapping[str, object] | None = None  # used, hits, misses, hit rate
+    verdict: Mapping[str, object] | None = None  # reused or stored, and its key's parts
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error: str | None = None
     error_class: str | None = None
@@ -323,10 +328,10 @@ def run_identifier(
         tags = check_wheel(repaired.wheel)
         log.write(tags.summary())
         enforce_tags([tags])
-    test_result = "not run (--no-test)"
+    test_result, verdict = "not run (--no-test)", None
     if opts.run_tests:
         with timed("test"):
-            test_result = backend.test(job, repaired.wheel)
+            test_result, verdict = _tested(job, backend, repaired.wheel)
     blocker = portability_blocker(opts, build_id)
     if blocker is None:
         with timed("portability"):
@@ -352,9 +357,39 @@ def run_identifier(
         env=job.crossing,
         reproducibility=_reproducibility(job, normalised),
         compiler_cache=compiler_cache,
+        verdict=verdict,
         error=f"portability test failed: {port.reason}" if failed else None,
         error_class=WheelTestError.__name__ if failed else None,
     )
+
+
+def _tested(job: WheelJob, backend: Backend, wheel: Path) -> tuple[str, dict[str, object] | None]:
+    """Run the tests, unless a passing verdict for exactly these inputs is stored (host
+    backend; cibuildwheel tests inside its own run). ``--retest`` always runs them."""
+    opts = job.options
+    if opts.backend != "host":
+        return backend.test(job, wheel), None
+    parts = verdict_parts(
+        wheel=wheel,
+        test_requirements=resolved_versions(opts.test_depends, job.env),
+        hooks=hook_hashes(opts.config_path, opts.env_vars_path),
+        source=job.source.resolved,
+        env=job.env,
+        interpreter=f"{sys.implementation.name} {sys.version} ({os.path.realpath(sys.executable)})",
+    )
+    key = verdict_key(parts)
+    store = opts.cache_dir / "verdicts"
+    found = None if opts.retest else find_verdict(store, key)
+    if found is not None:
+        log.write(
+            f"tests not run again: identical bytes (sha256 {str(parts['wheel_sha256'])[:16]}…) "
+            f"with the same test inputs passed on {found['when']}; the verdict is reused "
+            "(--retest runs them)"
+        )
+        return f"passed (verdict of {found['when']} reused)", {"reused": True, "key": key, **parts}
+    result = backend.test(job, wheel)
+    save_verdict(store, key, parts, result)
+    return result, {"reused": False, "key": key, "retest": opts.retest, **parts}
 
 
 def _reproducibility(job: WheelJob, normalised: Normalised) -> dict[str, object]:
@@ -417,6 +452,9 @@ def ccache_store(opts: BuildOptions) -> Path:
 def _compiler_cache(opts: BuildOptions, build_id: BuildId, env: Mapping[str, str]) -> Ccache | None:
     """The tool's own ccache for Linux builds (``NUMPY_WHEELS_CCACHE=0``: none)."""
     if not opts.compiler_cache or build_id.platform.os != "linux":
+        return None
+    if opts.backend != "host" and build_id.platform.arch != platform.machine():
+        log.write(f"{build_id}: no compiler cache in an emulated {build_id.platform.arch} build")
         return None
     pin = ccache_pin(build_id.platform.arch)
     if pin is None:

@@ -289,6 +289,7 @@ class BuildRequest:
     require_portability_test: bool = False
     # verify: the exact build requirements of the record (pip constraints of the build venv)
     build_constraints: tuple[str, ...] = ()
+    retest: bool = False  # run the tests even when a verdict for identical bytes is stored
 
 
 def tree_project_name(tree: Path) -> str | None:
@@ -449,6 +450,7 @@ class BuildOptions:
     build_env: Mapping[str, str]  # the process environment over the CI files' globals, no secrets
     openblas: bool = False  # the project configuration requests the pinned scipy-openblas
     build_constraints: tuple[str, ...] = ()  # pins of the build venv (verify: the record's)
+    retest: bool = False  # --retest: never reuse a stored test verdict
 
 
 _PLATFORM_OS: Mapping[str, HostOS] = {"linux": "linux", "darwin": "macos", "win32": "windows"}
@@ -617,6 +619,7 @@ def resolve_build_options(
         build_env=without_secrets(env),
         openblas=project.openblas,
         build_constraints=request.build_constraints,
+        retest=request.retest,
     )
 
 

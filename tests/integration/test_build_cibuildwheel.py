@@ -14,6 +14,7 @@ from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.__main__ import main
 from tests.container import IMAGE, PLAT, build_image
+from tests.provenance import check_summary
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 
@@ -135,3 +136,43 @@ def test_a_build_wheel_override_runs_in_the_container(
     assert name == "fooext"
     assert PLAT in {t.platform for t in tags}
     assert "dot = 32.0" in out  # cibuildwheel tested the override's wheel
+
+
+def test_cold_and_warm_container_builds_give_one_sha256(
+    engine: dict[str, str],
+    fooext_repo: Callable[..., Path],
+    build_env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The tool's ccache inside the container, its directory mounted from the host cache and
+    kept: the warm build hits it for every compilation and gives the same bytes."""
+    root = fooext_repo()
+    env = {
+        **build_env,
+        **engine,
+        "NUMPY_WHEELS_CACHE": str(tmp_path / "cache"),
+        "NUMPY_WHEELS_IMAGE": IMAGE,
+        "CIBW_CONTAINER_ENGINE": "docker; create_args: --network=none; disable_host_mount: true",
+        "CIBW_ENVIRONMENT": "PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheels",
+        "CIBW_CACHE_PATH": str(tmp_path / "cibw-cache"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    }
+    records = []
+    for run in ("cold", "warm"):
+        wheelhouse = tmp_path / run
+        code = main(
+            ["--root", str(root), "build", "--backend", "cibuildwheel", "--only",
+             "cp311-manylinux_x86_64", "--no-test", "--wheelhouse", str(wheelhouse)],
+            env=env,
+        )  # fmt: skip
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        summary = json.loads((wheelhouse / "build-summary.json").read_text())
+        check_summary(summary)
+        records.append(summary["wheels"][0])
+    cold, warm = records
+    assert cold["sha256"] == warm["sha256"]
+    assert cold["compiler_cache"]["misses"] > 0
+    assert warm["compiler_cache"]["hit_rate"] == 1.0
+    assert cold["reproducibility"]["build_place"] is None  # /project in the container

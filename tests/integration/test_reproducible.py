@@ -145,3 +145,45 @@ def test_verify_rebuilds_and_names_a_changed_member(
     out, err = capsys.readouterr()
     assert code == ConfigError.return_code
     assert "config.sh: sha256" in err
+
+
+def test_verdicts_are_reused_for_identical_bytes_only(
+    fooext_repo: Callable[..., Path],
+    build_env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = fooext_repo()
+    env = {**build_env, "NUMPY_WHEELS_CACHE": str(tmp_path / "cache")}
+
+    def build(name: str, *args: str, extra: dict[str, str] | None = None) -> tuple[dict, str]:  # type: ignore[type-arg]
+        wheelhouse = tmp_path / name
+        code = main(
+            ["--root", str(root), "build", "--backend", "host", "--wheelhouse", str(wheelhouse),
+             *args],
+            env={**env, **(extra or {})},
+        )  # fmt: skip
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        (record,) = json.loads((wheelhouse / "build-summary.json").read_text())["wheels"]
+        return record, out
+
+    first, out = build("first")
+    assert "dot = 32.0" in out  # tested
+    assert first["verdict"]["reused"] is False
+    again, out = build("again")
+    assert again["sha256"] == first["sha256"]
+    assert "dot = 32.0" not in out
+    assert "the verdict is reused" in out
+    assert again["verdict"]["reused"] is True
+    assert again["test"].startswith("passed (verdict of ")
+    # other bytes (another optimisation level): tested again, whatever the cache holds
+    other, out = build("other", extra={"CFLAGS": "-O1"})
+    assert other["sha256"] != first["sha256"]
+    assert other["reproducibility"]["build_variables"] == {"CFLAGS": "-O1"}
+    assert "dot = 32.0" in out
+    assert other["verdict"]["reused"] is False
+    forced, out = build("forced", "--retest")
+    assert forced["sha256"] == first["sha256"]
+    assert "dot = 32.0" in out
+    assert forced["verdict"] | {"reused": False, "retest": True} == forced["verdict"]

@@ -161,6 +161,44 @@ def environment_string(values: Mapping[str, str]) -> str:
     return " ".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
 
 
+#: Where the host's compiler cache directory is mounted in the build container.
+CONTAINER_CCACHE = "/ccache"
+
+
+def with_volume(engine: str, volume: str) -> str:
+    """cibuildwheel's ``container-engine`` setting with one more ``--volume`` in create_args.
+
+    >>> with_volume("", "/c:/ccache")
+    'docker; create_args: --volume=/c:/ccache'
+    >>> with_volume("docker; create_args: --network=none; disable_host_mount: true", "/c:/x")
+    'docker; create_args: --network=none --volume=/c:/x; disable_host_mount: true'
+    """
+    parts = [p.strip() for p in engine.split(";") if p.strip()] or ["docker"]
+    arg = shlex.quote(f"--volume={volume}")
+    for i, part in enumerate(parts[1:], start=1):
+        if part.startswith("create_args:"):
+            parts[i] = f"{part} {arg}"
+            break
+    else:
+        parts.append(f"create_args: {arg}")
+    return "; ".join(parts)
+
+
+def stage_ccache(job: WheelJob, staged: Path) -> str | None:
+    """The tool's ccache binary and its masquerade links in the staged directory; return the
+    raw CIBW_ENVIRONMENT entries that put them first on the container's PATH."""
+    cc = job.compiler_cache
+    if cc is None:
+        return None
+    target = staged / "ccache"
+    (target / "bin").mkdir(parents=True)
+    shutil.copy(cc.binary, target / "ccache")
+    for link in cc.masquerade.iterdir():
+        (target / "bin" / link.name).symlink_to(Path("..") / "ccache")
+    inside = f"{CONTAINER_PROJECT}/{STAGE}/ccache/bin"
+    return f'PATH="{inside}:$PATH" CCACHE_DIR={CONTAINER_CCACHE}'
+
+
 def stage(job: WheelJob) -> dict[str, str]:
     """Copy hooks, licence texts, ci/ and the OpenBLAS wheel into the project; return the
     variables the container needs, with paths as the container sees them."""
@@ -212,7 +250,10 @@ def cibuildwheel_env(job: WheelJob, values: dict[str, str]) -> dict[str, str]:
     # what the staging set (container paths) wins.
     for key, value in plan.env().items():
         values.setdefault(key, value.format(project=".", openblas_lib=OPENBLAS_LIB))
-    crossing = f"{opts.cibw_environment} {environment_string(values)}".strip()
+    cache_entries = stage_ccache(job, job.source.path / STAGE)
+    crossing = " ".join(
+        x for x in (opts.cibw_environment, environment_string(values), cache_entries) if x
+    )
     env = {
         **job.env,
         "CIBW_BUILD_VERBOSITY": job.env.get("CIBW_BUILD_VERBOSITY", "1"),
@@ -225,6 +266,10 @@ def cibuildwheel_env(job: WheelJob, values: dict[str, str]) -> dict[str, str]:
             or []
         ),
     }
+    if job.compiler_cache is not None:
+        # the host's cache directory, kept between jobs (and read for the hit rate)
+        volume = f"{job.env['CCACHE_DIR']}:{CONTAINER_CCACHE}"
+        env["CIBW_CONTAINER_ENGINE"] = with_volume(job.env.get("CIBW_CONTAINER_ENGINE", ""), volume)
     # The plan's meson setup args (Accelerate's -Dblas, Windows' --vsenv and win32's
     # -Dallow-noblas=true, as numpy's cibuildwheel config) replace the project's.
     config_settings = dict(opts.project.config_settings)
