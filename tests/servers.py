@@ -547,3 +547,71 @@ def flaky_index(d: Path) -> Iterator[str]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@contextmanager
+def emptying_proxy(upstream: str, *, marker: str) -> Iterator[tuple[str, list[str]]]:
+    """A forwarding proxy to ``upstream`` (``http://host:port``) that answers the first GET
+    of each path containing ``marker`` with the object's own headers but an empty body
+    (Content-Length 0) — what a Swift read under load once gave the staging code. Real Swift
+    cannot be made to do this on purpose, hence this small server. Yields its URL and the
+    paths it emptied."""
+    import http.client
+    import http.server
+    import threading
+    import urllib.parse
+
+    target = urllib.parse.urlsplit(upstream)
+    emptied: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            conn = http.client.HTTPConnection(target.netloc, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            with lock:
+                empty = (
+                    self.command == "GET"
+                    and resp.status == 200
+                    and marker in self.path
+                    and self.path not in emptied
+                )
+                if empty:
+                    emptied.append(self.path)
+            self.send_response(resp.status, resp.reason)
+            kept = ("transfer-encoding", "connection") + (
+                () if self.command == "HEAD" else ("content-length",)
+            )
+            for key, value in resp.getheaders():
+                if key.lower() not in kept:
+                    self.send_header(key, value)
+            sent = b"" if empty else data
+            if self.command != "HEAD":
+                self.send_header("Content-Length", str(len(sent)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(sent)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", emptied
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -255,19 +256,36 @@ class SwiftStore:
         )
 
     def get_bytes(self, name: str) -> bytes | None:
-        got = self._call("get", self.conn.get_object, self.config.container, name)
-        return None if got is None else bytes(got[1])
+        """The object's bytes, checked against the Content-Length and ETag (MD5) Swift sent:
+        under load a body was once read empty, and a record read empty is a lost record."""
+        problem = ""
+        for _ in range(GET_ATTEMPTS):
+            got = self._call("get", self.conn.get_object, self.config.container, name)
+            if got is None:
+                return None
+            headers, body = got
+            problem = _body_problem(headers, bytes(body))
+            if not problem:
+                return bytes(body)
+        msg = f"Swift get of {name} failed {GET_ATTEMPTS} times: {problem}"
+        raise StoreError(msg)
 
     def delete(self, name: str) -> None:
         self._call("delete", self.conn.delete_object, self.config.container, name)
 
     def download(self, name: str, dest: Path) -> None:
-        _, body = self._call(
+        headers, body = self._call(
             "download", self.conn.get_object, self.config.container, name, resp_chunk_size=1 << 20
         )
+        size = 0
         with dest.open("wb") as fh:
             for block in body:
                 fh.write(block)
+                size += len(block)
+        expected = headers.get("content-length")
+        if expected is not None and expected.isdigit() and int(expected) != size:
+            msg = f"Swift download of {name} ended after {size} of {expected} bytes"
+            raise StoreError(msg)
 
     def base_url(self) -> str:
         if self.config.public_url:
@@ -277,6 +295,33 @@ class SwiftStore:
 
     def public_address(self) -> str | None:
         return self.config.public_url
+
+
+#: Reads of one object before a short or corrupt body is a StoreError.
+GET_ATTEMPTS = 3
+
+
+def _body_problem(headers: Mapping[str, str], body: bytes) -> str:
+    """Why ``body`` is not the object Swift described in ``headers`` ("" when it is).
+
+    >>> _body_problem({"content-length": "3", "etag": "900150983cd24fb0d6963f7d28e17f72"}, b"abc")
+    ''
+    >>> _body_problem({"content-length": "3"}, b"")
+    'a short body (0 of 3 bytes)'
+    """
+    expected = headers.get("content-length", "")
+    if expected.isdigit() and int(expected) != len(body):
+        return f"a short body ({len(body)} of {expected} bytes)"
+    etag = headers.get("etag", "").strip('"').lower()
+    large = "x-object-manifest" in headers or "x-static-large-object" in headers
+    # a plain object's ETag is the MD5 of its bytes (a large object's is not)
+    if (
+        len(etag) == 32
+        and not large
+        and hashlib.md5(body, usedforsecurity=False).hexdigest() != etag
+    ):
+        return "a body whose MD5 is not the object's ETag"
+    return ""
 
 
 class S3Store:

@@ -23,7 +23,7 @@ from numpy_wheels.errors import (
 )
 from numpy_wheels.files import sha256_of
 from tests.integration.conftest import CANARY
-from tests.servers import SwiftAIO, swift_server
+from tests.servers import SwiftAIO, emptying_proxy, swift_server
 from tests.wheelfiles import make_sdist, make_wheel
 
 # The real secret of every store in this suite: no captured output may ever contain it.
@@ -189,6 +189,33 @@ def test_duplicate_is_skipped_conflict_refused(target: Target, run: Run, repo: P
     assert "replaced" in out
     metadata = json.loads(fetch(target.public_url + "metadata.json"))
     assert metadata[files[1].name]["sha256"] == sha256_of(files[1])
+
+
+def test_swift_record_read_empty_is_read_again(swift: SwiftAIO, run: Run, repo: Path) -> None:
+    """An earlier uploader's record read back with an empty body (the flake of
+    test_eight_concurrent_uploaders_lose_nothing[swift]) is read again, not taken as a lost
+    record: the next upload's pages still list every file."""
+    container = f"c{uuid.uuid4().hex[:10]}"
+    env = {"WHEELHOUSE_UPLOADER_USERNAME": "test:tester", "WHEELHOUSE_UPLOADER_SECRET": CANARY}
+    direct = Target(
+        "swift",
+        ["--provider-name", "swift", "--auth-url", swift.auth_url],
+        env,
+        f"{swift.storage_url}/{container}/",
+        container,
+    )
+    first = [make_wheel(repo / "first", tag="py3-none-any")]
+    assert run(direct, folder=repo / "first")[0] == 0
+    upstream = swift.storage_url.split("/v1/")[0]
+    with emptying_proxy(upstream, marker="/.records/") as (proxy, emptied):
+        path = swift.storage_url.removeprefix(upstream)
+        through = dataclasses.replace(direct, args=[*direct.args, "--storage-url", proxy + path])
+        second = [make_sdist(repo / "second")]
+        code, _, err = run(through, folder=repo / "second")
+    assert code == 0, err
+    assert emptied  # the proxy did empty a record's body
+    metadata = json.loads(fetch(direct.public_url + "metadata.json"))
+    assert sorted(metadata) == sorted(p.name for p in first + second)
 
 
 @pytest.mark.parametrize("target", ["swift", "s3"], indirect=True)  # local needs none
