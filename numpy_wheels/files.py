@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -21,11 +21,15 @@ if TYPE_CHECKING:  # packaging, tarfile, urllib are imported on use: config read
     from packaging.tags import Tag
     from packaging.version import Version
 
-#: Seconds to connect, and to wait for each read: a stalled connection fails, never hangs.
-CONNECT_TIMEOUT = 30.0
+#: Seconds the server may stay silent: a stalled connection fails, never hangs.
 READ_TIMEOUT = 60.0
 #: Attempts after the first, on connection errors, timeouts and 429/5xx, with backoff.
 RETRIES = 4
+#: Seconds for a whole download, retries included (net.py's deadline).
+DEADLINE = 600.0
+#: Bodies larger than these are refused: a page or JSON document; a file (sdist, wheel).
+MAX_PAGE_BYTES = 64 << 20
+MAX_DOWNLOAD_BYTES = 2 << 30
 
 #: Configuration files larger than this are refused unread (numpy's CI files are ~10 KiB).
 MAX_CONFIG_BYTES = 1 << 20
@@ -251,69 +255,45 @@ def raw_metadata(path: Path) -> bytes:
     return raw
 
 
-def _pool(retries: int, timeout: float) -> object:
-    import urllib.request
-
-    import urllib3
-
-    retry = urllib3.Retry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        backoff_factor=0.5,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET"}),
-        raise_on_status=True,
-    )
-    timeouts = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, timeout), read=timeout)
-    proxy = urllib.request.getproxies().get("https")
-    if proxy:
-        return urllib3.ProxyManager(proxy, retries=retry, timeout=timeouts)
-    return urllib3.PoolManager(retries=retry, timeout=timeouts)
-
-
 def fetch(
     url: str,
     *,
     error: type[FatalError],
     dest: Path | None = None,
-    headers: Mapping[str, str] | None = None,
+    accept: str = "*/*",
     timeout: float = READ_TIMEOUT,
     retries: int = RETRIES,
+    deadline: float = DEADLINE,
 ) -> bytes:
-    """GET ``url`` with a connect/read deadline and retries (urllib3's ``Retry``).
+    """GET ``url`` through :func:`numpy_wheels.net.get`: an overall ``deadline`` covering
+    connect, headers, body and retries (a server that trickles a byte at a time cannot hold
+    a build), ``timeout`` for the longest silence, ``retries`` on connection errors and
+    429/5xx, https through ``https_proxy``.
 
     With ``dest`` the body streams into ``dest`` (returns b""); otherwise it is returned.
-    Any failure after the retries raises ``error`` naming the URL and the cause.
+    Any failure raises ``error`` naming the URL and the cause.
     """
-    import shutil
+    from numpy_wheels import net
+    from numpy_wheels.errors import StoreError
 
-    import urllib3
-
-    pool = _pool(retries, timeout)
+    limits = net.Limits(
+        deadline=deadline,
+        read_timeout=min(timeout, deadline),
+        attempts=retries + 1,
+        max_bytes=MAX_DOWNLOAD_BYTES if dest is not None else MAX_PAGE_BYTES,
+    )
+    what = f"cannot download {url}"
     try:
-        resp = pool.request(  # type: ignore[attr-defined]
-            "GET", url, headers=dict(headers or {}), preload_content=False
-        )
-        try:
-            if resp.status >= 400:
-                msg = f"cannot download {url}: HTTP {resp.status}"
-                raise error(msg)
-            if dest is None:
-                return bytes(resp.read())
-            with dest.open("wb") as fh:
-                shutil.copyfileobj(resp, fh, 1 << 20)
+        if dest is not None:
+            net.download(url, dest, limits=limits, what=what)
             return b""
-        finally:
-            resp.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
-        reason = getattr(exc, "reason", None) or exc
-        msg = f"cannot download {url} (after {retries} retries, {timeout:g}s deadline): {reason}"
+        body, _ = net.get_bytes(url, limits=limits, accept=accept, what=what)
+    except StoreError as exc:  # net's class; the caller's step names its own
+        raise error(str(exc)) from None
+    except OSError as exc:  # dest: the local disk
+        msg = f"{what}: cannot write {dest}: {exc.strerror or exc}"
         raise error(msg) from None
-    except OSError as exc:
-        msg = f"cannot download {url}: {exc}"
-        raise error(msg) from None
+    return body
 
 
 def verified_file(

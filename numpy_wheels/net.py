@@ -104,10 +104,39 @@ class _Retryable(Exception):
 def _connection(parts: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
     host = parts.hostname or ""
     if parts.scheme == "https":
+        proxy = _https_proxy(host)
+        if proxy is not None:  # CONNECT through the proxy, TLS with the host end to end
+            conn = http.client.HTTPSConnection(
+                proxy.hostname or "",
+                proxy.port or 8080,
+                timeout=timeout,
+                context=ssl.create_default_context(),
+            )
+            conn.set_tunnel(host, parts.port or 443, headers=_proxy_auth(proxy))
+            return conn
         return http.client.HTTPSConnection(
             host, parts.port, timeout=timeout, context=ssl.create_default_context()
         )
     return http.client.HTTPConnection(host, parts.port, timeout=timeout)
+
+
+def _https_proxy(host: str) -> urllib.parse.SplitResult | None:
+    """``https_proxy`` unless ``no_proxy`` exempts ``host`` (as pip and urllib read them)."""
+    proxy = urllib.request.getproxies().get("https")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+
+
+def _proxy_auth(proxy: urllib.parse.SplitResult) -> dict[str, str]:
+    if proxy.username is None:
+        return {}
+    import base64
+
+    user = urllib.parse.unquote(proxy.username)
+    password = urllib.parse.unquote(proxy.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Proxy-Authorization": f"Basic {token}"}
 
 
 Writer = Callable[[memoryview], object]
@@ -325,6 +354,7 @@ def get_bytes(
     accept: str = "*/*",
     canceller: Canceller | None = None,
     allow_file: bool = False,
+    what: str | None = None,
 ) -> tuple[bytes, Response]:
     """The body of ``url`` (bounded by ``limits.max_bytes``) and what the server said."""
     chunks: list[bytes] = []
@@ -333,7 +363,15 @@ def get_bytes(
         chunks.clear()
         return lambda block: chunks.append(bytes(block))  # a copy: the buffer is reused
 
-    resp = get(url, sink, limits=limits, accept=accept, canceller=canceller, allow_file=allow_file)
+    resp = get(
+        url,
+        sink,
+        limits=limits,
+        accept=accept,
+        canceller=canceller,
+        allow_file=allow_file,
+        what=what,
+    )
     return b"".join(chunks), resp
 
 
@@ -344,6 +382,7 @@ def download(
     limits: Limits = Limits(),
     canceller: Canceller | None = None,
     allow_file: bool = False,
+    what: str | None = None,
 ) -> Response:
     """Stream ``url`` into ``dest`` (the caller's ``.part``), hashing as it arrives; a retry
     starts the file again. Returns the size and sha256 of what was written."""
@@ -360,5 +399,5 @@ def download(
             limits=limits,
             canceller=canceller,
             allow_file=allow_file,
-            what=f"download {url}",
+            what=what or f"download {url}",
         )

@@ -187,7 +187,7 @@ def fetch_sdist(
     version = sdist_version(commit)
     name = canonicalize_name(project)
     url = index_url.rstrip("/") + f"/{name}/"
-    body = fetch(url, headers={"Accept": _SIMPLE_JSON}, error=SourceError)
+    body = fetch(url, accept=_SIMPLE_JSON, error=SourceError)
     try:
         files = json.loads(body)["files"]
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
