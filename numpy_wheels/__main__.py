@@ -218,6 +218,17 @@ def release_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept files the listing publishes no sha256 for",
     )
+    p.add_argument(
+        "--allow-unverified-provenance",
+        action="store_true",
+        help="release files without a build record tying them to a tested build of the tag "
+        "(sets staged before build records existed); each is still named",
+    )
+    p.add_argument(
+        "--tag",
+        help="the release's tag in the project's repository (default vVERSION): every file "
+        "must be built from the commit it names, or from the sdist of VERSION",
+    )
     p.add_argument("--max-workers", type=_count, default=4, help="parallel downloads (default 4)")
     p.add_argument(
         "--timeout",

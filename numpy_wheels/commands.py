@@ -414,7 +414,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.config.staging import resolve_store_config
     from numpy_wheels.log import format_table
     from numpy_wheels.staging import open_store
-    from numpy_wheels.staging.stage import upload
+    from numpy_wheels.staging.stage import provenance, upload
 
     pr = pull_request(env)
     if pr is not None and not args.upload_pull_request:
@@ -444,8 +444,15 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if offline:
         log.write("dry run without the store's credentials: the container is not read")
     store = None if offline else open_store(config)
+    builds = provenance(folder)
+    summaries = sorted({str(b["summary"]) for b in builds.values()})
+    log.write(
+        f"build records (provenance) for {sum(f.name in builds for f in files)} of "
+        f"{len(files)} file(s), from {', '.join(summaries) or 'no summary'}"
+    )
     results = upload(
         files,
+        builds=builds,
         store=store,
         project=project,
         expected=expected,
@@ -592,7 +599,7 @@ def cmd_sdist(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.config.build import read_project_config
+    from numpy_wheels.config.build import read_project_config, repository_url
     from numpy_wheels.config.release import resolve_target
     from numpy_wheels.model.matrix import manifest
     from numpy_wheels.release.release import (
@@ -643,6 +650,9 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         dry_run=args.dry_run,
         allow_incomplete=args.allow_incomplete,
         allow_unhashed=args.allow_unhashed,
+        allow_unverified_provenance=args.allow_unverified_provenance,
+        tag=args.tag,
+        repo_url=repository_url(root, env),
         max_workers=args.max_workers,
         timeout=args.timeout,
     )
@@ -723,13 +733,15 @@ def _release_listing(
     limits = Limits(deadline=args.timeout, read_timeout=min(60.0, args.timeout))
     local = url.lower().startswith("file:")  # a local listing the user named
     get = functools.partial(fetch, limits=limits, allow_file=local)
-    return url, from_url(url, project, get=get), None
+    return url, from_url(url, project, get=get, builds=True), None
 
 
 def _show_released(results: Sequence[Released]) -> None:
+    from numpy_wheels.staging.pages import build_line
+
     log.write(
         format_table(
-            ["file", "size", "sha256", "action", "verified"],
+            ["file", "size", "sha256", "action", "verified", "build"],
             [
                 [
                     r.filename,
@@ -737,6 +749,7 @@ def _show_released(results: Sequence[Released]) -> None:
                     r.sha256[:16],
                     r.action,
                     "yes" if r.verified else "-",
+                    build_line(r.build),
                 ]
                 for r in results
             ],

@@ -416,6 +416,24 @@ def project_name(root: Path, env: Mapping[str, str], config: CIConfig | None = N
     return resolve_project(root, run_environment(env, config=config), project).name
 
 
+def repository_url(root: Path, env: Mapping[str, str]) -> str | None:
+    """Where the project's tags are (the release resolves its tag there): REPO_URL from the
+    environment or the CI files, ``[tool.numpy-wheels] repo-url``, else REPO_DIR's own
+    checkout; None when there is none."""
+    project = read_project_config(root)
+    try:
+        run_env = run_environment(env, config=read_ci_files(root, project))
+    except ConfigError:  # no CI files (or unreadable ones): the environment alone
+        run_env = dict(env)
+    try:
+        source = resolve_project(root, run_env, project)
+    except ConfigError:
+        return project.repo_url
+    if source.repo_url:
+        return source.repo_url
+    return str(source.repo_dir) if (source.repo_dir / ".git").exists() else None
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     root: Path

@@ -18,7 +18,7 @@ import html.parser
 import json
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -41,6 +41,7 @@ class Remote:
     url: str | None  # None: fetched through the store
     sha256: str | None
     size: int | None = None
+    build: Mapping[str, object] | None = None  # the staged build record (provenance)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -136,6 +137,7 @@ def _from_metadata(base: str, body: bytes) -> list[Remote]:
             url=_checked_url(urllib.parse.urljoin(base, urllib.parse.quote(name)), base),
             sha256=_sha256(meta.get("sha256")),
             size=_size(meta.get("size")),
+            build=meta["build"] if isinstance(meta.get("build"), dict) else None,
         )
         for name, meta in data.items()
         if is_dist(name)
@@ -175,9 +177,15 @@ def _parse_page(page: Page) -> tuple[str, list[Remote], str | None]:
 
 
 def from_url(
-    url: str, project: str, *, get: Fetch | None = None, max_pages: int = 1000
+    url: str,
+    project: str,
+    *,
+    get: Fetch | None = None,
+    max_pages: int = 1000,
+    builds: bool = False,
 ) -> list[Remote]:
-    """Every distribution file the page(s) at ``url`` offer, with the published hashes.
+    """Every distribution file the page(s) at ``url`` offer, with the published hashes (and
+    with ``builds`` the build records, from the container's metadata.json next to the page).
 
     ``get`` fetches one page (default: ``fetch``, reading ``file:`` only when ``url`` is one).
     """
@@ -201,31 +209,41 @@ def from_url(
             raise StoreError(msg) from None
         for item in items:
             found.setdefault(item.filename, item)
-    if any(r.sha256 is None for r in found.values()) and kind != "metadata.json":
+    lacking = any(r.sha256 is None or (builds and r.build is None) for r in found.values())
+    if lacking and kind != "metadata.json":
         found = _hashes_from_metadata(url, found, get)
     return sorted(found.values(), key=lambda r: r.filename)
 
 
 def _hashes_from_metadata(url: str, found: dict[str, Remote], get: Fetch) -> dict[str, Remote]:
-    """Fill in missing hashes from the container's metadata.json next to the page, if any."""
+    """Fill in missing hashes (and build records) from the container's metadata.json next
+    to the page, if any."""
     try:
         page = get(urllib.parse.urljoin(url.split("?", maxsplit=1)[0], "metadata.json"))
         published = {r.filename: r for r in _from_metadata(page.url, page.body)}
     except (StoreError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return found  # no usable metadata.json: the hashes stay unknown (and are refused)
-    return {
-        name: r
-        if r.sha256 or name not in published
-        else dataclasses.replace(r, sha256=published[name].sha256, size=published[name].size)
-        for name, r in found.items()
-    }
+    out = {}
+    for name, r in found.items():
+        other = published.get(name)
+        if other is None:
+            out[name] = r
+        elif r.sha256 is None:
+            out[name] = dataclasses.replace(
+                r, sha256=other.sha256, size=other.size, build=other.build
+            )
+        elif r.build is None and other.sha256 == r.sha256:  # the record of these very bytes
+            out[name] = dataclasses.replace(r, build=other.build)
+        else:
+            out[name] = r
+    return out
 
 
 def from_store(store: Store) -> list[Remote]:
     """The store's own records (written by ``upload``), each with its sha256 and size."""
     return sorted(
         (
-            Remote(filename=r.filename, url=None, sha256=r.sha256, size=r.size)
+            Remote(filename=r.filename, url=None, sha256=r.sha256, size=r.size, build=r.build)
             for r in read_records(store).values()
         ),
         key=lambda r: r.filename,

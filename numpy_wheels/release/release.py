@@ -44,7 +44,7 @@ from numpy_wheels.files import (
 )
 from numpy_wheels.log import log
 from numpy_wheels.net import Cancelled, Canceller, Limits
-from numpy_wheels.release import gate, validate
+from numpy_wheels.release import gate, provenance, validate
 from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 
@@ -68,6 +68,9 @@ class ReleaseOptions:
     dry_run: bool = False
     allow_incomplete: bool = False
     allow_unhashed: bool = False
+    allow_unverified_provenance: bool = False
+    tag: str | None = None  # the release's tag (default vVERSION)
+    repo_url: str | None = None  # where the tag is resolved (git ls-remote)
     max_workers: int = 4
     timeout: float = 300.0  # deadline of each request (retries included) and of each twine run
 
@@ -85,6 +88,7 @@ class Released:
     signed: bool = False
     verified: bool = False
     note: str | None = None  # what happened beyond the action (an error read back as a success)
+    build: Mapping[str, object] | None = None  # the staged build record (provenance)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -482,6 +486,7 @@ def release(
     was done so far, whichever way this ends."""
     progress = progress if progress is not None else Progress()
     chosen = _gated(remotes, opts, say)
+    _check_provenance(chosen, opts, env, say)
     by_name = {r.filename: r for r in remotes}
     with TwineCheck(env) as checks:
         # Each file is handed to twine check as it arrives: the check runs during the
@@ -497,6 +502,7 @@ def release(
             size=p.stat().st_size,
             sha256=digests[p.name],
             action="downloaded only" if opts.no_twine else "would upload",
+            build=by_name[p.name].build,
         )
         for p in paths
     ]
@@ -515,6 +521,34 @@ def release(
         sign(todo, opts, env)
     results = upload_each(results, {p.name: p for p in todo}, opts, target, env, progress)
     return verify_published(results, target, opts.project, opts.limits, progress)
+
+
+def _check_provenance(
+    chosen: Sequence[Remote],
+    opts: ReleaseOptions,
+    env: Mapping[str, str],
+    say: Callable[[str], None],
+) -> None:
+    """Every file's build record against the release's tag, before any download."""
+    tag = opts.tag or f"v{opts.version}"
+    tag_sha = None
+    if provenance.needs_tag(chosen):
+        if opts.repo_url is None:
+            log.warning(
+                f"no repository URL to resolve {tag} in (REPO_URL, [tool.numpy-wheels] "
+                "repo-url): no git build can be checked against it"
+            )
+        else:
+            tag_sha = provenance.resolve_tag(opts.repo_url, tag, env)
+            say(f"{tag} is {tag_sha} in {opts.repo_url}")
+    expected = provenance.Expected(
+        project=opts.project, version=opts.version, tag=tag, tag_sha=tag_sha
+    )
+    problems = provenance.check(chosen, expected, allow_unverified=opts.allow_unverified_provenance)
+    for line in problems:
+        log.warning(f"unverified provenance (--allow-unverified-provenance): {line}")
+    if not problems:
+        say(f"provenance: every file was built from {tag} and tested")
 
 
 def upload_each(

@@ -26,9 +26,32 @@ class Record:
     sha256: str
     size: int
     uploaded: str
+    #: the file's provenance: its record from the build/sdist summary (``stage.provenance``)
+    build: Mapping[str, object] | None = None
 
     def as_json(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["build"] = dict(self.build) if self.build is not None else None
+        return out
+
+
+def build_line(build: Mapping[str, object] | None) -> str:
+    """One line saying which build made a file (for the pages, tables and the report).
+
+    >>> build_line({"commit": "v2.4.6", "source": {"kind": "git", "resolved": "a" * 40},
+    ...             "test": "passed (host venv)", "ok": True})
+    'git v2.4.6 aaaaaaaaaaaa, tests passed (host venv)'
+    >>> build_line(None)
+    'no build record'
+    """
+    if not build:
+        return "no build record"
+    source = build.get("source")
+    source = source if isinstance(source, Mapping) else {}
+    kind, resolved = source.get("kind", "?"), str(source.get("resolved", ""))[:12]
+    test = build.get("test") or ("ok" if build.get("ok") else "failed")
+    words = "tests " if str(test).startswith(("passed", "not run", "skipped")) else ""
+    return f"{kind} {build.get('commit', '?')} {resolved}, {words}{test}"
 
 
 def _version_key(text: str) -> tuple[int, Version | str]:
@@ -70,7 +93,8 @@ def index_html(
     out.append("<h2>All files</h2><ul>")
     out.extend(
         f"<li><a href='{html.escape(r.filename)}#sha256={r.sha256}'>"
-        f"{html.escape(r.filename)}</a> {megabytes(r.size)} <code>{r.sha256}</code></li>"
+        f"{html.escape(r.filename)}</a> {megabytes(r.size)} <code>{r.sha256}</code> "
+        f"<span class='build'>built: {html.escape(build_line(r.build))}</span></li>"
         for r in sorted(records, key=lambda r: r.filename)
     )
     out.append("</ul></body></html>")
@@ -198,8 +222,10 @@ def simple_pages(records: Sequence[Record]) -> Mapping[str, str]:
 
 
 def metadata_json(records: Sequence[Record]) -> dict[str, dict[str, object]]:
-    """``metadata.json``: sha256, size and upload time per file (wheelhouse-uploader's shape)."""
+    """``metadata.json``: sha256, size and upload time per file (wheelhouse-uploader's shape),
+    and the build record (provenance) of each file that has one."""
     return {
         r.filename: {"sha256": r.sha256, "size": r.size, "uploaded": r.uploaded}
+        | ({"build": dict(r.build)} if r.build is not None else {})
         for r in sorted(records, key=lambda r: r.filename)
     }

@@ -229,20 +229,78 @@ def _content_type(filename: str) -> str:
 Planned: TypeAlias = tuple[Path, Record | None, Action]
 
 
-def _record_of(path: Path, uploaded: str) -> Record:
+def _record_of(
+    path: Path, uploaded: str, builds: Mapping[str, Mapping[str, object]] | None = None
+) -> Record:
     name, version, _ = parse_dist(path.name)
+    digest = sha256_of(path)
+    build = (builds or {}).get(path.name)
+    if build is not None and build.get("sha256") != digest:
+        log.warning(f"{path.name}: the build summary names other bytes; staged without it")
+        build = None
     return Record(
         filename=path.name,
         project=name,
         version=str(version),
-        sha256=sha256_of(path),
+        sha256=digest,
         size=path.stat().st_size,
         uploaded=uploaded,
+        build=build,
     )
 
 
+#: The summaries ``build`` and ``sdist`` write into the wheelhouse (CI jobs that gather
+#: several wheelhouses rename theirs ``build-summary-JOB.json``).
+SUMMARIES = ("build-summary*.json", "sdist-summary*.json")
+
+
+def provenance(folder: Path) -> dict[str, dict[str, object]]:
+    """file name -> its build record, from the summaries in ``folder``: the commit asked
+    for, the source it resolved to (git SHA, or the sdist and its sha256), the tests, the
+    tool. A summary that cannot be read is named and skipped (its files then have none)."""
+    out: dict[str, dict[str, object]] = {}
+    for path in sorted(p for pattern in SUMMARIES for p in folder.glob(pattern)):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            common = {
+                "tool": summary.get("tool"),
+                "commit": summary["commit"]["commit"],
+                "mode": summary["commit"].get("mode"),
+                "source": {k: v for k, v in summary["source"].items() if k != "path"}
+                if "source" in summary
+                else None,
+                "summary": path.name,
+            }
+            for wheel in summary.get("wheels", []):
+                if wheel.get("wheel") and wheel.get("sha256"):
+                    out[wheel["wheel"]] = common | {
+                        "kind": "wheel",
+                        "identifier": wheel.get("identifier"),
+                        "sha256": wheel["sha256"],
+                        "ok": bool(wheel.get("ok")),
+                        "test": wheel.get("test"),
+                    }
+            if "sdist" in summary:
+                sdist = summary["sdist"]
+                out[sdist["filename"]] = common | {
+                    "kind": "sdist",
+                    "source": {k: v for k, v in sdist["source"].items() if k != "path"},
+                    "sha256": sdist["sha256"],
+                    "ok": True,  # the summary is written only after every check passed
+                    "test": "; ".join(f"{k}: {v}" for k, v in sdist.get("checks", {}).items()),
+                }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning(f"{path}: not a build summary this tool can read ({exc}); skipped")
+    return out
+
+
 def _plan_upload(
-    files: Sequence[Path], existing: Mapping[str, Record], *, force: bool, uploaded: str
+    files: Sequence[Path],
+    existing: Mapping[str, Record],
+    *,
+    force: bool,
+    uploaded: str,
+    builds: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[Planned]:
     """What happens to each file; an UploadConflictError before any byte is sent.
 
@@ -256,7 +314,7 @@ def _plan_upload(
         if old is None:
             plan.append((path, None, "uploaded"))
             continue
-        record = _record_of(path, uploaded)
+        record = _record_of(path, uploaded, builds)
         if old.sha256 == record.sha256:
             plan.append((path, old, "skipped"))
         elif force or version.is_devrelease:
@@ -270,11 +328,18 @@ def _plan_upload(
     return plan
 
 
-def _send(item: Planned, *, store: Store, uploaded: str, written: dict[str, Record]) -> Staged:
+def _send(
+    item: Planned,
+    *,
+    store: Store,
+    uploaded: str,
+    written: dict[str, Record],
+    builds: Mapping[str, Mapping[str, object]] | None = None,
+) -> Staged:
     """One file and its record (the record after the file: no record names a missing file)."""
     path, known, action = item
     start = time.monotonic()
-    record = known or _record_of(path, uploaded)
+    record = known or _record_of(path, uploaded, builds)
     if action != "skipped":
         store.put_file(path.name, path, content_type=_content_type(path.name))
         store.put_bytes(
@@ -319,6 +384,7 @@ def upload(
     max_workers: int = 8,
     dry_run: bool = False,
     progress: Callable[[Staged], None] | None = None,
+    builds: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[Staged]:
     """Upload ``files``; identical bytes are skipped, a release file with other bytes refused.
     ``store`` None: a dry run that cannot read the container (every file would be sent)."""
@@ -334,7 +400,9 @@ def upload(
             log.write(report.summary())
     enforce_tags(reports)
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    plan = _plan_upload(files, _staged_records(store, dry_run=dry_run), force=force, uploaded=now)
+    plan = _plan_upload(
+        files, _staged_records(store, dry_run=dry_run), force=force, uploaded=now, builds=builds
+    )
     if dry_run:
         return [
             Staged(
@@ -349,7 +417,7 @@ def upload(
     written: dict[str, Record] = {}
 
     def send(item: Planned) -> Staged:
-        done = _send(item, store=store, uploaded=now, written=written)
+        done = _send(item, store=store, uploaded=now, written=written, builds=builds)
         if progress is not None:
             progress(done)
         return done

@@ -941,6 +941,7 @@ def release(
             str(sb.dl),
             "--timeout",
             "2",
+            "--allow-unverified-provenance",  # the sandbox's sets carry no build records
             *(["-n"] if dry else []),
             *extra,
         )
@@ -1143,6 +1144,7 @@ def stalled_index(sb: Sandbox) -> list[str]:
         str(sb.dl),
         "--timeout",
         "3",
+        "--allow-unverified-provenance",
         "--repository-url",
         index,
         "--index-url",
@@ -1174,6 +1176,7 @@ def stalled_simple_index(sb: Sandbox) -> list[str]:
         str(sb.dl),
         "--timeout",
         "2",
+        "--allow-unverified-provenance",
         "--repository-url",
         sb.url("/up/", Route(behaviour="stall")),
         "--index-url",
@@ -1272,6 +1275,7 @@ def index_with_credentials(sb: Sandbox) -> list[str]:
         str(sb.dl),
         "--timeout",
         "10",
+        "--allow-unverified-provenance",
         "--repository-url",
         index,
         "--index-url",

@@ -57,7 +57,7 @@ def test_signal_during_stalled_parallel_download(
     dl = tmp_path / "dl"
     argv = [sys.executable, "-c", "from numpy_wheels.__main__ import wheel_uploader_main as m; "
             "raise SystemExit(m())", "--root", str(repo), "-u", listing, "-w", str(dl), "-n",
-            "--max-workers", "4", "fooext", "0.1.0"]  # fmt: skip
+            "--max-workers", "4", "--allow-unverified-provenance", "fooext", "0.1.0"]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # Synchronise on the server seeing all four downloads, not on a sleep.

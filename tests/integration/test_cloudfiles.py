@@ -67,7 +67,7 @@ def wheelhouse(repo: Path) -> list[Path]:
     house = repo / "wheelhouse"
     return [
         make_wheel(house, tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64", size=2000),
-        make_wheel(house, tag="py3-none-any", payload=b"# any\n"),
+        make_wheel(house, tag="cp311-cp311-win_amd64", payload=b"# win\n"),
         make_sdist(house),
     ]
 
@@ -177,7 +177,7 @@ def test_upload_to_ord_published_through_the_cdn(
     text = page.decode()
     assert f"Public address: <a href='{public}'>{public}</a>" in text
     assert f"pip install --index-url {public}simple/ fooext" in text
-    assert "0.1.0: 2 of 4 expected files" in text  # three wheels and the sdist expected
+    assert "0.1.0: 3 of 4 expected files" in text  # three wheels and the sdist expected
     metadata = json.loads(fetch(rax, public + "metadata.json")[1])
     assert {n: m["sha256"] for n, m in metadata.items()} == {p.name: sha256_of(p) for p in files}
     # A rerun skips everything, re-enables the CDN (202) and prints the address.
@@ -223,6 +223,7 @@ def test_wheel_uploader_reads_the_cdn_address(
     dl = tmp_path / "dl"
     proc = subprocess.run(
         [str(BIN / "wheel-uploader"), "--root", str(repo), "-u", public, "-n",
+         "--allow-unverified-provenance",
          "--allow-incomplete", "-w", str(dl), "--json", "fooext", "0.1.0"],
         env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path),
              "SSL_CERT_FILE": str(rax.cloud.ca_file)},
@@ -310,6 +311,7 @@ def test_cdn_unavailable_files_still_staged(
     code = wheel_uploader_main(
         ["--root", str(repo), "--provider-name", "cloudfiles", "--auth-url",
          rax.cloud.identity_url, "--container", container, "-n", "--allow-incomplete",
+         "--allow-unverified-provenance",
          "-w", str(tmp_path / "dl"), "--json", "fooext", "0.1.0"],
         env={"PATH": "/usr/bin:/bin", "WHEELHOUSE_UPLOADER_USERNAME": USER,
              "WHEELHOUSE_UPLOADER_SECRET": CANARY},

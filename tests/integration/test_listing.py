@@ -64,7 +64,8 @@ def test_wrong_published_hash_leaves_nothing(
     http_root: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root, url = http_root
-    a = make_wheel(root, tag="py3-none-any")
+    # the wheel the manifest expects (a pure one would be refused before any download)
+    a = make_wheel(root, tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64")
     (root / "index.html").write_text(f'<a href="{a.name}#sha256={"0" * 64}">a</a>')
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -82,6 +83,7 @@ def test_wrong_published_hash_leaves_nothing(
             str(dl),
             "-n",
             "--allow-incomplete",
+            "--allow-unverified-provenance",
             "fooext",
             "0.1.0",
         ],
@@ -90,7 +92,8 @@ def test_wrong_published_hash_leaves_nothing(
     err = capsys.readouterr().err
     assert code == ReleaseGateError.return_code
     assert "published 0000" in err
-    assert list(dl.iterdir()) == []  # neither the file nor its .part
+    # neither the file nor its .part: only the report of the refusal
+    assert [p.name for p in dl.iterdir()] == ["release-fooext-0.1.0.json"]
 
 
 @pytest.mark.parametrize(

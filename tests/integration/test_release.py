@@ -67,7 +67,8 @@ def staged_set(house: Path, *, sdist: bool = True) -> list[Path]:
 
 def release_argv(repo: Path, url: str, pypi: str, wheel_dir: Path | str, *rest: str) -> list[str]:
     """wheel-uploader's arguments; ``rest`` ends with PACKAGE VERSION when it is given."""
-    return ["--root", str(repo), "-u", url, "--repository-url", pypi, "-w", str(wheel_dir), *rest]
+    return ["--root", str(repo), "-u", url, "--repository-url", pypi, "-w", str(wheel_dir),
+            "--allow-unverified-provenance", *rest]  # fmt: skip
 
 
 def twine_env(**extra: str) -> dict[str, str]:
@@ -216,6 +217,7 @@ def test_release_through_the_store(
             str(tmp_path / "dl"),
             "-t",
             "win",
+            "--allow-unverified-provenance",
             "fooext",
             "0.1.0",
         ],
@@ -436,7 +438,7 @@ def test_pypirc_repository_section(
     )
     argv = ["--root", str(repo), "-u", f"{swift.storage_url}/{container}/", "-r",
             "staging-index", "--config-file", str(pypirc), "-w", str(tmp_path / "dl"),
-            "fooext", "0.1.0"]  # fmt: skip
+            "--allow-unverified-provenance", "fooext", "0.1.0"]  # fmt: skip
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no TWINE_* at all
     code, _, err = run(capsys, argv, env)
     assert code == 0, err

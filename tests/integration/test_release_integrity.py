@@ -102,7 +102,8 @@ def test_html_pages_served_as_wheels(
         (served / name).write_text("<!DOCTYPE html>\n<html><body>429 Too Many Requests</body>")
     (served / "index.html").write_text("".join(f'<a href="{n}">{n}</a>\n' for n in names))
     dl = tmp_path / "dl"
-    argv = ["--root", str(repo), "-u", url, "--repository-url", pypi, "-w", str(dl)]
+    argv = ["--root", str(repo), "-u", url, "--repository-url", pypi, "-w", str(dl),
+            "--allow-unverified-provenance"]  # fmt: skip
     code, output = uploader(capsys, [*argv, "fooext", "0.1.0"], twine_env())
     assert code == ReleaseGateError.return_code
     assert "publishes no sha256" in output
@@ -138,6 +139,7 @@ def test_a_pure_wheel_of_a_platform_project_is_refused_even_with_allow_incomplet
     )
     assert code == 0, output
     release = ["--root", str(repo), "release", "9.9.9", *store, "--container", "w",
+               "--allow-unverified-provenance",
                "--repository-url", pypi, "-w", str(tmp_path / "dl")]  # fmt: skip
     code, output = numpy_wheels(capsys, [*release, "--allow-incomplete"], twine_env())
     assert code == ReleaseGateError.return_code, output
@@ -156,7 +158,7 @@ def stage_local(
     argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
     code, output = numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})
     assert code == 0, output
-    return [*store, "--container", "w"]
+    return [*store, "--container", "w", "--allow-unverified-provenance"]
 
 
 def test_an_index_that_stores_then_answers_500_converges(
@@ -324,3 +326,110 @@ def test_dry_runs_need_no_credentials(
     # without --dry-run the credentials are still required
     code, output = numpy_wheels(capsys, upload[:-2], bare)
     assert code == CredentialsMissingError.return_code, output
+
+
+def git(cwd: Path, *argv: str) -> str:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}  # fmt: skip
+    return subprocess.run(
+        ["git", *argv], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def tagged_project(repo: Path) -> tuple[str, str]:
+    """REPO_DIR ``fooext``: a git repository whose v0.1.0 (annotated) is one commit behind
+    main; returns (the tag's commit, main's commit)."""
+    src = repo / "fooext"
+    src.mkdir()
+    git(src, "init", "-q", "-b", "main")
+    (src / "README").write_text("0.1.0\n")
+    git(src, "add", "README")
+    git(src, "commit", "-q", "-m", "0.1.0")
+    git(src, "tag", "-a", "v0.1.0", "-m", "fooext 0.1.0")
+    (src / "README").write_text("0.2.0.dev0\n")
+    git(src, "commit", "-q", "-am", "after the release")
+    return git(src, "rev-parse", "v0.1.0^{commit}"), git(src, "rev-parse", "main")
+
+
+def write_summaries(house: Path, files: list[Path], *, commit: str, resolved: str) -> None:
+    """build-summary.json and sdist-summary.json as ``build``/``sdist`` write them."""
+    source = {"kind": "git", "path": "/w/fooext", "commit": commit, "resolved": resolved,
+              "origin": "https://example.invalid/fooext.git"}  # fmt: skip
+    head = {"tool": "numpy-wheels test", "project": "fooext",
+            "commit": {"commit": commit, "mode": "release"}, "source": source}  # fmt: skip
+    wheels = [
+        {
+            "identifier": p.name.split("-")[2],
+            "ok": True,
+            "wheel": p.name,
+            "size": 1,
+            "sha256": sha256_of(p),
+            "test": "passed (host venv)",
+        }
+        for p in files
+        if p.suffix == ".whl"
+    ]
+    (house / "build-summary.json").write_text(json.dumps(head | {"wheels": wheels}))
+    sdist = next(p for p in files if p.name.endswith(".tar.gz"))
+    record = {"filename": sdist.name, "sha256": sha256_of(sdist), "size": 1,
+              "version": "0.1.0", "source": source, "checks": {"twine": "ok"}}  # fmt: skip
+    (house / "sdist-summary.json").write_text(json.dumps(head | {"sdist": record}))
+
+
+def test_a_set_built_from_the_tag_is_published_with_each_files_build(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = wheels_repo(tmp_path, "fooext")
+    tag_sha, _ = tagged_project(repo)
+    house = tmp_path / "house"
+    files = built_set(house, "fooext", "0.1.0")
+    write_summaries(house, files, commit="v0.1.0", resolved=tag_sha)
+    store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
+    code, output = numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})
+    assert code == 0, output
+    assert f"build records (provenance) for {len(files)} of {len(files)} file(s)" in output
+    page = (tmp_path / "store" / "w" / "index.html").read_text()
+    assert page.count(f"built: git v0.1.0 {tag_sha[:12]}, tests passed") == len(files) - 1
+    argv = ["--root", str(repo), "release", "0.1.0", *store, "--container", "w",
+            "--repository-url", pypi, "-w", str(tmp_path / "dl"), "--json"]  # fmt: skip
+    code = main(argv, env=twine_env())
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"v0.1.0 is {tag_sha}" in err
+    assert "provenance: every file was built from v0.1.0 and tested" in err
+    report = json.loads(out)
+    for f in report["files"]:
+        assert (f["action"], f["verified"]) == ("uploaded", True)
+        assert f["build"]["source"]["resolved"] == tag_sha
+        assert f["build"]["sha256"] == f["sha256"]
+        assert f["build"]["kind"] == ("wheel" if f["filename"].endswith(".whl") else "sdist")
+    assert on_index(pypi) == {p.name: sha256_of(p) for p in files}
+
+
+def test_a_set_built_from_another_commit_is_refused(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = wheels_repo(tmp_path, "fooext")
+    tag_sha, main_sha = tagged_project(repo)
+    house = tmp_path / "house"
+    files = built_set(house, "fooext", "0.1.0")
+    write_summaries(house, files, commit="main", resolved=main_sha)
+    store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
+    assert numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})[0] == 0
+    release = ["--root", str(repo), "release", "0.1.0", *store, "--container", "w",
+               "--repository-url", pypi, "-w", str(tmp_path / "dl")]  # fmt: skip
+    code, output = numpy_wheels(capsys, release, twine_env())
+    assert code == ReleaseGateError.return_code, output
+    assert f"{len(files)} file(s) are not tied to a tested build of v0.1.0" in output
+    assert f"built from {main_sha[:12]} (main), not from the tag v0.1.0 ({tag_sha[:12]})" in output
+    assert "--allow-unverified-provenance" in output.split("hint:")[1]
+    assert on_index(pypi) == {}
+    assert not list((tmp_path / "dl").glob("*.whl"))  # refused before any download
+    # --tag names the tag the set was built from (here: a tag on main)
+    git(repo / "fooext", "tag", "fooext-0.1.0-final", "main")
+    code, output = numpy_wheels(capsys, [*release, "--tag", "fooext-0.1.0-final"], twine_env())
+    assert code == 0, output
+    assert set(on_index(pypi)) == {p.name for p in files}

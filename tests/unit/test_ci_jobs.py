@@ -244,7 +244,10 @@ def test_build_steps_run_the_build_command() -> None:
     appveyor = _yaml(REPO / "appveyor.yml")
     assert any(BUILD in line["cmd"] for line in appveyor["build_script"])
     steps = _yaml(WORKFLOW)["jobs"]["build"]["steps"]
-    assert [s["run"] for s in steps if "run" in s][-1] == BUILD
+    runs = [s["run"] for s in steps if "run" in s]
+    # the build, then only the summary's renaming (the wheels' provenance, staged with them)
+    assert runs[-2] == BUILD
+    assert runs[-1].startswith("mv wheelhouse/build-summary.json ")
 
 
 def _uses(data: Any) -> Iterator[tuple[str, str]]:
@@ -279,7 +282,10 @@ def test_workflow_hygiene() -> None:
     # the sdist job builds from the git checkout and uploads only the sdist
     sdist_steps = data["jobs"]["sdist"]["steps"]
     assert "python -m numpy_wheels sdist --source git" in [s.get("run") for s in sdist_steps]
-    assert sdist_steps[-1]["with"]["path"] == "wheelhouse/*.tar.gz"
+    assert sdist_steps[-1]["with"]["path"].split() == [
+        "wheelhouse/*.tar.gz",
+        "wheelhouse/sdist-summary.json",  # its provenance
+    ]
     # triggers: daily schedule, manual dispatch with an input; checkouts keep no token
     assert data["on"]["schedule"][0]["cron"]
     assert data["on"]["workflow_dispatch"]["inputs"]["mode"]["options"] == ["release", "daily"]
