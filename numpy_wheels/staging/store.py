@@ -233,25 +233,21 @@ class SwiftStore:
         return [ObjectInfo(name=i["name"], size=int(i["bytes"])) for i in items]
 
     def put_file(self, name: str, path: Path, *, content_type: str) -> None:
-        # A PUT with its Content-Length is stored whole or not at all.
         with path.open("rb") as fh:
-            self._call(
-                "upload",
-                self.conn.put_object,
-                self.config.container,
-                name,
-                fh,
-                content_length=path.stat().st_size,
-                content_type=content_type,
-            )
+            self._put(name, fh, path.stat().st_size, content_type)
 
     def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
+        self._put(name, data, len(data), content_type)
+
+    def _put(self, name: str, body: Any, size: int, content_type: str) -> None:
+        # A PUT with its Content-Length is stored whole or not at all.
         self._call(
             "upload",
             self.conn.put_object,
             self.config.container,
             name,
-            data,
+            body,
+            content_length=size,
             content_type=content_type,
         )
 
@@ -395,25 +391,20 @@ class S3Store:
 
     def put_file(self, name: str, path: Path, *, content_type: str) -> None:
         with path.open("rb") as fh:
-            self._call(
-                "upload",
-                self.client.put_object,
-                Bucket=self.config.container,
-                Key=name,
-                Body=fh,
-                ContentType=content_type,
-                ContentLength=path.stat().st_size,
-                **self._acl(),
-            )
+            self._put(name, fh, path.stat().st_size, content_type)
 
     def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
+        self._put(name, data, len(data), content_type)
+
+    def _put(self, name: str, body: Any, size: int, content_type: str) -> None:
         self._call(
             "upload",
             self.client.put_object,
             Bucket=self.config.container,
             Key=name,
-            Body=data,
+            Body=body,
             ContentType=content_type,
+            ContentLength=size,
             **self._acl(),
         )
 

@@ -67,30 +67,6 @@ def test_bump_quotes_values_yaml_would_misread(data_copy: Callable[[str], Path])
     assert resolve_commit(read_config(root), {}).commit == "1.20"
 
 
-def test_git_diff_numstat_one_line_per_file(data_copy: Callable[[str], Path]) -> None:
-    root = data_copy("this-repo")
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e.invalid",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(root),
-    }
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "ci"]):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True)
-    apply(plan_bump(read_config(root), "v9.9.9"))
-    out = subprocess.run(
-        ["git", "diff", "--numstat"], cwd=root, env=env, check=True, capture_output=True, text=True
-    ).stdout
-    rows = sorted(line.split("\t") for line in out.splitlines())
-    assert rows == [
-        ["1", "1", ".github/workflows/wheels.yml"],
-        ["1", "1", ".travis.yml"],
-        ["1", "1", "appveyor.yml"],
-    ]
-
-
 def git_repo(root: Path) -> dict[str, str]:
     env = {
         "GIT_AUTHOR_NAME": "t",
@@ -103,6 +79,21 @@ def git_repo(root: Path) -> dict[str, str]:
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "ci"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
     return env
+
+
+def test_git_diff_numstat_one_line_per_file(data_copy: Callable[[str], Path]) -> None:
+    root = data_copy("this-repo")
+    env = git_repo(root)
+    apply(plan_bump(read_config(root), "v9.9.9"))
+    out = subprocess.run(
+        ["git", "diff", "--numstat"], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    rows = sorted(line.split("\t") for line in out.splitlines())
+    assert rows == [
+        ["1", "1", ".github/workflows/wheels.yml"],
+        ["1", "1", ".travis.yml"],
+        ["1", "1", "appveyor.yml"],
+    ]
 
 
 def test_the_printed_diff_applies_with_git_apply(
