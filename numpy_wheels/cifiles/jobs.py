@@ -9,6 +9,7 @@ lines in a branch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -225,7 +226,18 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
         found = ", ".join(f.provider for f in config.files) or "none"
         msg = f"this repository has no {service} CI file (found: {found})"
         raise UsageError(msg)
-    index, job = pick_job(ci_file, wanted)
+    try:
+        index, job = pick_job(ci_file, wanted)
+    except SelectionError:
+        # another workflow of the service (publish.yml beside wheels.yml) may have it
+        others = [f for f in config.files if f.provider == service and f is not ci_file]
+        for other in others:
+            with contextlib.suppress(SelectionError):
+                index, job = pick_job(other, wanted)
+                ci_file = other
+                break
+        else:
+            raise
     defined = [v for v in (*ci_file.global_env, *job.env) if v.name is not None]
     # ${{ inputs.… }} and the like: empty on a push or scheduled run, which is what is shown.
     runtime = tuple(f"{v.name} ({v.location})" for v in defined if "${{" in (v.value or ""))

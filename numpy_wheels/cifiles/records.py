@@ -111,7 +111,11 @@ class CIConfig:
     files: tuple[CIFile, ...]
 
     def by_provider(self, provider: Provider) -> CIFile | None:
-        return next((f for f in self.files if f.provider == provider), None)
+        """The service's file that builds: of several (wheels.yml beside publish.yml), the
+        one defining BUILD_COMMIT, else the first."""
+        files = [f for f in self.files if f.provider == provider]
+        builds = (f for f in files if any(v.name == "BUILD_COMMIT" for v in f.global_env))
+        return next(builds, files[0] if files else None)
 
 
 # -- shell-style assignment strings ------------------------------------------------------------

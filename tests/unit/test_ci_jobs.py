@@ -293,3 +293,33 @@ def test_workflow_hygiene() -> None:
         for step in job["steps"]:
             if "actions/checkout@" in step.get("uses", ""):
                 assert step["with"]["persist-credentials"] is False
+
+
+def test_publish_workflow() -> None:
+    """publish.yml: dispatched by hand with a version and a target; the release gate (no
+    credential, no upload) first; then trusted publishing with PEP 740 attestations, the
+    OIDC permission only there, in the target's protected environment."""
+    path = REPO / ".github" / "workflows" / "publish.yml"
+    text = path.read_text()
+    data = _yaml(path)
+    inputs = data["on"]["workflow_dispatch"]["inputs"]
+    assert set(data["on"]) == {"workflow_dispatch"}
+    assert inputs["version"]["required"] is True
+    assert inputs["target"]["options"] == ["testpypi", "pypi"]
+    assert data["permissions"] == {}
+    for line in text.splitlines():
+        if "uses:" in line:
+            assert re.search(r"@[0-9a-f]{40}\s+# v\d+\.\d+\.\d+$", line), line
+    gate, publish = data["jobs"]["gate"], data["jobs"]["publish"]
+    assert gate["permissions"] == {"contents": "read"}
+    assert "secrets." not in json.dumps(data)
+    run = "\n".join(s.get("run", "") for s in gate["steps"])
+    assert 'numpy_wheels release "$VERSION" --dry-run' in run
+    assert publish["needs"] == "gate"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "${{ inputs.target }}"
+    (action,) = [s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", "")]
+    assert action["with"]["attestations"] is True
+    assert "password" not in action["with"]  # trusted publishing: no token
+    # the publish job runs no code of this repository (no checkout, no run step)
+    assert all("run" not in s and "checkout" not in s.get("uses", "") for s in publish["steps"])

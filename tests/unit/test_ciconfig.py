@@ -107,9 +107,19 @@ def test_github_env_and_matrix_expansion() -> None:
 
 def test_this_repository_ci_files_read() -> None:
     config = read_config(Path(__file__).parents[2])
-    assert [f.provider for f in config.files] == ["travis", "appveyor", "github"]
-    for f in config.files:
+    assert [f.path.name for f in config.files] == [
+        ".travis.yml",
+        "appveyor.yml",
+        "publish.yml",
+        "wheels.yml",
+    ]
+    builders = [f for f in config.files if f.path.name != "publish.yml"]
+    for f in builders:
         assert f.get_global("BUILD_COMMIT") is not None
+    # the service's file that builds is wheels.yml, not publish.yml (sorted first)
+    github = config.by_provider("github")
+    assert github is not None
+    assert github.path.name == "wheels.yml"
 
 
 @pytest.mark.parametrize(
