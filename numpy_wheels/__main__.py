@@ -161,8 +161,8 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def release_options(p: argparse.ArgumentParser) -> None:
-    """wheel-uploader's flags (shared by ``numpy-wheels release``)."""
+def _release_download_options(p: argparse.ArgumentParser) -> None:
+    """Where the staged files are listed and where they go."""
     from numpy_wheels.release.gate import WHEEL_TYPES
 
     p.add_argument(
@@ -192,6 +192,10 @@ def release_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace local files whose hash differs from the listing",
     )
+
+
+def _release_upload_options(p: argparse.ArgumentParser) -> None:
+    """twine's side: target, signing, dry run."""
     p.add_argument(
         "-n", "--no-twine", action="store_true", help="download and check only; upload nothing"
     )
@@ -208,6 +212,10 @@ def release_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="list, gate, download and check; upload nothing"
     )
+
+
+def _release_gate_options(p: argparse.ArgumentParser) -> None:
+    """The waivers of the release gate."""
     p.add_argument(
         "--allow-incomplete",
         action="store_true",
@@ -229,6 +237,13 @@ def release_options(p: argparse.ArgumentParser) -> None:
         help="the release's tag in the project's repository (default vVERSION): every file "
         "must be built from the commit it names, or from the sdist of VERSION",
     )
+
+
+def release_options(p: argparse.ArgumentParser) -> None:
+    """wheel-uploader's flags (shared by ``numpy-wheels release``)."""
+    _release_download_options(p)
+    _release_upload_options(p)
+    _release_gate_options(p)
     p.add_argument("--max-workers", type=_count, default=4, help="parallel downloads (default 4)")
     p.add_argument(
         "--timeout",
@@ -246,46 +261,11 @@ def release_options(p: argparse.ArgumentParser) -> None:
     store_options(p, positional=False)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="numpy-wheels",
-        description="Build, repair and test the wheels of the project a wheels repository "
-        "points at, with BUILD_COMMIT read from its CI files.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--root", default=".", help="the wheels repository (default: .)")
-    parser.add_argument(
-        "--debug-traceback", action="store_true", help="show the Python traceback of a failure"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=EPILOG,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.set_defaults(handler=handler)
-        return p
-
-    p = add(
-        "commit",
-        cmd_commit,
-        "Print the commit-ish this CI run builds, where it came "
-        "from, and the mode (release, or daily on scheduled runs).",
-    )
+def _commit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = add(
-        "lint",
-        cmd_lint,
-        "Check that the CI files agree on BUILD_COMMIT, the daily "
-        "commit, the OpenBLAS pin and the Python versions, and that values are well formed.",
-    )
+
+def _lint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="findings as JSON on stdout")
     p.add_argument(
         "--require-portability-test",
@@ -294,23 +274,15 @@ def _parser() -> argparse.ArgumentParser:
         "(DOCKER_TEST_IMAGE or [tool.numpy-wheels.test-images])",
     )
 
-    p = add(
-        "bump",
-        cmd_bump,
-        "Set BUILD_COMMIT (or the daily commit) in every CI file, "
-        "changing nothing else; shows the diff.",
-    )
+
+def _bump_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("ref", help="tag, branch or commit hash")
     p.add_argument("--daily", action="store_true", help="bump the daily (scheduled) commit")
     p.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
     p.add_argument("--force", action="store_true", help="bump even if the files disagree")
 
-    p = add(
-        "matrix",
-        cmd_matrix,
-        "List the build identifiers the configuration selects, or "
-        "with --wheels VERSION the wheel file names a release must contain.",
-    )
+
+def _matrix_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json",
         action="store_true",
@@ -333,12 +305,8 @@ def _parser() -> argparse.ArgumentParser:
         help="only the wheels this CI service builds ([tool.numpy-wheels.ci])",
     )
 
-    p = add(
-        "build",
-        cmd_build,
-        "Get the source at BUILD_COMMIT, the pinned OpenBLAS, build, "
-        "repair and test the wheel(s) into the wheelhouse.",
-    )
+
+def _build_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--only",
         metavar="ID",
@@ -380,13 +348,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the build summary as JSON")
 
-    p = add(
-        "verify",
-        cmd_verify,
-        "Rebuild a wheel from its provenance record (its build-summary.json entry) in a "
-        "clean work dir and cache, and compare the sha256; on a difference, name the members "
-        "that differ (diffoscope's report when installed) and exit 23.",
-    )
+
+def _verify_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("wheel", metavar="WHEEL|URL", help="a wheel file, or its http(s) URL")
     p.add_argument(
         "--provenance",
@@ -396,13 +359,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    p = add(
-        "sdist",
-        cmd_sdist,
-        "Build the release's sdist from the git checkout at BUILD_COMMIT (or take the "
-        "verified release sdist from the index with --source sdist), check it (name, version "
-        "= tag, twine check --strict, a wheel builds from it) and put it in the wheelhouse.",
-    )
+
+def _sdist_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
         choices=SOURCES,
@@ -417,12 +375,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the sdist record as JSON")
 
-    p = add(
-        "upload",
-        cmd_upload,
-        "Stage the wheelhouse in the container: sha256-checked, "
-        "idempotent, with metadata.json, index.html and a PEP 503 simple/ index.",
-    )
+
+def _upload_options(p: argparse.ArgumentParser) -> None:
     store_options(p, positional=True)
     p.add_argument("--local-folder", default="wheelhouse", help="files to upload")
     p.add_argument(
@@ -450,12 +404,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="show what would be uploaded")
 
-    p = add(
-        "plan",
-        cmd_plan,
-        "Show how one identifier is built, repaired and tested (runner, BLAS, deployment "
-        "target, environment, commands) — the plan the cibuildwheel backend runs.",
-    )
+
+def _plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("identifier", metavar="ID", help="a build identifier, e.g. cp313-macosx_arm64")
     p.add_argument(
         "--variant",
@@ -464,13 +414,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = add(
-        "reproduce",
-        cmd_reproduce,
-        "Rebuild one CI job's exact environment (global + job variables, mode, "
-        "BUILD_COMMIT), show it, and run its build here (Linux jobs) or print the plan and "
-        "commands (macOS/Windows jobs).",
-    )
+
+def _reproduce_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ci", required=True, choices=SERVICES)
     p.add_argument("--job", required=True, metavar="N|NAME", help="job index or name")
     p.add_argument("--daily", action="store_true", help="as a scheduled (daily) run")
@@ -480,19 +425,133 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-test", action="store_true", help="passed to build")
     p.add_argument("--json", action="store_true", help="print the job as JSON first")
 
-    p = add("staged", cmd_staged, "List what the container holds, with sha256s.")
+
+def _staged_options(p: argparse.ArgumentParser) -> None:
     store_options(p, positional=False)
     p.add_argument("version", nargs="?", metavar="VERSION", type=_version, help="only this version")
 
-    p = add(
+
+def _release_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", type=_version, help="release version, e.g. 2.4.6")
+    release_options(p)
+    p.set_defaults(package=None)
+
+
+_COMMANDS: tuple[tuple[str, Handler, str, Callable[[argparse.ArgumentParser], None]], ...] = (
+    (
+        "commit",
+        cmd_commit,
+        "Print the commit-ish this CI run builds, where it came "
+        "from, and the mode (release, or daily on scheduled runs).",
+        _commit_options,
+    ),
+    (
+        "lint",
+        cmd_lint,
+        "Check that the CI files agree on BUILD_COMMIT, the daily "
+        "commit, the OpenBLAS pin and the Python versions, and that values are well formed.",
+        _lint_options,
+    ),
+    (
+        "bump",
+        cmd_bump,
+        "Set BUILD_COMMIT (or the daily commit) in every CI file, "
+        "changing nothing else; shows the diff.",
+        _bump_options,
+    ),
+    (
+        "matrix",
+        cmd_matrix,
+        "List the build identifiers the configuration selects, or "
+        "with --wheels VERSION the wheel file names a release must contain.",
+        _matrix_options,
+    ),
+    (
+        "build",
+        cmd_build,
+        "Get the source at BUILD_COMMIT, the pinned OpenBLAS, build, "
+        "repair and test the wheel(s) into the wheelhouse.",
+        _build_options,
+    ),
+    (
+        "verify",
+        cmd_verify,
+        "Rebuild a wheel from its provenance record (its build-summary.json entry) in a "
+        "clean work dir and cache, and compare the sha256; on a difference, name the members "
+        "that differ (diffoscope's report when installed) and exit 23.",
+        _verify_options,
+    ),
+    (
+        "sdist",
+        cmd_sdist,
+        "Build the release's sdist from the git checkout at BUILD_COMMIT (or take the "
+        "verified release sdist from the index with --source sdist), check it (name, version "
+        "= tag, twine check --strict, a wheel builds from it) and put it in the wheelhouse.",
+        _sdist_options,
+    ),
+    (
+        "upload",
+        cmd_upload,
+        "Stage the wheelhouse in the container: sha256-checked, "
+        "idempotent, with metadata.json, index.html and a PEP 503 simple/ index.",
+        _upload_options,
+    ),
+    (
+        "plan",
+        cmd_plan,
+        "Show how one identifier is built, repaired and tested (runner, BLAS, deployment "
+        "target, environment, commands) — the plan the cibuildwheel backend runs.",
+        _plan_options,
+    ),
+    (
+        "reproduce",
+        cmd_reproduce,
+        "Rebuild one CI job's exact environment (global + job variables, mode, "
+        "BUILD_COMMIT), show it, and run its build here (Linux jobs) or print the plan and "
+        "commands (macOS/Windows jobs).",
+        _reproduce_options,
+    ),
+    (
+        "staged",
+        cmd_staged,
+        "List what the container holds, with sha256s.",
+        _staged_options,
+    ),
+    (
         "release",
         cmd_release,
         "Upload a staged version to the package index with twine: the set checked against "
         "the manifest, every file against its staged sha256, then verified on the index.",
+        _release_options,
+    ),
+)
+"""Each command: name, handler, help (also its description), the function adding its options."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="numpy-wheels",
+        description="Build, repair and test the wheels of the project a wheels repository "
+        "points at, with BUILD_COMMIT read from its CI files.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("version", metavar="VERSION", type=_version, help="release version, e.g. 2.4.6")
-    release_options(p)
-    p.set_defaults(package=None)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--root", default=".", help="the wheels repository (default: .)")
+    parser.add_argument(
+        "--debug-traceback", action="store_true", help="show the Python traceback of a failure"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, handler, help_text, add_options in _COMMANDS:
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(handler=handler)
+        add_options(p)
     return parser
 
 
