@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from numpy_wheels.errors import ConfigError, FatalError
 
-if TYPE_CHECKING:  # packaging, tarfile, urllib are imported on use: config reads go through
-    # here at CLI start-up, which must stay fast (benchmarks/cli_latency.py)
+if TYPE_CHECKING:  # packaging, tarfile, zipfile, urllib are imported on use: config reads go
+    # through here at CLI start-up, which must stay fast (benchmarks/cli_latency.py)
     import tarfile
+    import zipfile
 
     from packaging.tags import Tag
     from packaging.version import Version
@@ -73,6 +74,16 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The raw sha256 digest of one zip member, inflated a MiB at a time: a member that claims
+    gigabytes (a zip bomb of a few MB) costs time, never memory."""
+    digest = hashlib.sha256()
+    with zf.open(info) as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.digest()
 
 
 def read_config_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str:

@@ -17,7 +17,6 @@ import contextlib
 import csv
 import dataclasses
 import fcntl
-import hashlib
 import io
 import os
 import re
@@ -29,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from numpy_wheels.errors import RepairError, SourceError
+from numpy_wheels.files import member_sha256
 from numpy_wheels.log import log
 
 #: Where the host backend builds (overridable with NUMPY_WHEELS_BUILD_BASE, recorded).
@@ -205,9 +205,8 @@ def _mode(info: zipfile.ZipInfo) -> int:
     return (stat.S_IFREG | (0o755 if unix & 0o111 else 0o644)) << 16
 
 
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode()
+def _record_hash(digest: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def check_record(zf: zipfile.ZipFile) -> None:
@@ -225,7 +224,7 @@ def check_record(zf: zipfile.ZipFile) -> None:
         if info.is_dir() or info.filename == records[0]:
             continue
         entry = rows.get(info.filename)
-        if entry is None or entry[0] != _record_hash(zf.read(info)):
+        if entry is None or entry[0] != _record_hash(member_sha256(zf, info)):
             msg = f"{zf.filename}: {info.filename} is not in RECORD with its hash"
             raise RepairError(msg)
 

@@ -25,14 +25,14 @@ Windows and pure wheels are not checked (the report says so).
 from __future__ import annotations
 
 import dataclasses
-import io
 import posixpath
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, BinaryIO, Literal, TypeAlias
 
 from packaging.utils import parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -129,21 +129,26 @@ class TagReport:
 
 
 def check_wheel(wheel: Path) -> TagReport:
-    """Read the binaries of ``wheel`` and check them against its platform tags."""
+    """Read the binaries of ``wheel`` and check them against its platform tags.
+
+    Binaries are copied out one member at a time into a scratch directory and parsed from
+    there (never held in memory); a member larger than ``MAX_BINARY_BYTES`` is refused unread.
+    WheelTagError when the wheel cannot be read."""
     _, _, _, tags = parse_wheel_filename(wheel.name)
     platforms = tuple(sorted({t.platform for t in tags}))
     linux = [p for p in platforms if linux_tag(p) is not None]
     macos = [p for p in platforms if p.startswith("macosx_")]
-    try:
-        files = _binaries_and_names(wheel)
-    except (OSError, zipfile.BadZipFile) as exc:
-        msg = f"{wheel.name}: cannot read the wheel ({exc})"
-        raise WheelTagError(msg) from None
-    if linux:
-        return _check_linux(wheel.name, platforms, linux, files)
-    if macos:
+    if not linux and not macos:
+        return TagReport(wheel=wheel.name, checked="not checked", platforms=platforms)
+    with tempfile.TemporaryDirectory(prefix="numpy-wheels-tagcheck-") as scratch:
+        try:
+            files = _binaries_and_names(wheel, Path(scratch))
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            msg = f"{wheel.name}: cannot read the wheel ({exc})"
+            raise WheelTagError(msg) from None
+        if linux:
+            return _check_linux(wheel.name, platforms, linux, files)
         return _check_macos(wheel.name, platforms, macos, files)
-    return TagReport(wheel=wheel.name, checked="not checked", platforms=platforms)
 
 
 def enforce(reports: Iterable[TagReport], *, error: type[Exception] = WheelTagError) -> None:
@@ -158,19 +163,40 @@ def enforce(reports: Iterable[TagReport], *, error: type[Exception] = WheelTagEr
         raise error(msg)
 
 
-def _binaries_and_names(wheel: Path) -> dict[str, bytes]:
-    """Every member name of ``wheel``, with the bytes of those that start with an ELF or
-    Mach-O magic (``b""`` for the rest): only binaries are parsed, and a release's wheels are
-    mostly other files (Python sources, test data) that need not be inflated and CRC-checked."""
-    files: dict[str, bytes] = {}
+#: The largest member read as a binary (numpy's largest, OpenBLAS, is ~35 MB uncompressed):
+#: a bigger one is refused, not copied out (a zip bomb of a few MB can claim gigabytes).
+MAX_BINARY_BYTES = 1 << 30
+
+
+def _binaries_and_names(wheel: Path, scratch: Path) -> dict[str, Path | None]:
+    """Every member name of ``wheel``, with a copy in ``scratch`` of those that start with an
+    ELF or Mach-O magic (None for the rest): only binaries are parsed, and a release's wheels
+    are mostly other files (Python sources, test data) that need not be inflated.
+
+    WheelTagError for a binary member larger than MAX_BINARY_BYTES (its header says so, and
+    zipfile never inflates past the size the header gives)."""
+    files: dict[str, Path | None] = {}
     with zipfile.ZipFile(wheel) as zf:
-        for info in zf.infolist():
+        for number, info in enumerate(zf.infolist()):
             if info.is_dir():
                 continue
             with zf.open(info) as member:
                 head = member.read(4)
-                is_binary = head.startswith(b"\x7fELF") or head.startswith(_MACHO_MAGICS)
-                files[info.filename] = head + member.read() if is_binary else b""
+                if not (head.startswith(b"\x7fELF") or head.startswith(_MACHO_MAGICS)):
+                    files[info.filename] = None
+                    continue
+                if info.file_size > MAX_BINARY_BYTES:
+                    msg = (
+                        f"{wheel.name}: {info.filename} is {info.file_size} bytes uncompressed, "
+                        f"more than the {MAX_BINARY_BYTES >> 20} MiB a binary may be; not read "
+                        "(a damaged or hostile wheel)"
+                    )
+                    raise WheelTagError(msg)
+                copy = scratch / str(number)
+                with copy.open("wb") as out:
+                    out.write(head)
+                    shutil.copyfileobj(member, out, 1 << 20)
+                files[info.filename] = copy
     return files
 
 
@@ -271,17 +297,25 @@ class _Elf:
     versions: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
-def _read_elf(path: str, data: bytes) -> _Elf | None:
+def _read_elf(path: str, file: Path) -> _Elf | None:
+    """The facts of the ELF copied to ``file`` (None: not an ELF). pyelftools reads the
+    sections it is asked for from the open file, never the whole binary."""
+    with file.open("rb") as fh:
+        if not fh.read(4).startswith(b"\x7fELF"):
+            return None
+        fh.seek(0)
+        return _parse_elf(path, fh)
+
+
+def _parse_elf(path: str, fh: BinaryIO) -> _Elf:
     from elftools.common.exceptions import ELFError
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.elffile import ELFFile
     from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
     from elftools.elf.sections import SymbolTableSection
 
-    if not data.startswith(b"\x7fELF"):
-        return None
     try:
-        elf = ELFFile(io.BytesIO(data))
+        elf = ELFFile(fh)
         dynamic = elf.get_section_by_name(".dynamic")
         needed = (
             tuple(t.needed for t in dynamic.iter_tags() if t.entry.d_tag == "DT_NEEDED")  # type: ignore[attr-defined]
@@ -307,7 +341,7 @@ def _read_elf(path: str, data: bytes) -> _Elf | None:
             for i, (lib, name) in sorted(by_index.items())
         )
         return _Elf(path=path, machine=str(elf["e_machine"]), needed=needed, versions=versions)
-    except (ELFError, ValueError, KeyError) as exc:
+    except (ELFError, ValueError, KeyError, struct_error()) as exc:
         # A file that starts like an ELF but is not one we can read: say so, never skip it.
         return _Elf(path=path, machine=f"unreadable ({exc})", needed=(), versions=())
 
@@ -370,9 +404,12 @@ def _is_loader(lib: str) -> bool:
 
 
 def _check_linux(
-    wheel: str, platforms: tuple[str, ...], linux: Sequence[str], files: Mapping[str, bytes]
+    wheel: str,
+    platforms: tuple[str, ...],
+    linux: Sequence[str],
+    files: Mapping[str, Path | None],
 ) -> TagReport:
-    elves = [e for n, d in sorted(files.items()) if (e := _read_elf(n, d)) is not None]
+    elves = [e for n, f in sorted(files.items()) if f and (e := _read_elf(n, f)) is not None]
     in_wheel = frozenset(posixpath.basename(n) for n in files)
     violations: list[Violation] = []
     for platform in linux:
@@ -429,18 +466,18 @@ class _MachO:
     rpaths: tuple[str, ...]
 
 
-def _read_macho(path: str, data: bytes, scratch: Path) -> _MachO | None:
+def _read_macho(path: str, file: Path) -> _MachO | None:
     from macholib import mach_o
     from macholib.MachO import MachO
 
-    if not data.startswith(_MACHO_MAGICS):
+    with file.open("rb") as fh:
+        magic = fh.read(4)
+    if not magic.startswith(_MACHO_MAGICS):
         return None
-    file = scratch / "binary"
-    file.write_bytes(data)
     try:
         macho = MachO(str(file))
     except (ValueError, struct_error()) as exc:
-        if data.startswith(b"\xca\xfe\xba\xbe"):  # also a Java class file's magic
+        if magic.startswith(b"\xca\xfe\xba\xbe"):  # also a Java class file's magic
             return None
         return _MachO(path=path, minimum={f"unreadable ({exc})": Version("0")}, loads=(), rpaths=())
     minimum: dict[str, Version] = {}
@@ -504,13 +541,13 @@ def _resolve(ref: str, binary: str, names: frozenset[str], rpaths: Sequence[str]
 
 
 def _check_macos(
-    wheel: str, platforms: tuple[str, ...], macos: Sequence[str], files: Mapping[str, bytes]
+    wheel: str,
+    platforms: tuple[str, ...],
+    macos: Sequence[str],
+    files: Mapping[str, Path | None],
 ) -> TagReport:
     names = frozenset(files)
-    with tempfile.TemporaryDirectory(prefix="numpy-wheels-macho-") as tmp:
-        binaries = [
-            b for n, d in sorted(files.items()) if (b := _read_macho(n, d, Path(tmp))) is not None
-        ]
+    binaries = [b for n, f in sorted(files.items()) if f and (b := _read_macho(n, f)) is not None]
     external: set[str] = set()
     violations = [v for b in binaries for v in _macos_load_violations(b, names, macos, external)]
     for platform in macos:

@@ -10,7 +10,6 @@ rebuild, a difference in bytes is shown member by member (and with diffoscope wh
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from typing import Any
 
 from numpy_wheels.build.determinism import build_variables
 from numpy_wheels.errors import ConfigError, ReproducibilityError
-from numpy_wheels.files import sha256_of
+from numpy_wheels.files import member_sha256, sha256_of
 from numpy_wheels.log import log
 
 
@@ -112,13 +111,10 @@ def _jsonable(value: object) -> object:
 
 
 def member_hashes(wheel: Path) -> dict[str, str]:
-    """sha256 of every member of a wheel, by name."""
+    """sha256 of every member of a wheel, by name (streamed: a wheel from a URL is not
+    trusted to be small inside)."""
     with zipfile.ZipFile(wheel) as zf:
-        return {
-            i.filename: hashlib.sha256(zf.read(i)).hexdigest()
-            for i in zf.infolist()
-            if not i.is_dir()
-        }
+        return {i.filename: member_sha256(zf, i).hex() for i in zf.infolist() if not i.is_dir()}
 
 
 def member_diff(published: Path, rebuilt: Path) -> list[tuple[str, str]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import csv
 import email.parser
-import hashlib
 import re
 import tarfile
 import zipfile
@@ -28,7 +27,7 @@ from pathlib import Path
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
 
-from numpy_wheels.files import BadDistribution, parse_dist
+from numpy_wheels.files import MAX_METADATA_BYTES, BadDistribution, member_sha256, parse_dist
 
 #: RECORD lines whose hash is empty by design (PEP 376/427): RECORD itself, its signatures.
 _UNHASHED = (".dist-info/RECORD", ".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")
@@ -55,8 +54,8 @@ def _first_bytes(path: Path) -> str:
     return f"starts with {text[:20]!r}" + (" (an HTML page?)" if html else "")
 
 
-def _b64_sha256(data: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _record_problems(zf: zipfile.ZipFile, dist_info: str) -> list[str]:
@@ -80,7 +79,7 @@ def _record_problems(zf: zipfile.ZipFile, dist_info: str) -> list[str]:
             problems.append(f"{name} is not in RECORD")
         elif not digest.startswith("sha256="):
             problems.append(f"{name}: RECORD gives no sha256")
-        elif digest.removeprefix("sha256=") != _b64_sha256(zf.read(name)):
+        elif digest.removeprefix("sha256=") != _b64(member_sha256(zf, info)):
             problems.append(f"{name}: its sha256 differs from RECORD's")
     names = {i.filename for i in members}
     problems += [f"RECORD lists {n}, which is not in the wheel" for n in listed if n not in names]
@@ -107,6 +106,9 @@ def _wheel_problems(path: Path, filename: str) -> list[str]:
             absent = [n for n in needed if n not in zf.namelist()]
             if absent:
                 return [f"no {', '.join(absent)}"]
+            big = [n for n in needed if zf.getinfo(n).file_size > MAX_METADATA_BYTES]
+            if big:  # read whole below: bounded first (a zip bomb claims gigabytes)
+                return [f"{', '.join(big)} larger than {MAX_METADATA_BYTES >> 20} MiB"]
             meta = _headers(zf.read(needed[0]))
             wheel = _headers(zf.read(needed[1]))
             problems = _record_problems(zf, dist_info)

@@ -135,3 +135,70 @@ def test_a_closed_stream_keeps_the_documented_code(
     assert "Traceback" not in done.stderr
     if closed == "stdout" and argv[0] == "lint":
         assert "numpy-wheels: error: no CI files" in done.stderr  # stderr still says why
+
+
+def zip_bomb_wheel(house: Path, *, claimed: int) -> Path:
+    """A valid manylinux wheel (RECORD right) whose one binary is an ELF magic followed by
+    ``claimed`` zero bytes: a file of about a thousandth of that size, written a MiB at a
+    time (the test itself never holds it)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    house.mkdir(parents=True, exist_ok=True)
+    dist_info = "fooext-0.1.0.dist-info"
+    path = house / "fooext-0.1.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    small = {
+        f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: fooext\nVersion: 0.1.0\n",
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\n"
+        b"Tag: cp311-cp311-manylinux_2_28_x86_64\n",
+    }
+    digest = hashlib.sha256(b"\x7fELF")
+    block = bytes(1 << 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("fooext/_big.so", "w", force_zip64=True) as fh:
+            fh.write(b"\x7fELF")
+            for _ in range(claimed >> 20):
+                fh.write(block)
+                digest.update(block)
+        b64 = base64.urlsafe_b64encode
+
+        def entry(name: str, data: bytes) -> str:
+            return f"{name},sha256={b64(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+
+        for name, data in small.items():
+            zf.writestr(name, data)
+        big = b64(digest.digest()).rstrip(b"=").decode()
+        record = [f"fooext/_big.so,sha256={big},", *(entry(n, d) for n, d in small.items())]
+        zf.writestr(f"{dist_info}/RECORD", "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n")
+    return path
+
+
+def test_a_zip_bomb_binary_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """A ~1 MB wheel whose ELF member inflates to 1.1 GiB: upload's checks (RECORD hashes,
+    tag check) stream it and refuse it as a wheel-tag error (21) naming the member, the
+    process never growing past a few hundred MB (it was 3 GB: every member read whole)."""
+    wheel = zip_bomb_wheel(tmp_path / "house", claimed=(1 << 30) + (100 << 20))
+    assert wheel.stat().st_size < 5 << 20
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "pyproject.toml").write_text('[tool.numpy-wheels]\nproject = "fooext"\n')
+    # The child's peak memory, as its parent (this small wrapper) sees it.
+    measure = (
+        "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+        "print(f'PEAK_KIB {peak}'); sys.exit(code)"
+    )
+    argv = ["--root", str(tmp_path / "repo"), "upload", "w", "--local-root", str(tmp_path / "s")]
+    proc = subprocess.run(
+        [sys.executable, "-c", measure, *CLI, *argv, "--local-folder", str(wheel.parent)],
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
+    out = proc.stdout + proc.stderr
+    peak_mib = int(out.split(b"PEAK_KIB ")[1].split()[0]) / 1024
+    assert peak_mib < 400, f"peak {peak_mib:.0f} MiB"
+    assert proc.returncode == 21, out.decode()
+    assert b"fooext/_big.so is 1178599428 bytes uncompressed" in out
+    assert b"Traceback" not in out
+    assert not (tmp_path / "s" / "w").exists()
