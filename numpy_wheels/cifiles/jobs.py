@@ -28,6 +28,7 @@ from numpy_wheels.cifiles.checks import Finding, python_minor
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
 from numpy_wheels.cifiles.records import CIConfig, CIFile, EnvVar, Job, Location
 from numpy_wheels.errors import SelectionError, UsageError
+from numpy_wheels.model.choices import env_choice
 from numpy_wheels.model.matrix import identifier_from_multibuild, load_catalogue
 from numpy_wheels.model.plan import Plan, make_plan
 
@@ -50,14 +51,15 @@ def job_identifier(values: Mapping[str, str], os_name: HostOS) -> str | None:
     'cp38-win32'
     """
     version = values.get("MB_PYTHON_VERSION") or values.get("PYTHON_VERSION")
-    plat = values.get("PLAT") or _PYTHON_ARCH.get(values.get("PYTHON_ARCH", "").lower())
+    arch = env_choice(values, "PYTHON_ARCH", tuple(_PYTHON_ARCH), fold_case=True)
+    plat = values.get("PLAT") or (_PYTHON_ARCH[arch] if arch else None)
     if not version or not plat:
         return None
     identifier = identifier_from_multibuild(
         python_version=python_minor(version),
         plat=plat,
         os_name=os_name,
-        libc=values.get("MB_ML_LIBC") or "manylinux",
+        libc=env_choice(values, "MB_ML_LIBC", ("manylinux", "musllinux")) or "manylinux",
     )
     variant = values.get("BLAS_BACKEND")
     if not variant:

@@ -24,7 +24,7 @@ from numpy_wheels.cifiles.records import CIConfig, Location
 from numpy_wheels.config.secrets import without_secrets
 from numpy_wheels.errors import ConfigError, ContainerEngineError, SelectionError
 from numpy_wheels.files import read_config_text
-from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, one_of
+from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, env_choice, env_switch
 from numpy_wheels.model.matrix import (
     BuildId,
     assign,
@@ -542,7 +542,7 @@ def choose_backend(
     (every OS: it brings the job's own Python), host for a local run."""
     if requested is not None:
         return requested, "chosen with --backend"
-    configured = one_of(env.get("NUMPY_WHEELS_BACKEND"), BACKENDS)
+    configured = env_choice(env, "NUMPY_WHEELS_BACKEND", BACKENDS, fold_case=True)
     if configured is not None:
         return configured, "NUMPY_WHEELS_BACKEND"
     if on_ci(env) or running_service(env) is not None:  # Azure sets TF_BUILD, not CI
@@ -631,8 +631,8 @@ def resolve_build_options(
         require_portability_test=request.require_portability_test,
         engine_available=engine_available,
         index_url=env.get("PIP_INDEX_URL") or "https://pypi.org/simple/",
-        use_ccache=env.get("USE_CCACHE") == "1",
-        compiler_cache=env.get("NUMPY_WHEELS_CCACHE", "1") != "0",
+        use_ccache=env_switch(env, "USE_CCACHE", default=False),
+        compiler_cache=env_switch(env, "NUMPY_WHEELS_CCACHE", default=True),
         cibw_environment=env.get("CIBW_ENVIRONMENT", ""),
         build_env=without_secrets(env),
         openblas=project.openblas,

@@ -17,7 +17,7 @@ from numpy_wheels.cifiles.commit import Mode
 from numpy_wheels.config.secrets import credentials
 from numpy_wheels.errors import ConfigError, CredentialsMissingError, UsageError
 from numpy_wheels.files import read_config_text
-from numpy_wheels.model.choices import one_of
+from numpy_wheels.model.choices import SWIFT_AUTH_VERSIONS, env_choice, one_of
 
 Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
@@ -156,15 +156,46 @@ def _container(root: Path, cfg: StagingConfig, args: StoreArgs, *, mode: Mode) -
         raise ConfigError(msg) from None
 
 
+def _auth_version(cfg: StagingConfig, env: Mapping[str, str], args: StoreArgs) -> str:
+    """--auth-version, ST_AUTH_VERSION, setup.cfg auth-version, else 1 (tempauth); each one
+    of SWIFT_AUTH_VERSIONS (a typo used to mean v1 or v2, whichever the adapter fell to)."""
+    if args.auth_version is not None:
+        if args.auth_version.strip() not in SWIFT_AUTH_VERSIONS:
+            msg = f"--auth-version must be one of {', '.join(SWIFT_AUTH_VERSIONS)}"
+            raise UsageError(msg)
+        return args.auth_version.strip()
+    from_env = env_choice(env, "ST_AUTH_VERSION", SWIFT_AUTH_VERSIONS)
+    if from_env is not None:
+        return from_env
+    configured = cfg.store.get("auth-version", "1").strip()
+    if configured not in SWIFT_AUTH_VERSIONS:
+        msg = (
+            f"setup.cfg [staging] auth-version = {configured!r} is not one of "
+            f"{', '.join(SWIFT_AUTH_VERSIONS)}"
+        )
+        raise ConfigError(msg)
+    return configured
+
+
 def _provider(cfg: StagingConfig, env: Mapping[str, str], args: StoreArgs) -> Provider:
     """--provider-name, NUMPY_WHEELS_STORE, setup.cfg provider-name, else local."""
-    provider = (
-        args.provider or env.get("NUMPY_WHEELS_STORE") or cfg.store.get("provider-name", "local")
-    )
-    typed = one_of(provider.lower(), PROVIDERS)
+    if args.provider:
+        typed = one_of(args.provider.lower(), PROVIDERS)
+        if typed is None:
+            msg = f"--provider-name must be one of {', '.join(PROVIDERS)}, not {args.provider!r}"
+            raise UsageError(msg)
+        return typed
+    from_env = env_choice(env, "NUMPY_WHEELS_STORE", PROVIDERS, fold_case=True)
+    if from_env is not None:
+        return from_env
+    configured = cfg.store.get("provider-name", "local")
+    typed = one_of(configured.strip().lower(), PROVIDERS)
     if typed is None:
-        msg = f"--provider-name must be one of {', '.join(PROVIDERS)}, not {provider.lower()!r}"
-        raise UsageError(msg)
+        msg = (
+            f"setup.cfg [staging] provider-name = {configured!r} is not one of "
+            f"{', '.join(PROVIDERS)}"
+        )
+        raise ConfigError(msg)
     return typed
 
 
@@ -211,9 +242,7 @@ def resolve_store_config(
         secret=secret,
         region=region,
         auth_url=auth_url,
-        auth_version=args.auth_version
-        or env.get("ST_AUTH_VERSION")
-        or cfg.store.get("auth-version", "1"),
+        auth_version=_auth_version(cfg, env, args) if typed == "swift" else "1",
         project=args.project
         or env.get("OS_PROJECT_NAME")
         or env.get("OS_TENANT_NAME")

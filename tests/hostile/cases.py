@@ -422,6 +422,28 @@ for value in ("0", "nan", "inf", "-1", "x"):
         USAGE,
         lambda sb, v=value: root(sb, "release", "0.1.0", "-n", "--timeout", v),
     )
+# Closed-choice environment variables: a misspelt value is exit 3 naming the variable and the
+# values it takes, never read as "unset" (NUMPY_WHEELS_BACKEND=bogus built with the default).
+for variable, value in (
+    ("NUMPY_WHEELS_BACKEND", "bogus"),
+    ("NUMPY_WHEELS_CCACHE", "off"),
+    ("USE_CCACHE", "yes"),
+    ("MB_ML_LIBC", "glibc"),
+    ("PYTHON_ARCH", "99"),
+    ("NUMPY_WHEELS_MODE", "nightly"),
+):
+    case(
+        f"values/env-{variable}-{value}/build",
+        3,
+        CONFIG,
+        lambda sb: root(sb, "build", "--no-test"),
+        env={
+            variable: value,
+            "PYTHON_VERSION": "3.12",
+            **({"PLAT": "x86_64"} if "LIBC" in variable else {}),
+        },
+        expect=f"{variable}={value!r} is not",
+    )
 case("values/matrix-only-long", 3, SELECTION, lambda sb: root(sb, "matrix", "--only", "x" * 5000))
 case("values/plan-unknown", 3, SELECTION, lambda sb: root(sb, "plan", "../../etc"))
 case(
@@ -1409,6 +1431,35 @@ def wheel_dir_under_a_file(sb: Sandbox) -> list[str]:
 
 case("exit-codes/wheel-dir-under-a-file", 11, USAGE, wheel_dir_under_a_file, owns=("report.json",))
 case("exit-codes/valid-dry-release", 11, OK, release(), owns=("dl",), bound=20)
+
+# == 3 (continued): closed-choice settings of the store ==========================================
+
+case(
+    "values/env-NUMPY_WHEELS_STORE-ftp/upload",
+    3,
+    CONFIG,
+    upload_to_store,
+    env={"NUMPY_WHEELS_STORE": "ftp"},
+    expect="NUMPY_WHEELS_STORE='ftp' is not one of local, swift, cloudfiles, s3",
+)
+case(
+    "values/env-ST_AUTH_VERSION-4/upload",
+    3,
+    CONFIG,
+    swift_upload,
+    env={"ST_AUTH_VERSION": "v4", "WHEELHOUSE_UPLOADER_USERNAME": "u"},
+    expect="ST_AUTH_VERSION='v4' is not one of",
+)
+case(
+    "values/setup-cfg-provider-typo/upload",
+    3,
+    CONFIG,
+    lambda sb: (
+        sb.write("repo/setup.cfg", "[staging]\nprovider-name = swfit\n"),
+        upload_to_store(sb),
+    )[1],
+    expect="provider-name = 'swfit' is not one of",
+)
 
 IDS = [c.id for c in CASES]
 assert len(IDS) == len(set(IDS)), [i for i in IDS if IDS.count(i) > 1]
