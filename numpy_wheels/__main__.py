@@ -357,6 +357,14 @@ def _verify_options(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the build summary that records the wheel (default: build-summary.json beside it)",
     )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="deadline of each download (the wheel, its build summary), retries included "
+        "(default 300)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

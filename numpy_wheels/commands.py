@@ -780,16 +780,23 @@ def _write_release_report(
 def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Rebuild a wheel from its provenance record in a clean work dir and cache; compare."""
     import tempfile
+    import urllib.parse
 
     from numpy_wheels.build.verify import compare
 
     root = _root(args)
+    is_url = urllib.parse.urlsplit(args.wheel).scheme in ("http", "https")
+    if not is_url:
+        _check_local_wheel(args.wheel)  # before any work dir exists
     work = Path(tempfile.mkdtemp(prefix="numpy-wheels-verify-"))
     try:
-        wheel, provenance = _verify_inputs(args.wheel, args.provenance, work)
+        wheel, provenance = _verify_inputs(args.wheel, args.provenance, work, args.timeout)
         result = _rebuild_and_compare(root, wheel, provenance, env, work=work, compare=compare)
     except BaseException:
-        log.write(f"verify: work dir kept for inspection: {work}")
+        if any((work / "wheelhouse").glob("*")):  # a rebuild to look at
+            log.write(f"verify: work dir kept for inspection: {work}")
+        else:  # nothing built yet: nothing to inspect, nothing left behind
+            shutil.rmtree(work, ignore_errors=True)
         raise
     shutil.rmtree(work, ignore_errors=True)
     if args.json:
@@ -797,51 +804,84 @@ def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def _verify_inputs(wheel_arg: str, provenance_arg: Path | None, work: Path) -> tuple[Path, Any]:
-    """The wheel (downloaded when a URL) and its provenance record: ``--provenance``, else
-    the ``build-summary.json`` beside the wheel."""
+def _check_local_wheel(given: str) -> Path:
+    """The wheel file ``given`` names; a UsageError saying what it is instead (missing, a
+    directory, not named ``*.whl``)."""
+    path = Path(given)
+    if not path.exists():
+        msg = f"{given} does not exist"
+    elif not path.is_file():
+        msg = f"{given} is a directory, not a wheel file" if path.is_dir() else ""
+        msg = msg or f"{given} is not a regular file (a wheel file is needed)"
+    elif not path.name.endswith(".whl"):
+        msg = f"{given} is not a wheel file (its name does not end in .whl)"
+    else:
+        return path.resolve()
+    raise UsageError(msg)
+
+
+def _verify_inputs(
+    wheel_arg: str, provenance_arg: Path | None, work: Path, timeout: float
+) -> tuple[Path, Any]:
+    """The wheel (downloaded when a URL, within ``timeout`` seconds) and its provenance
+    record: ``--provenance``, else the ``build-summary.json`` beside the wheel."""
     import urllib.parse
 
     from numpy_wheels.build.verify import read_provenance
-    from numpy_wheels.errors import SourceError
-    from numpy_wheels.files import fetch, is_dist, verified_file
+    from numpy_wheels.files import MAX_PAGE_BYTES, is_dist, read_config_text
 
     is_url = urllib.parse.urlsplit(wheel_arg).scheme in ("http", "https")
-    name = urllib.parse.urlsplit(wheel_arg).path.rsplit("/", 1)[-1] if is_url else None
     if is_url:
-        assert name is not None
+        name = urllib.parse.urlsplit(wheel_arg).path.rsplit("/", 1)[-1]
         if not is_dist(name) or not name.endswith(".whl"):
             msg = f"{wheel_arg} does not name a wheel file"
             raise UsageError(msg)
         wheel = work / "published" / name
         wheel.parent.mkdir()
-
-        def write(part: Path) -> None:
-            fetch(wheel_arg, dest=part, error=SourceError)
-
-        verified_file(wheel, write, sha256=None, error=SourceError)
+        _download_for_verify(wheel_arg, wheel, timeout)
     else:
-        wheel = Path(wheel_arg).resolve()
-        if not wheel.is_file() or not wheel.name.endswith(".whl"):
-            msg = f"{wheel_arg} is not a wheel file"
-            raise UsageError(msg)
+        wheel = _check_local_wheel(wheel_arg)
     if provenance_arg is not None:
         where = str(provenance_arg)
         try:
             text = provenance_arg.read_text(encoding="utf-8")
-        except OSError as exc:
-            msg = f"cannot read the provenance record {provenance_arg}: {exc.strerror}"
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+            msg = f"cannot read the provenance record {provenance_arg}: {why}"
             raise UsageError(msg) from None
     elif is_url:
         where = urllib.parse.urljoin(wheel_arg, "build-summary.json")
-        text = fetch(where, error=SourceError).decode("utf-8", "replace")
+        text = _download_for_verify(where, None, timeout).decode("utf-8", "replace")
     else:
         beside = wheel.parent / "build-summary.json"
         if not beside.is_file():
             msg = f"no provenance record: {beside} is missing (pass --provenance FILE)"
             raise UsageError(msg)
-        where, text = str(beside), beside.read_text(encoding="utf-8")
+        where, text = str(beside), read_config_text(beside, limit=MAX_PAGE_BYTES)
     return wheel, read_provenance(text, wheel_name=wheel.name, where=where)
+
+
+def _download_for_verify(url: str, dest: Path | None, timeout: float) -> bytes:
+    """GET ``url`` (into ``dest`` through a verified ``.part``) within one deadline; a failure
+    is a StoreError whose hint is about the URL, not about the build's source."""
+    from numpy_wheels.errors import StoreError
+    from numpy_wheels.files import fetch, verified_file
+
+    hint = (
+        "Check the URL (verify reads the wheel and the build-summary.json beside it); "
+        "--timeout sets the deadline of each download."
+    )
+
+    def write(part: Path) -> None:
+        fetch(url, dest=part, error=StoreError, deadline=timeout)
+
+    try:
+        if dest is None:
+            return fetch(url, error=StoreError, deadline=timeout)
+        verified_file(dest, write, sha256=None, error=StoreError)
+    except StoreError as exc:
+        raise StoreError(str(exc), hint=hint) from None
+    return b""
 
 
 def _rebuild_and_compare(

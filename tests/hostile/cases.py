@@ -1461,5 +1461,45 @@ case(
     expect="provider-name = 'swfit' is not one of",
 )
 
+# == 9, 11 (continued): verify's inputs ===========================================================
+
+case(
+    "verify/missing-wheel",
+    11,
+    USAGE,
+    lambda sb: root(sb, "verify", str(sb.tmp / "nope-0.1.0-py3-none-any.whl")),
+    expect="nope-0.1.0-py3-none-any.whl does not exist",
+)
+case(
+    "verify/wheel-is-a-directory",
+    11,
+    USAGE,
+    lambda sb: (sb.dl.mkdir(), root(sb, "verify", str(sb.dl)))[1],
+    expect="is a directory, not a wheel file",
+)
+case(
+    "verify/not-named-whl",
+    11,
+    USAGE,
+    lambda sb: root(sb, "verify", str(sb.outside / "private.txt")),
+    expect="does not end in .whl",
+)
+for behaviour in ("stall", "drip", "error500"):
+    case(
+        f"verify/url-{behaviour}",
+        9,
+        STORE,
+        lambda sb, b=behaviour: root(
+            sb,
+            "verify",
+            sb.url(f"/v/{b}/fooext-0.1.0-py3-none-any.whl", Route(behaviour=b, body=b"x" * 999)),
+            "--timeout",
+            "2",
+        ),
+        bound=6,
+        expect="--timeout sets the deadline",
+        absent="BUILD_COMMIT",  # the hint of a source error, wrong here
+    )
+
 IDS = [c.id for c in CASES]
 assert len(IDS) == len(set(IDS)), [i for i in IDS if IDS.count(i) > 1]

@@ -7,9 +7,12 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.hostile.badserver import BadServer, Route
 
 CLI = [sys.executable, "-m", "numpy_wheels"]
 
@@ -202,3 +205,30 @@ def test_a_zip_bomb_binary_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     assert b"fooext/_big.so is 1178599428 bytes uncompressed" in out
     assert b"Traceback" not in out
     assert not (tmp_path / "s" / "w").exists()
+
+
+@pytest.mark.parametrize("what", ["missing", "stalled-url"])
+def test_verify_leaves_no_work_dir_behind(tmp_path: Path, bad: BadServer, what: str) -> None:
+    """A verify that fails before anything is rebuilt leaves nothing in TMPDIR (it left an
+    empty numpy-wheels-verify-* per run), and a stalled URL ends at --timeout."""
+    numpy_repo(tmp_path)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    if what == "missing":
+        target, code = str(tmp_path / "numpy-2.4.6-cp312-cp312-win_amd64.whl"), 2
+    else:
+        route = Route(behaviour="stall")
+        target, code = bad.add(f"/{tmp_path.name}/numpy-2.4.6-cp312-cp312-win_amd64.whl", route), 15
+    start = time.monotonic()
+    done = subprocess.run(
+        [*CLI, "--root", str(tmp_path), "verify", target, "--timeout", "2"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    assert done.returncode == code, done.stderr
+    assert time.monotonic() - start < 15
+    assert list(tmp.iterdir()) == []
+    assert ("does not exist" if what == "missing" else "within the 2 s deadline") in done.stderr
