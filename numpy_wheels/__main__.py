@@ -37,6 +37,7 @@ from numpy_wheels.errors import (
     INTERRUPTED_RETURN_CODE,
     TERMINATED_RETURN_CODE,
     FatalError,
+    OutputError,
     Terminated,
     summary,
 )
@@ -594,6 +595,8 @@ def _call(prog: str, args: argparse.Namespace, env: Mapping[str, str]) -> int:
         log.add_secret(env.get(name))
     log.add_secret(getattr(args, "secret", None))
     code, lines = _outcome(prog, args, env)
+    if code == OutputError.return_code:  # what is still buffered would fail again at exit
+        _to_devnull(sys.stdout)
     try:
         for line in lines:
             log.error(line)
@@ -638,14 +641,20 @@ def _broken_pipe() -> int:
 
     stdout and stderr are pointed at /dev/null so the interpreter's final flush of what is
     still buffered does not fail again (which would make the exit status 120)."""
-    for stream in (sys.stdout, sys.stderr):
-        # None (started without it) or not a file (a test's capture): nothing to redirect
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            fd = stream.fileno()
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, fd)
-            os.close(devnull)
+    _to_devnull(sys.stdout)
+    _to_devnull(sys.stderr)
     return BROKEN_PIPE_RETURN_CODE
+
+
+def _to_devnull(stream: object) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, so the interpreter's final flush of
+    what is still buffered succeeds."""
+    # None (started without it) or not a file (a test's capture): nothing to redirect
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 @contextlib.contextmanager

@@ -191,6 +191,17 @@ class ReproducibilityError(FatalError):
     )
 
 
+class OutputError(FatalError):
+    """The command's output could not be written: standard output closed (``>&-``) or failing
+    (a full disk, ``> /dev/full``).
+
+    Its own code: the command may have done its work, but what it printed is lost, which a
+    script must not read as success (a reader that went away is 141 instead, as other CLIs)."""
+
+    return_code = 24
+    hint = "Send the output somewhere writable (a file with space, a pipe, the terminal)."
+
+
 #: Every error class with its exit code, for the README table and `--help`.
 ALL_ERRORS: tuple[type[FatalError], ...] = (
     FatalError,
@@ -216,6 +227,7 @@ ALL_ERRORS: tuple[type[FatalError], ...] = (
     WheelTagError,
     SigningError,
     ReproducibilityError,
+    OutputError,
 )
 
 INTERRUPTED_RETURN_CODE = 130

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TextIO
 
 from numpy_wheels.ci import CIProvider, detect_ci
+from numpy_wheels.errors import OutputError
 
 
 def _travis_fold_id(name: str) -> str:
@@ -56,11 +57,14 @@ class Logger:
 
     # -- output --------------------------------------------------------------------------
     def write(self, text: str = "") -> None:
-        _put(self.stream, self.redact(text) + "\n")
+        if self._stream is not None:
+            _put(self._stream, self.redact(text) + "\n")
+        else:
+            _put_stdout(self.redact(text) + "\n")
 
     def output(self, text: str) -> None:
         """The command's result (JSON) on stdout, whatever stream the log lines go to."""
-        _put(sys.stdout, self.redact(text) + "\n")
+        _put_stdout(self.redact(text) + "\n")
 
     def info(self, text: str) -> None:
         self.write(text)
@@ -167,6 +171,23 @@ def redact_credentials(text: str) -> str:
     for pattern in _CREDENTIAL_PATTERNS:
         text = pattern.sub(r"\g<keep>****", text)
     return text
+
+
+def _put_stdout(text: str) -> None:
+    """Write to standard output, which must be there: closed (``>&-``, Python's sys.stdout is
+    None) or failing (ENOSPC, EIO) is an OutputError, never output silently lost or an
+    "internal error". A reader that went away stays BrokenPipeError (main() exits 141)."""
+    if sys.stdout is None:
+        msg = "standard output is closed: the command's output would be lost"
+        raise OutputError(msg)
+    try:
+        _put(sys.stdout, text)
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: written after the stream was closed
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"cannot write to standard output: {why}"
+        raise OutputError(msg) from None
 
 
 def _put(stream: TextIO | None, text: str) -> None:

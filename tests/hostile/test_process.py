@@ -121,8 +121,9 @@ def test_a_gone_reader_of_either_stream_is_141(
 def test_a_closed_stream_keeps_the_documented_code(
     tmp_path: Path, argv: list[str], code: int, closed: str
 ) -> None:
-    """Started with stdout/stderr closed (`>&-`, `2>&-`): Python's streams are None; output
-    is dropped, as print() drops it, and the command's own exit code stands."""
+    """Started with stdout/stderr closed (`>&-`, `2>&-`): Python's streams are None. Output
+    the command has to write to a closed stdout is OutputError (24) — it was exit 0 with the
+    output lost; errors keep their own code; a closed stderr only loses the messages."""
     root = tmp_path if argv[0] == "lint" else numpy_repo(tmp_path)
     redirect = {"stdout": ">&-", "stderr": "2>&-", "both": ">&- 2>&-"}[closed]
     command = " ".join(shlex.quote(a) for a in [*CLI, "--root", str(root), *argv])
@@ -133,11 +134,37 @@ def test_a_closed_stream_keeps_the_documented_code(
         capture_output=True,
         text=True,
     )
+    if code == 0 and closed != "stderr":
+        code = 24
     assert done.stdout.splitlines()[-1] == f"status {code}"
     assert "internal error" not in done.stderr
     assert "Traceback" not in done.stderr
     if closed == "stdout" and argv[0] == "lint":
         assert "numpy-wheels: error: no CI files" in done.stderr  # stderr still says why
+    if closed == "stdout" and code == 24:
+        assert "numpy-wheels: error: standard output is closed" in done.stderr
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_a_full_disk_on_stdout_is_an_output_error(tmp_path: Path, json_output: bool) -> None:
+    """`matrix > /dev/full`: every write fails with ENOSPC; one line says so, exit 24 (it was
+    'internal error', exit 1), and the interpreter's last flush does not fail again (120)."""
+    numpy_repo(tmp_path)
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [*CLI, "--root", str(tmp_path), "matrix", *(["--json"] if json_output else [])],
+            check=False,
+            timeout=60,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert done.returncode == 24
+    assert done.stderr.splitlines()[0] == (
+        "numpy-wheels: error: cannot write to standard output: No space left on device"
+    )
+    assert "internal error" not in done.stderr
+    assert "Exception ignored" not in done.stderr
 
 
 def zip_bomb_wheel(house: Path, *, claimed: int) -> Path:
