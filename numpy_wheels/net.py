@@ -25,7 +25,13 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from numpy_wheels.errors import StoreError
+from numpy_wheels.errors import AuthError, StoreError
+
+#: The advice for a 401/403 to a GET: URLs are read without credentials (none are sent).
+ANONYMOUS_READ_HINT = (
+    "URLs are read anonymously: give one anyone can read, or read a private staging container "
+    "through the store options (--provider-name, --container and its credentials) instead."
+)
 
 #: Connection errors and these statuses are retried (with backoff, inside the deadline).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -283,6 +289,9 @@ def _answer(
     if resp.status in RETRY_STATUSES:
         msg = f"HTTP {resp.status} {resp.reason}"
         raise _Retryable(msg)
+    if resp.status in (401, 403):
+        msg = f"{what}: HTTP {resp.status} {resp.reason}: the server refused an anonymous read"
+        raise AuthError(msg, hint=ANONYMOUS_READ_HINT)
     if resp.status != 200:
         msg = f"{what}: HTTP {resp.status} {resp.reason}"
         raise StoreError(msg)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from numpy_wheels.errors import StoreError
+from numpy_wheels.errors import AuthError, StoreError
 from numpy_wheels.files import is_dist
 from numpy_wheels.net import Canceller, Limits, Response, download, get_bytes
 from numpy_wheels.staging.stage import read_records
@@ -221,8 +221,10 @@ def _hashes_from_metadata(url: str, found: dict[str, Remote], get: Fetch) -> dic
     try:
         page = get(urllib.parse.urljoin(url.split("?", maxsplit=1)[0], "metadata.json"))
         published = {r.filename: r for r in _from_metadata(page.url, page.body)}
-    except (StoreError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return found  # no usable metadata.json: the hashes stay unknown (and are refused)
+    except (StoreError, AuthError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        # no usable metadata.json (S3 and CDNs answer 403 for a missing object): the hashes
+        # stay unknown (and are refused)
+        return found
     out = {}
     for name, r in found.items():
         other = published.get(name)

@@ -48,6 +48,12 @@ from numpy_wheels.release import gate, provenance, validate
 from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 
+#: An index that refused the upload's credentials (twine's 401/403): the index's, not the store's.
+INDEX_CREDENTIALS_HINT = (
+    "Check TWINE_USERNAME/TWINE_PASSWORD or the ~/.pypirc section -r names (PyPI: __token__ "
+    "and an API token allowed to upload this project)."
+)
+
 Action: TypeAlias = Literal["uploaded", "skipped", "would upload", "downloaded only", "failed"]
 
 
@@ -312,6 +318,12 @@ def on_index(target: Target, project: str, limits: Limits | None = None) -> dict
         if "HTTP 404" in str(exc):
             return {}
         raise
+    except AuthError as exc:  # the index, not a store: its own advice
+        hint = (
+            f"The index's simple pages ({target.simple_url}) must be readable without "
+            "credentials; pass --index-url to read another (PyPI's is public)."
+        )
+        raise AuthError(str(exc), hint=hint) from None
 
 
 def _downloaded_sha256(remote: Remote, limits: Limits | None = None) -> str:
@@ -387,7 +399,7 @@ def twine_upload(
     except IndexUploadError as exc:
         if "403 Forbidden" in exc.output or "401 Unauthorized" in exc.output:
             msg = f"the index {target.repository_url} refused the credentials"
-            raise AuthError(msg) from None
+            raise AuthError(msg, hint=INDEX_CREDENTIALS_HINT) from None
         if "Credential not found" in exc.output:
             msg = (
                 "no credentials for the index: set TWINE_USERNAME/TWINE_PASSWORD "

@@ -347,9 +347,21 @@ class S3Store:
             return fn(**kwargs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
-                msg = f"S3 refused the credentials ({code})"
-                raise AuthError(msg) from None
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            # by status too: servers name refusals differently (InvalidToken, Forbidden, ...)
+            if status in (401, 403) or code in (
+                "InvalidAccessKeyId",
+                "SignatureDoesNotMatch",
+                "AccessDenied",
+                "403",
+            ):
+                msg = f"S3 refused the credentials ({code or status})"
+                hint = (
+                    "Check WHEELHOUSE_UPLOADER_USERNAME/_SECRET (or AWS_ACCESS_KEY_ID/"
+                    f"AWS_SECRET_ACCESS_KEY) and that the key may use bucket "
+                    f"{self.config.container!r}."
+                )
+                raise AuthError(msg, hint=hint) from None
             if code in ("NoSuchKey", "NoSuchBucket", "404") and what in ("get", "head bucket"):
                 return None
             if code == "NoSuchBucket":

@@ -998,6 +998,52 @@ for behaviour in (
         owns=("dl",),
     )
 case("network/listing-404", 9, STORE, release(listing=page("status", status=404)), bound=6)
+# 401/403 are credentials (16), with advice about the URL read, never about the store's secrets
+for status in (401, 403):
+    case(
+        f"network/listing-{status}",
+        11,
+        AUTH,
+        release(listing=page("status", status=status)),
+        bound=6,
+        expect="URLs are read anonymously",
+        absent="WHEELHOUSE_UPLOADER",
+    )
+    case(
+        f"network/download-{status}",
+        11,
+        AUTH,
+        release(listing=lambda sb, s=status: sb.listing(download="status", status=s)),
+        owns=("dl",),
+        bound=6,
+        expect="refused an anonymous read",
+    )
+
+
+def index_refuses_reads(sb: Sandbox) -> list[str]:
+    argv = release(dry=False)(sb)
+    simple = sb.url("/private-simple/", Route(behaviour="status", status=403))
+    sb.url("/private-simple/fooext/", Route(behaviour="status", status=403))
+    return [
+        *argv,
+        "--repository-url",
+        sb.url("/up/", Route(behaviour="stall")),
+        "--index-url",
+        simple,
+        "--dry-run",
+    ]
+
+
+case(
+    "network/index-simple-page-403",
+    11,
+    AUTH,
+    index_refuses_reads,
+    owns=("dl",),
+    bound=10,
+    expect="The index's simple pages",
+    absent="WHEELHOUSE_UPLOADER",
+)
 case(
     "network/listing-redirect-without-location",
     9,

@@ -244,6 +244,8 @@ def test_index_conflicts_credentials_and_incomplete_sets(
         capsys, [*base, "fooext", "0.1.0"], twine_env(TWINE_PASSWORD="wrong-" + CANARY)
     )
     assert code == AuthError.return_code, err
+    assert "hint: Check TWINE_USERNAME/TWINE_PASSWORD" in err  # the index's, not the store's
+    assert "WHEELHOUSE_UPLOADER" not in err
     assert on_index(pypi) == {}
     env = twine_env()
     del env["TWINE_PASSWORD"]
