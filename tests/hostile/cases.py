@@ -1013,7 +1013,7 @@ for status in (401, 403):
         f"network/download-{status}",
         11,
         AUTH,
-        release(listing=lambda sb, s=status: sb.listing(download="status", status=s)),
+        release(listing=lambda sb, s=status: sb.listing(download="status", status=s)),  # type: ignore[misc]
         owns=("dl",),
         bound=6,
         expect="refused an anonymous read",
