@@ -70,6 +70,32 @@ def choose_target(
     return "pypi", None, "the default (pypi)"
 
 
+def simple_index_for(upload_url: str) -> str:
+    """The simple index beside an upload URL: PyPI's and TestPyPI's by host; Warehouse's
+    upload endpoint ``…/legacy/`` (PyPI's, and a self-hosted Warehouse's or a proxy copying its
+    layout) has its simple pages at ``…/simple/``, replacing ``legacy``; anything else
+    (pypiserver at ``/``, devpi-style ``/user/index/``) has them below it at ``simple/``.
+
+    >>> simple_index_for("https://upload.pypi.org/legacy/")
+    'https://pypi.org/simple/'
+    >>> simple_index_for("http://127.0.0.1:8080/legacy/"), simple_index_for("http://h/legacy")
+    ('http://127.0.0.1:8080/simple/', 'http://h/simple/')
+    >>> simple_index_for("http://127.0.0.1:8080/"), simple_index_for("http://h/root/dev")
+    ('http://127.0.0.1:8080/simple/', 'http://h/root/dev/simple/')
+    """
+    import urllib.parse
+
+    if "test.pypi.org" in upload_url:
+        return "https://test.pypi.org/simple/"
+    if any(h in upload_url for h in PYPI_HOSTS):
+        return "https://pypi.org/simple/"
+    parts = urllib.parse.urlsplit(upload_url)
+    path = parts.path.rstrip("/")
+    if path.rsplit("/", 1)[-1] == "legacy":
+        path = path.rsplit("/", 1)[0]
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path + "/simple/", "", ""))
+
+
 def _spaced_sections(cfg: str) -> list[str]:
     """pypirc sections whose names contain whitespace (twine can never find them)."""
     parser = configparser.RawConfigParser()
@@ -124,18 +150,10 @@ def resolve_target(
         raise ConfigError(msg) from None
     log.add_secret(str(found.get("password") or "") or None)
     url = str(found["repository"])
-    if index_url:
-        simple = index_url
-    elif "test.pypi.org" in url:
-        simple = "https://test.pypi.org/simple/"
-    elif any(h in url for h in PYPI_HOSTS):
-        simple = "https://pypi.org/simple/"
-    else:
-        simple = url.rstrip("/") + "/simple/"
     return Target(
         repository=None if url_given else section,
         repository_url=url,
-        simple_url=simple,
+        simple_url=index_url or simple_index_for(url),
         config_file=cfg,
         origin=origin,
     )

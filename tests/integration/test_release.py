@@ -448,3 +448,31 @@ def test_pypirc_repository_section(
     code, _, err = run(capsys, [*argv[:-2], "-r", "nope", "fooext", "0.1.0"], env)
     assert code == 3  # ConfigError: the pypirc lacks the section
     assert "Missing 'nope' section" in err
+
+
+def test_a_legacy_upload_url_reads_back_from_simple(
+    pypi: str, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--repository-url http://host/legacy/` (Warehouse's upload endpoint) has its simple
+    pages at http://host/simple/, not /legacy/simple/: the index is read there before the
+    upload and after it. Against pypiserver (which holds the files at /simple/ and accepts
+    no upload at /legacy/), a second release through the /legacy/ URL finds every file
+    already there and skips it; with /legacy/simple/ it found nothing and tried to upload."""
+    house = tmp_path / "house"
+    files = staged_set(house)
+    store = ["--container", "w", "--local-root", str(tmp_path / "store")]
+    upload = ["--root", str(repo), "upload", "w", *store[2:], "--local-folder", str(house)]
+    assert main(upload, env={"PATH": "/usr/bin:/bin"}) == 0
+    base = ["--root", str(repo), "release", "0.1.0", *store, "-w", str(tmp_path / "dl"),
+            "--allow-unverified-provenance", "--json"]  # fmt: skip
+    assert main([*base, "--repository-url", pypi], env=twine_env()) == 0
+    capsys.readouterr()
+    assert on_index(pypi) == {p.name: sha256_of(p) for p in files}
+    code = main([*base, "--repository-url", f"{pypi}legacy/"], env=twine_env())
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert f"simple index {pypi}simple/" in err
+    assert {f["filename"]: f["action"] for f in report["files"]} == {
+        p.name: "skipped" for p in files
+    }
