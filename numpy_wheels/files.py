@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -86,18 +88,64 @@ def member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return digest.digest()
 
 
+def not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file (symlinks followed), for a message; None
+    for a regular file. Never opens it (a FIFO would block the reader).
+
+    >>> import tempfile; not_a_file(Path(tempfile.gettempdir()))
+    'a directory'
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"a broken symbolic link (to {path.readlink()})"
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or type(exc).__name__})"
+    return _kind_of(mode)
+
+
+def _kind_of(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    for test, what in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
 def read_config_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str:
     """The UTF-8 text of a configuration file, line endings kept as written.
 
-    Missing, unreadable (a directory, no permission), larger than ``limit`` or not UTF-8 is a
-    ConfigError naming the file (and the line of a bad byte).
+    Missing, not a regular file (a directory, a FIFO — opened without blocking, never waited
+    on —, a broken symlink), unreadable (no permission), larger than ``limit`` or not UTF-8 is
+    a ConfigError naming the file and what it is (and the line of a bad byte).
     """
     try:
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror or type(exc).__name__}"
+        kind = not_a_file(path) if isinstance(exc, FileNotFoundError) else None
+        why = kind if kind and kind != "missing" else exc.strerror or type(exc).__name__
+        msg = f"cannot read {path}: {why}"
         raise ConfigError(msg) from None
+    kind = _kind_of(os.fstat(fd).st_mode)
+    if kind is not None:
+        os.close(fd)
+        msg = f"cannot read {path}: it is {kind}, not a file"
+        raise ConfigError(msg)
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            msg = f"cannot read {path}: {exc.strerror or type(exc).__name__}"
+            raise ConfigError(msg) from None
     if len(data) > limit:
         msg = f"{path}: larger than {limit // 1024} KiB; not read (is it really a config file?)"
         raise ConfigError(msg)

@@ -31,7 +31,7 @@ from numpy_wheels.cifiles.records import (
     split_assignments,
 )
 from numpy_wheels.errors import ConfigError
-from numpy_wheels.files import read_config_text
+from numpy_wheels.files import not_a_file, read_config_text
 
 
 def _line(node: Any, key: Any, fallback: int) -> int:
@@ -648,11 +648,13 @@ def provider_of(path: Path) -> Provider | None:
 
 
 def discover(root: Path) -> list[Path]:
-    """The CI files of a wheels repository, in the order their values are reported."""
+    """The CI files of a wheels repository, in the order their values are reported. Whatever
+    is there under a CI file's name counts — a directory, a FIFO, a broken symlink — so that
+    reading it names what it is (it used to be taken for no file at all)."""
     found = [
         root / n
         for n in (".travis.yml", "appveyor.yml", ".appveyor.yml", "azure-pipelines.yml")
-        if (root / n).is_file()
+        if (root / n).is_symlink() or (root / n).exists()
     ]
     for pattern in ("azure/*.yml", ".github/workflows/*.yml", ".github/workflows/*.yaml"):
         found.extend(sorted(root.glob(pattern)))
@@ -696,8 +698,9 @@ def read_config(
         )
         raise ConfigError(msg)
     for p in paths:
-        if not p.is_file():
-            msg = f"CI file {p} does not exist"
+        kind = not_a_file(p)
+        if kind is not None:
+            msg = f"CI file {p} {'does not exist' if kind == 'missing' else 'is ' + kind}"
             raise ConfigError(msg)
     files = tuple(read_file(p, generated=generated) for p in paths)
     return CIConfig(root=root, files=files)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import configparser
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 
 from numpy_wheels.errors import ConfigError, UsageError
+from numpy_wheels.files import not_a_file
 from numpy_wheels.log import log
 
 PYPI_HOSTS = ("upload.pypi.org", "pypi.org", "test.pypi.org", "pypi.python.org")
@@ -130,6 +132,10 @@ def resolve_target(
     # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
     # missing file the user named is an error — as twine itself behaves.
     cfg = config_file or DEFAULT_CONFIG_FILE
+    kind = not_a_file(Path(cfg).expanduser())
+    if kind not in (None, "missing"):  # twine would open it: a FIFO blocks for ever
+        msg = f"{cfg}: not a readable pypirc file (it is {kind})"
+        raise ConfigError(msg)
     try:
         found = get_repository_from_config(cfg, section or "pypi", url_given)
     except (InvalidConfiguration, UnableToReadConfigurationFile) as exc:

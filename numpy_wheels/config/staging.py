@@ -96,7 +96,7 @@ def read_staging_config(root: Path) -> StagingConfig:
     parser = configparser.ConfigParser(interpolation=None)
     path = root / "setup.cfg"
     try:
-        if path.exists():
+        if path.exists() or path.is_symlink():  # a broken link is named, not skipped
             parser.read_string(read_config_text(path), source=str(path))
     except configparser.Error as exc:
         msg = f"{path}: {exc}"

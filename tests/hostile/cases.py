@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
@@ -138,7 +139,94 @@ case(
 )
 case("boundary/pyproject-is-a-directory/matrix", 1, CONFIG, with_dir("pyproject.toml", "matrix"))
 case("boundary/setup-cfg-is-a-directory/staged", 1, CONFIG, with_dir("setup.cfg", "staged"))
-case("boundary/travis-is-a-directory/lint", 1, OK, with_dir(".travis.yml", "lint"))
+# A CI or configuration file that is not a file is named as what it is (exit 3): it used to be
+# taken for "no such file" (lint passed without it), and a FIFO must never be waited on.
+
+
+def with_special(rel: str, kind: str, *argv: str) -> Build:
+    def build(sb: Sandbox) -> list[str]:
+        target = sb.tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        match kind:
+            case "directory":
+                target.mkdir()
+            case "fifo":
+                os.mkfifo(target)
+            case "broken-symlink":
+                target.symlink_to(sb.tmp / "gone.yml")
+        return root(sb, *argv)
+
+    return build
+
+
+SPECIAL = {
+    "directory": "is a directory",
+    "fifo": "a FIFO (named pipe)",
+    "broken-symlink": "a broken symbolic link",
+}
+for kind, said in SPECIAL.items():
+    for command in (
+        ["lint"],
+        ["commit"],
+        ["bump", "v9.9.9"],
+        ["reproduce", "--ci", "travis", "--job", "0", "--dry-run"],
+    ):
+        case(
+            f"boundary/travis-{kind}/{command[0]}",
+            1,
+            CONFIG,
+            with_special("repo/.travis.yml", kind, *command),
+            bound=5,
+            expect=said,
+        )
+    case(
+        f"boundary/workflow-{kind}/lint",
+        1,
+        CONFIG,
+        with_special("repo/.github/workflows/wheels.yml", kind, "lint"),
+        bound=5,
+        expect=said,
+    )
+    case(
+        f"boundary/pyproject-{kind}/matrix",
+        1,
+        CONFIG,
+        with_special("repo/pyproject.toml", kind, "matrix"),
+        bound=5,
+        expect=said,
+    )
+    case(
+        f"boundary/setup-cfg-{kind}/staged",
+        1,
+        CONFIG,
+        with_special("repo/setup.cfg", kind, "staged", "--local-root", "store"),
+        bound=5,
+        expect=said,
+    )
+    case(
+        f"boundary/pypirc-{kind}/release",
+        1,
+        CONFIG,
+        lambda sb, k=kind: with_special(
+            "home/.pypirc",
+            k,
+            "release",
+            "0.1.0",
+            "-u",
+            sb.listing(),
+            "-w",
+            str(sb.dl),
+            "--config-file",
+            str(sb.home / ".pypirc"),
+            "-r",
+            "x",
+            "--allow-unverified-provenance",
+        )(sb),
+        bound=5,
+        expect=said if kind != "directory" else "a directory",
+    )
 case(
     "boundary/pyproject-bad-toml/matrix",
     1,

@@ -173,7 +173,7 @@ class Sandbox:
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    kind: str  # file, dir, link
+    kind: str  # file, dir, link, special (a FIFO)
     digest: str
     mode: int
 
@@ -190,6 +190,8 @@ def snapshot(root: Path) -> dict[str, Entry]:
                 out[rel] = Entry("link", str(path.readlink()), 0)
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = Entry("dir", "", st.st_mode & 0o7777)
+            elif not stat.S_ISREG(st.st_mode):  # a FIFO: opening it would wait for a writer
+                out[rel] = Entry("special", "", st.st_mode)
             else:
                 digest = hashlib.sha256()
                 with path.open("rb") as fh:
