@@ -251,8 +251,15 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
     from numpy_wheels.model.plan import make_plan
 
     key = args.identifier
+    base, plus, written = key.partition("+")
+    if args.variant and plus and written != args.variant:
+        msg = (
+            f"{key} names the {written} variant, --variant {args.variant} another: give one "
+            f"({base}+{args.variant}, or {key} without --variant)"
+        )
+        raise UsageError(msg)
     if args.variant:
-        key = f"{key.partition('+')[0]}+{args.variant}"
+        key = f"{base}+{args.variant}"
     plan = make_plan(load_catalogue().find(key))
     if args.json:
         _emit_json(plan.as_json())

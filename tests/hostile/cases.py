@@ -535,6 +535,20 @@ for variable, value in (
 case("values/matrix-only-long", 3, SELECTION, lambda sb: root(sb, "matrix", "--only", "x" * 5000))
 case("values/plan-unknown", 3, SELECTION, lambda sb: root(sb, "plan", "../../etc"))
 case(
+    "values/plan-contradictory-variant",
+    3,
+    USAGE,
+    lambda sb: root(sb, "plan", "cp313-macosx_arm64+openblas", "--variant", "accelerate"),
+    expect="names the openblas variant, --variant accelerate another",
+)
+case(
+    "values/plan-same-variant-twice",
+    3,
+    OK,
+    lambda sb: root(sb, "plan", "cp313-macosx_arm64+accelerate", "--variant", "accelerate"),
+    expect="accelerate",
+)
+case(
     "values/reproduce-job-out-of-range",
     3,
     SELECTION,
