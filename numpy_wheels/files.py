@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,23 @@ def write_json_atomic(path: Path, payload: object, *, indent: int = 2) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def count_dists(names: Iterable[str]) -> str:
+    """How many wheels and sdists ``names`` holds, in words (a release's 72 files are 71
+    wheels and 1 sdist, never "72 wheel(s)").
+
+    >>> count_dists(["a-1-py3-none-any.whl", "b-1-py3-none-any.whl", "a-1.tar.gz"])
+    '2 wheels and 1 sdist'
+    >>> count_dists(["a-1-py3-none-any.whl"]), count_dists([])
+    ('1 wheel', '0 files')
+    """
+    names = list(names)
+    wheels = sum(n.endswith(".whl") for n in names)
+    others = len(names) - wheels
+    parts = [f"{wheels} wheel{'s' * (wheels != 1)}"] if wheels else []
+    parts += [f"{others} sdist{'s' * (others != 1)}"] if others else []
+    return " and ".join(parts) or "0 files"
 
 
 def sha256_of(path: Path) -> str:

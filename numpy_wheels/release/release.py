@@ -36,6 +36,7 @@ from numpy_wheels.errors import (
 )
 from numpy_wheels.files import (
     BadDistribution,
+    count_dists,
     megabytes,
     raw_metadata,
     sha256_of,
@@ -457,8 +458,8 @@ def _gated(
         names, expected=opts.expected, version=opts.version, wheel_type=opts.wheel_type
     )
     progress(
-        f"{opts.project} {opts.version} ({opts.wheel_type}): {len(names)} file(s) found, "
-        f"{len(report.expected)} wheel(s) expected"
+        f"{opts.project} {opts.version} ({opts.wheel_type}): {count_dists(names)} found, "
+        f"{count_dists(report.expected)} expected"
     )
     for line in report.problems():
         progress(f"  {line}")

@@ -1579,6 +1579,15 @@ def wheel_dir_under_a_file(sb: Sandbox) -> list[str]:
 
 case("exit-codes/wheel-dir-under-a-file", 11, USAGE, wheel_dir_under_a_file, owns=("report.json",))
 case("exit-codes/valid-dry-release", 11, OK, release(), owns=("dl",), bound=20)
+case(
+    "exit-codes/release-counts-wheels-and-sdists",
+    11,
+    OK,
+    release(),
+    owns=("dl",),
+    bound=20,
+    expect="5 wheels and 1 sdist found, 5 wheels and 1 sdist expected",
+)
 
 # == 3 (continued): closed-choice settings of the store ==========================================
 
