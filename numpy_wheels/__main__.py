@@ -109,6 +109,24 @@ def _version(text: str) -> str:
     return given
 
 
+def _release_version(text: str) -> str:
+    """``_version``, without a local version label: PyPI refuses ``2.4.6+local`` (PEP 440
+    local versions are for builds that are never published), so no release can hold one.
+
+    >>> _release_version("2.4.6")
+    '2.4.6'
+    """
+    given = _version(text)
+    if "+" in given:
+        public = given.partition("+")[0]
+        msg = (
+            f"{text!r} has a local version label (+{given.partition('+')[2]}): package indexes "
+            f"refuse local versions (PEP 440), so no release can hold it; release {public!r}"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return given
+
+
 def _project(text: str) -> str:
     import re
 
@@ -290,7 +308,10 @@ def _matrix_options(p: argparse.ArgumentParser) -> None:
         help="JSON (an {include: [...]} object usable as a GitHub Actions matrix)",
     )
     p.add_argument(
-        "--wheels", metavar="VERSION", type=_version, help="list the expected wheel file names"
+        "--wheels",
+        metavar="VERSION",
+        type=_release_version,
+        help="list the expected wheel file names",
     )
     p.add_argument(
         "--build",
@@ -441,7 +462,9 @@ def _staged_options(p: argparse.ArgumentParser) -> None:
 
 
 def _release_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("version", metavar="VERSION", type=_version, help="release version, e.g. 2.4.6")
+    p.add_argument(
+        "version", metavar="VERSION", type=_release_version, help="release version, e.g. 2.4.6"
+    )
     release_options(p)
     p.set_defaults(package=None)
 
@@ -696,7 +719,7 @@ def _uploader_parser() -> argparse.ArgumentParser:
         "package", metavar="PACKAGE", type=_project, help="project name, e.g. numpy"
     )
     parser.add_argument(
-        "version", metavar="VERSION", type=_version, help="release version, e.g. 2.4.6"
+        "version", metavar="VERSION", type=_release_version, help="release version, e.g. 2.4.6"
     )
     release_options(parser)
     parser.set_defaults(handler=cmd_release)

@@ -481,6 +481,25 @@ for label, version in (
         USAGE,
         lambda sb, v=version: root(sb, "release", v, "-n", "-w", str(sb.dl)),
     )
+for name, argv in {
+    "release": ["release", "2.4.6+local", "-n", "-w", "dl"],
+    "matrix-wheels": ["matrix", "--wheels", "2.4.6+local"],
+}.items():
+    case(
+        f"values/{name}-local-version",
+        3,
+        USAGE,
+        lambda sb, a=argv: root(sb, *a),
+        expect="package indexes refuse local versions (PEP 440)",
+    )
+case(
+    "values/uploader-local-version",
+    3,
+    USAGE,
+    lambda sb: root(sb, "-n", "-w", str(sb.dl), "fooext", "0.1.0+cpu"),
+    program="wheel-uploader",
+    expect="release '0.1.0'",
+)
 for label, package in (("traversal", "../evil"), ("space", "a b"), ("empty", ""), ("slash", "a/b")):
     case(
         f"values/uploader-package-{label}",
