@@ -19,7 +19,7 @@ from pathlib import Path
 
 from numpy_wheels.cifiles.checks import lint
 from numpy_wheels.cifiles.readers import implicit_type, read_file
-from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, is_valid_ref
+from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, is_valid_ref, shown
 from numpy_wheels.errors import ConfigError, LintError, UsageError
 from numpy_wheels.files import read_config_text
 
@@ -35,7 +35,7 @@ def validate_ref(ref: str) -> str:
     numpy_wheels.errors.UsageError: '=v1' is not a valid git ref (tag, branch or commit hash)
     """
     if not is_valid_ref(ref):
-        msg = f"{ref!r} is not a valid git ref (tag, branch or commit hash)"
+        msg = f"{shown(ref)} is not a valid git ref (tag, branch or commit hash)"
         raise UsageError(msg)
     return ref
 

@@ -19,6 +19,7 @@ from numpy_wheels.cifiles.records import (
     EnvVar,
     Location,
     is_valid_ref,
+    shown,
 )
 
 Kind: TypeAlias = Literal[
@@ -156,11 +157,6 @@ def _python_agreement(config: CIConfig) -> Finding | None:
     )
 
 
-def _shown(value: str) -> str:
-    """A value as a message shows it: repr (control characters visible), at most 60 chars."""
-    return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
-
-
 def _yaml_type_finding(var: EnvVar) -> Finding | None:
     """A plain value YAML 1.1 or 1.2 reads as a number/bool/null where a string is meant."""
     if var.yaml_type is None or var.name is None or var.value is None:
@@ -226,7 +222,7 @@ def _written_findings(name: str, value: str, loc: tuple[Location, ...]) -> Itera
     ):
         yield Finding(
             kind="bad-ref",
-            message=f"{name}={_shown(value)} is not a git ref (tag, branch or commit "
+            message=f"{name}={shown(value)} is not a git ref (tag, branch or commit "
             "hash: letters, digits, ._/+-)",
             locations=loc,
         )

@@ -460,6 +460,7 @@ for label, ref in (
         USAGE,
         lambda sb, r=ref: root(sb, "bump", r),
         expect="not a valid git ref",
+        absent="v" * 100,  # a long ref is shown clipped, not echoed whole
     )
 case("values/bump-option-ref", 3, USAGE, lambda sb: root(sb, "bump", "--", "-x"))
 for label, version in (
