@@ -33,7 +33,14 @@ def _emit_json(payload: Any) -> None:
 
 
 def _root(args: argparse.Namespace) -> Path:
-    return Path(args.root).resolve()
+    """--root, which must be a directory: a missing one is named (it was read as an empty
+    repository: `matrix` listed the whole catalogue, `lint` said "no CI files")."""
+    root = Path(args.root)
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a directory"
+        msg = f"--root {args.root} {what} (the wheels repository: the directory of its CI files)"
+        raise UsageError(msg)
+    return root.resolve()
 
 
 def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:

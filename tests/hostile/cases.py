@@ -552,6 +552,15 @@ for variable, value in (
         },
         expect=f"{variable}={value!r} is not",
     )
+for label, where in (("missing", "nope/repo"), ("a-file", "outside/private.txt")):
+    for command in (["matrix"], ["lint"]):
+        case(
+            f"values/root-{label}/{command[0]}",
+            3,
+            USAGE,
+            lambda sb, w=where, c=command: ["--root", str(sb.tmp / w), *c],
+            expect="does not exist" if label == "missing" else "is not a directory",
+        )
 case("values/matrix-only-long", 3, SELECTION, lambda sb: root(sb, "matrix", "--only", "x" * 5000))
 case("values/plan-unknown", 3, SELECTION, lambda sb: root(sb, "plan", "../../etc"))
 case(
