@@ -29,6 +29,8 @@ from numpy_wheels.commands import (
     cmd_staged,
     cmd_upload,
     cmd_verify,
+    normal_version,
+    release_version,
 )
 from numpy_wheels.config.secrets import SECRET_NAMES
 from numpy_wheels.errors import (
@@ -39,6 +41,7 @@ from numpy_wheels.errors import (
     FatalError,
     OutputError,
     Terminated,
+    UsageError,
     summary,
 )
 from numpy_wheels.log import log
@@ -89,42 +92,19 @@ def _seconds(text: str) -> float:
 
 
 def _version(text: str) -> str:
-    """A release version in PEP 440's normal form, the spelling of every file name of the
-    release; a leading ``v`` (the tag, ``v2.4.6``) is dropped.
-
-    >>> _version("v2.4.6"), _version("2.5.0rc1")
-    ('2.4.6', '2.5.0rc1')
-    """
-    from packaging.version import InvalidVersion, Version
-
-    given = text[1:] if text[:1] in ("v", "V") else text
+    """A release version in PEP 440's normal form (``commands.normal_version``)."""
     try:
-        normal = str(Version(given))
-    except InvalidVersion:
-        msg = f"{text!r} is not a version (PEP 440, e.g. 2.4.6)"
-        raise argparse.ArgumentTypeError(msg) from None
-    if given != normal:  # packaging forgives spaces, case, zero padding; file names do not
-        msg = f"{text!r} is not a version as file names spell it: write {normal!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return given
+        return normal_version(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _release_version(text: str) -> str:
-    """``_version``, without a local version label: PyPI refuses ``2.4.6+local`` (PEP 440
-    local versions are for builds that are never published), so no release can hold one.
-
-    >>> _release_version("2.4.6")
-    '2.4.6'
-    """
-    given = _version(text)
-    if "+" in given:
-        public = given.partition("+")[0]
-        msg = (
-            f"{text!r} has a local version label (+{given.partition('+')[2]}): package indexes "
-            f"refuse local versions (PEP 440), so no release can hold it; release {public!r}"
-        )
-        raise argparse.ArgumentTypeError(msg)
-    return given
+    """``_version``, without a local version label (``commands.release_version``)."""
+    try:
+        return release_version(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _project(text: str) -> str:
@@ -462,9 +442,8 @@ def _staged_options(p: argparse.ArgumentParser) -> None:
 
 
 def _release_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "version", metavar="VERSION", type=_release_version, help="release version, e.g. 2.4.6"
-    )
+    # checked by cmd_release (commands.release_version): a bad one still leaves its --report
+    p.add_argument("version", metavar="VERSION", help="release version, e.g. 2.4.6")
     release_options(p)
     p.set_defaults(package=None)
 
@@ -718,9 +697,8 @@ def _uploader_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "package", metavar="PACKAGE", type=_project, help="project name, e.g. numpy"
     )
-    parser.add_argument(
-        "version", metavar="VERSION", type=_release_version, help="release version, e.g. 2.4.6"
-    )
+    # checked by cmd_release (commands.release_version): a bad one still leaves its --report
+    parser.add_argument("version", metavar="VERSION", help="release version, e.g. 2.4.6")
     release_options(parser)
     parser.set_defaults(handler=cmd_release)
     return parser

@@ -21,9 +21,10 @@ from numpy_wheels.log import format_table, log
 if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
     from numpy_wheels.cifiles.jobs import CIJob
     from numpy_wheels.config.build import BuildOptions, BuildRequest
+    from numpy_wheels.config.release import Target
     from numpy_wheels.model.choices import Backend
     from numpy_wheels.release.listing import Remote
-    from numpy_wheels.release.release import Released
+    from numpy_wheels.release.release import Released, ReleaseOptions
     from numpy_wheels.staging.stage import Staged
     from numpy_wheels.staging.store import Store
 
@@ -612,48 +613,158 @@ def cmd_sdist(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def normal_version(text: str) -> str:
+    """A release version in PEP 440's normal form, the spelling of every file name of the
+    release; a leading ``v`` (the tag, ``v2.4.6``) is dropped. A UsageError otherwise.
+
+    >>> normal_version("v2.4.6"), normal_version("2.5.0rc1")
+    ('2.4.6', '2.5.0rc1')
+    """
+    from packaging.version import InvalidVersion, Version
+
+    given = text[1:] if text[:1] in ("v", "V") else text
+    try:
+        normal = str(Version(given))
+    except InvalidVersion:
+        msg = f"{text!r} is not a version (PEP 440, e.g. 2.4.6)"
+        raise UsageError(msg) from None
+    if given != normal:  # packaging forgives spaces, case, zero padding; file names do not
+        msg = f"{text!r} is not a version as file names spell it: write {normal!r}"
+        raise UsageError(msg)
+    return given
+
+
+def release_version(text: str) -> str:
+    """``normal_version``, without a local version label: PyPI refuses ``2.4.6+local`` (PEP
+    440 local versions are for builds that are never published), so no release can hold one.
+
+    >>> release_version("2.4.6")
+    '2.4.6'
+    """
+    given = normal_version(text)
+    if "+" in given:
+        public, _, label = given.partition("+")
+        msg = (
+            f"{text!r} has a local version label (+{label}): package indexes refuse local "
+            f"versions (PEP 440), so no release can hold it; release {public!r}"
+        )
+        raise UsageError(msg)
+    return given
+
+
+@dataclasses.dataclass(kw_only=True)
+class _ReleaseReport:
+    """The JSON release report, filled in as the release goes and written on every exit
+    path: success, refusal, upload failure, Ctrl-C, and the early ones (a bad version, a
+    listing or configuration failure, a credential refused). Its place is ``--report`` or,
+    once the project, version and wheel directory are known, the default one."""
+
+    given: Path | None  # --report
+    version: str  # as given until checked
+    project: str | None = None
+    source: str | None = None
+    index: str | None = None
+    path: Path | None = None  # checked writable: None, no report can be written yet
+    files: Callable[[], Sequence[Released]] = lambda: ()
+
+    def place(self, wheel_dir: Path | None = None) -> None:
+        """Choose and check (UsageError) the report's path, before anything is released."""
+        from numpy_wheels.release.release import check_report_path
+
+        if self.given is not None:
+            path = self.given
+        elif wheel_dir is not None and self.project is not None:
+            path = wheel_dir / f"release-{self.project}-{self.version}.json"
+        else:
+            return
+        check_report_path(path)
+        self.path = path
+
+    def payload(self, error: BaseException | None) -> dict[str, Any]:
+        """The report's content, redacted as every printed line is (log.redact: the secrets
+        of this run and credentials written into URLs)."""
+        content: dict[str, Any] = _redacted(
+            {
+                "project": self.project,
+                "version": self.version,
+                "source": self.source,
+                "index": self.index,
+                "complete": error is None,
+                "error": _error_json(error),
+                "files": [dataclasses.asdict(r) for r in self.files()],
+            }
+        )
+        return content
+
+    def write(self, error: BaseException | None, *, json_wanted: bool) -> None:
+        if self.files():
+            _show_released(self.files())
+        if self.path is not None:
+            _write_release_report(
+                self.path, self.payload(error), json_wanted=json_wanted, failed=error is not None
+            )
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` (JSON: dicts, lists, strings, numbers) with every string redacted."""
+    if isinstance(value, str):
+        return log.redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from numpy_wheels.release.release import Progress, release
+
+    report = _ReleaseReport(given=Path(args.report) if args.report else None, version=args.version)
+    progress = Progress()
+    report.files = lambda: progress.files
+    try:
+        report.place()  # --report: checked before anything else, so every failure can use it
+        report.version = release_version(args.version)
+        opts, remotes, store = _release_inputs(args, env, report)
+        progress.files = release(remotes, opts, env, store=store, progress=progress)
+    except BaseException as exc:
+        # Every exit path leaves its report: what was uploaded, confirmed, refused, and why.
+        report.write(exc, json_wanted=True)
+        raise
+    report.write(None, json_wanted=args.json)
+    if args.json:
+        _emit_json(report.payload(None))
+    return 0
+
+
+def _release_inputs(
+    args: argparse.Namespace, env: Mapping[str, str], report: _ReleaseReport
+) -> tuple[ReleaseOptions, list[Remote], Store | None]:
+    """The release's options and staged files: the target first (a configuration error or
+    an unexpanded credential is found before anything is fetched), then the listing; the
+    report learns each as it is known."""
     from numpy_wheels.config.build import read_project_config, repository_url
-    from numpy_wheels.config.release import resolve_target
     from numpy_wheels.model.matrix import manifest
-    from numpy_wheels.release.release import (
-        Progress,
-        ReleaseOptions,
-        check_report_path,
-        release,
-    )
+    from numpy_wheels.release.release import ReleaseOptions
 
     root = _root(args)
     configured, ids = _project_selection(root, env)
-    project = args.package or configured
-    sdist = read_project_config(root).sdist
-    # The target first: a configuration error is found before anything is fetched.
-    target = (
-        None
-        if args.no_twine
-        else resolve_target(
-            repository=args.repository,
-            repository_url=args.repository_url,
-            index_url=args.index_url,
-            config_file=args.config_file,
-            env=env,
-        )
-    )
-    if target is not None:  # before anything is sent
-        log.write(f"target: {target.describe()}")
-    source, remotes, store = _release_listing(args, root, project, env)
-    log.write(f"listing {source}: {len(remotes)} file(s)")
+    report.project = args.package or configured
     wheel_dir = Path(args.wheel_dir).expanduser().resolve()
-    report = (
-        Path(args.report) if args.report else wheel_dir / f"release-{project}-{args.version}.json"
+    report.place(wheel_dir)
+    target = _release_target(args, env)
+    report.index = target.repository_url if target else None
+    remotes, store = _release_listing(args, root, report, env)
+    log.write(f"listing {report.source}: {len(remotes)} file(s)")
+    expected = manifest(
+        ids, project=report.project, version=report.version, sdist=read_project_config(root).sdist
     )
-    check_report_path(report)  # before anything is released, not after
     opts = ReleaseOptions(
-        project=project,
-        version=args.version,
+        project=report.project,
+        version=report.version,
         wheel_dir=wheel_dir,
         wheel_type=args.wheel_type,
-        expected=manifest(ids, project=project, version=args.version, sdist=sdist),
+        expected=expected,
         target=target,
         clobber=args.clobber,
         no_twine=args.no_twine,
@@ -670,32 +781,26 @@ def cmd_release(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         max_workers=args.max_workers,
         timeout=args.timeout,
     )
-    progress = Progress()
+    return opts, remotes, store
 
-    def payload(error: BaseException | None) -> dict[str, Any]:
-        return {
-            "project": project,
-            "version": args.version,
-            "source": source,
-            "index": target.repository_url if target else None,
-            "complete": error is None,
-            "error": _error_json(error),
-            "files": [dataclasses.asdict(r) for r in progress.files],
-        }
 
-    try:
-        results = release(remotes, opts, env, store=store, progress=progress)
-    except BaseException as exc:
-        # Every exit path leaves its report: what was uploaded, confirmed, refused, and why.
-        if progress.files:
-            _show_released(progress.files)
-        _write_release_report(report, payload(exc), json_wanted=True, failed=True)
-        raise
-    _show_released(results)
-    _write_release_report(report, payload(None), json_wanted=args.json)
-    if args.json:
-        _emit_json(payload(None))
-    return 0
+def _release_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target | None:
+    """Where twine uploads (None with -n), printed before anything is sent; a dry run needs
+    no credentials, a real one refuses unexpanded ones."""
+    from numpy_wheels.config.release import resolve_target
+
+    if args.no_twine:
+        return None
+    target = resolve_target(
+        repository=args.repository,
+        repository_url=args.repository_url,
+        index_url=args.index_url,
+        config_file=args.config_file,
+        env=env,
+        uploading=not args.dry_run,
+    )
+    log.write(f"target: {target.describe()}")
+    return target
 
 
 def _error_json(error: BaseException | None) -> dict[str, Any] | None:
@@ -724,10 +829,10 @@ def _error_json(error: BaseException | None) -> dict[str, Any] | None:
 
 
 def _release_listing(
-    args: argparse.Namespace, root: Path, project: str, env: Mapping[str, str]
-) -> tuple[str, list[Remote], Store | None]:
-    """Where the staged files are listed (a description), the files, and the store read
-    directly (None: the listing is a URL)."""
+    args: argparse.Namespace, root: Path, report: _ReleaseReport, env: Mapping[str, str]
+) -> tuple[list[Remote], Store | None]:
+    """The staged files and the store read directly (None: the listing is a URL); the
+    report learns where they are listed before they are read, so a failure names it."""
     from numpy_wheels.config.staging import read_staging_config, resolve_store_config
     from numpy_wheels.net import Limits
     from numpy_wheels.release.listing import fetch, from_store, from_url
@@ -735,8 +840,9 @@ def _release_listing(
 
     if args.provider_name or args.container:
         config = resolve_store_config(root, env, _store_args(args), mode="release")
+        report.source = f"{config.provider} container {config.container!r}"
         store = open_store(config)
-        return f"{config.provider} container {config.container!r}", from_store(store), store
+        return from_store(store), store
     url = args.wheel_url_dir or next(iter(read_staging_config(root).artifact_indexes), None)
     if not url:
         msg = (
@@ -747,7 +853,9 @@ def _release_listing(
     limits = Limits(deadline=args.timeout, read_timeout=min(60.0, args.timeout))
     local = url.lower().startswith("file:")  # a local listing the user named
     get = functools.partial(fetch, limits=limits, allow_file=local)
-    return url, from_url(url, project, get=get, builds=True), None
+    report.source = url
+    assert report.project is not None
+    return from_url(url, report.project, get=get, builds=True), None
 
 
 def _show_released(results: Sequence[Released]) -> None:
@@ -769,10 +877,6 @@ def _show_released(results: Sequence[Released]) -> None:
             ],
         )
     )
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "-"
 
 
 def _write_release_report(

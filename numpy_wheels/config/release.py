@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
+from numpy_wheels.config.secrets import TWINE_PASSWORD, TWINE_USERNAME, refuse_unexpanded
 from numpy_wheels.errors import ConfigError, UsageError
 from numpy_wheels.files import not_a_file
 from numpy_wheels.log import log
@@ -115,10 +116,15 @@ def resolve_target(
     index_url: str | None,
     config_file: str | None,
     env: Mapping[str, str] | None = None,
+    uploading: bool = True,
 ) -> Target:
     """The upload URL chosen as twine chooses it (``choose_target``) from the command line,
     twine's variables and the ``~/.pypirc`` section (twine's own reader), and the simple
-    index next to it (PyPI's is pypi.org/simple/)."""
+    index next to it (PyPI's is pypi.org/simple/).
+
+    When ``uploading``, every credential twine would read (TWINE_USERNAME, TWINE_PASSWORD,
+    the section's username and password) is refused if it is an unexpanded CI reference
+    (CredentialsMissingError, as ``upload`` refuses the store's), before anything is sent."""
     from twine.exceptions import (
         InvalidConfiguration,
         TwineException,
@@ -155,6 +161,15 @@ def resolve_target(
         msg = f"{cfg}: not a readable pypirc file ({why})"
         raise ConfigError(msg) from None
     log.add_secret(str(found.get("password") or "") or None)
+    if uploading:
+        where = f"{cfg} [{section or 'pypi'}]"
+        for source, value in (
+            (TWINE_USERNAME, (env or {}).get(TWINE_USERNAME)),
+            (TWINE_PASSWORD, (env or {}).get(TWINE_PASSWORD)),
+            (f"{where} username", found.get("username")),
+            (f"{where} password", found.get("password")),
+        ):
+            refuse_unexpanded(source, str(value) if value else None)
     url = str(found["repository"])
     return Target(
         repository=None if url_given else section,

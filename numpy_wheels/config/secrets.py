@@ -20,7 +20,8 @@ STORE_CREDENTIALS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cloudfiles": (("ST_USER",), ("ST_KEY",)),
     "s3": (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
 }
-#: twine reads it itself; we only keep it out of logs and builds.
+#: twine reads them itself; we keep them out of logs and builds, and refuse unexpanded ones.
+TWINE_USERNAME = "TWINE_USERNAME"
 TWINE_PASSWORD = "TWINE_PASSWORD"  # noqa: S105 (a variable name)
 #: Variables whose values are never printed (redacted from every line, tracebacks included).
 SECRET_NAMES: frozenset[str] = frozenset(
@@ -34,6 +35,7 @@ SECRET_NAMES: frozenset[str] = frozenset(
 #: Every variable that may hold a credential: never passed to the build or the tests.
 CREDENTIAL_NAMES: frozenset[str] = SECRET_NAMES | {
     UPLOADER_USERNAME,
+    TWINE_USERNAME,
     *(name for users, _ in STORE_CREDENTIALS.values() for name in users),
 }
 
@@ -57,6 +59,19 @@ def unexpanded(value: str) -> bool:
     return value.strip().startswith(("$(", "${"))
 
 
+def refuse_unexpanded(source: str, value: str | None) -> None:
+    """The one check of every credential a command reads (the store's for ``upload``, twine's
+    variables and pypirc's for ``release``): a CredentialsMissingError naming ``source``, never
+    the value (whatever the variable holds may be a secret after all), before any network."""
+    if value and unexpanded(value):
+        msg = (
+            f"{source} holds an unexpanded reference ($(…)/${{…}}) instead of a value: "
+            "the CI did not pass the secret (pull request from a fork, or a missing "
+            "mapping); nothing was uploaded"
+        )
+        raise CredentialsMissingError(msg)
+
+
 def credentials(
     provider: str, env: Mapping[str, str], *, username: str | None, secret: str | None
 ) -> tuple[str | None, str | None]:
@@ -77,14 +92,7 @@ def credentials(
                 f"{label.upper()} (or {' / '.join(names)}); nothing was uploaded"
             )
             raise CredentialsMissingError(msg)
-        if unexpanded(value):
-            # Named, never shown: whatever the variable holds may be a secret after all.
-            msg = (
-                f"{source} holds an unexpanded reference ($(…)/${{…}}) instead of a value: "
-                "the CI did not pass the secret (pull request from a fork, or a missing "
-                "mapping); nothing was uploaded"
-            )
-            raise CredentialsMissingError(msg)
+        refuse_unexpanded(source, value)
         found[label] = (source, value)
     log.add_secret(found["secret"][1])
     return found["username"][1], found["secret"][1]

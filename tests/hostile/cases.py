@@ -128,6 +128,7 @@ case(
         "-w",
         "dl",
     ),
+    owns=("cwd/dl",),  # the report of the failure
     expect="not UTF-8",
 )
 case(
@@ -1073,6 +1074,7 @@ case(
         ),
     )[1],
     env={"TWINE_PASSWORD": ""},
+    owns=("dl",),  # the report of the failure
 )
 
 
@@ -1128,7 +1130,14 @@ for behaviour in (
         bound=6,
         owns=("dl",),
     )
-case("network/listing-404", 9, STORE, release(listing=page("status", status=404)), bound=6)
+case(
+    "network/listing-404",
+    9,
+    STORE,
+    release(listing=page("status", status=404)),
+    bound=6,
+    owns=("dl",),  # the report of the failure
+)
 # 401/403 are credentials (16), with advice about the URL read, never about the store's secrets
 for status in (401, 403):
     case(
@@ -1137,6 +1146,7 @@ for status in (401, 403):
         AUTH,
         release(listing=page("status", status=status)),
         bound=6,
+        owns=("dl",),  # the report of the failure
         expect="URLs are read anonymously",
         absent="WHEELHOUSE_UPLOADER",
     )
@@ -1189,7 +1199,13 @@ case(
     release(listing=lambda _sb: "http://127.0.0.1:9/listing/"),
     bound=6,
 )
-case("network/listing-ftp-url", 9, STORE, release(listing=lambda _sb: "ftp://127.0.0.1:9/x/"))
+case(
+    "network/listing-ftp-url",
+    9,
+    STORE,
+    release(listing=lambda _sb: "ftp://127.0.0.1:9/x/"),
+    owns=("dl",),  # the report of the failure
+)
 for label, body, ctype in (
     ("deep-json", b"[" * 100000 + b"]" * 100000, "application/json"),
     ("binary-json", b"\xff\xfe\x00garbage", "application/json"),
@@ -1437,6 +1453,7 @@ for how in HOWS:
         8,
         STORE,
         release(listing=gone(how)),
+        owns=("dl",),  # the report of the failure, redacted (checked for every case)
         absent=URL_SECRET,
         expect="****",
     )
@@ -1519,6 +1536,7 @@ case(
         "--debug-traceback",
         *release(listing=gone("userinfo"))(sb),
     ],
+    owns=("dl",),  # the report of the failure
     absent=URL_SECRET,
     expect="Traceback",
 )
@@ -1531,6 +1549,7 @@ case(
     11,
     CONFIG,
     release("--config-file", "/nonexistent/pypirc", "-r", "x", dry=False),
+    owns=("dl",),  # the report of the failure
 )
 case(
     "exit-codes/pypirc-malformed",
@@ -1540,6 +1559,7 @@ case(
         sb.write("home/.pypirc", "[distutils\nindex-servers = x\n"),
         release("--config-file", str(sb.home / ".pypirc"), "-r", "x", dry=False)(sb),
     )[1],
+    owns=("dl",),  # the report of the failure
 )
 case(
     "exit-codes/pypirc-section-missing",
@@ -1549,6 +1569,7 @@ case(
         sb.write("home/.pypirc", "[distutils]\nindex-servers = a\n"),
         release("--config-file", str(sb.home / ".pypirc"), "-r", "b", dry=False)(sb),
     )[1],
+    owns=("dl",),  # the report of the failure
 )
 case(
     "exit-codes/report-is-a-directory",
@@ -1597,7 +1618,13 @@ case(
     )[2],
     owns=("dl/release-fooext-0.1.0.json",),  # the report; the link stays as it was
 )
-case("exit-codes/no-listing", 11, USAGE, lambda sb: root(sb, "release", "0.1.0", "-n"))
+case(
+    "exit-codes/no-listing",
+    11,
+    USAGE,
+    lambda sb: root(sb, "release", "0.1.0", "-n"),
+    owns=("home/wheelhouse",),  # the report of the failure, in the default -w
+)
 
 
 def wheel_dir_under_a_file(sb: Sandbox) -> list[str]:

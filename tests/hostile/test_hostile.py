@@ -6,6 +6,8 @@ the case instead of the suite."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import signal
 import threading
@@ -60,6 +62,23 @@ def run_bounded(case: Case, argv: list[str], env: dict[str, str]) -> tuple[int, 
     return code, elapsed
 
 
+def release_report(case: Case, argv: list[str], sb: Sandbox) -> set[str]:
+    """A release owns its JSON report on every exit path (README, release step 9): exactly
+    that file and the wheel directory it is in (sandbox-relative), nothing else there."""
+    if case.program != "wheel-uploader" and "release" not in argv:
+        return set()
+    option = dict(itertools.pairwise(argv))
+    given = option.get("-w", option.get("--wheel-dir", "~/wheelhouse"))
+    # relative to the sandbox's cwd; an absolute path stays itself
+    wheel_dir = sb.home / given[2:] if given.startswith("~/") else sb.tmp / "cwd" / given
+    report = Path(option.get("--report", wheel_dir / "release-fooext-0.1.0.json"))
+    out = set()
+    for path in (wheel_dir, report):
+        with contextlib.suppress(ValueError):
+            out.add(str(path.resolve().relative_to(sb.tmp.resolve())))
+    return out
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile(case: Case, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     argv = case.build(sandbox)
@@ -73,7 +92,12 @@ def test_hostile(case: Case, sandbox: Sandbox, capsys: pytest.CaptureFixture[str
     out, err = capsys.readouterr()
     output = out + err
     changed = changes(before, snapshot(sandbox.tmp))
-    outside = [p for p in changed if not any(p == o or p.startswith(o + "/") for o in case.owns)]
+    owned = release_report(case, argv, sandbox)
+    outside = [
+        p
+        for p in changed
+        if p not in owned and not any(p == o or p.startswith(o + "/") for o in case.owns)
+    ]
     assert code == case.code, f"exit {code}, documented {case.code}\n{output[-3000:]}"
     if "--debug-traceback" in argv:
         assert "Traceback" in output
@@ -83,6 +107,15 @@ def test_hostile(case: Case, sandbox: Sandbox, capsys: pytest.CaptureFixture[str
     assert outside == [], f"changed outside {case.owns}: {outside}"
     assert partial_files(changed) == []
     assert CANARY not in output, "the canary secret was printed"
+    # what the command wrote (release reports, records) is redacted as its output is
+    written = "".join(
+        (sandbox.tmp / p).read_text(errors="replace")
+        for p in changed
+        if p.endswith(".json") and (sandbox.tmp / p).is_file()
+    )
+    assert CANARY not in written, "the canary secret was written"
+    if case.absent is not None:
+        assert case.absent not in written, written[-3000:]
     assert elapsed < case.bound, f"took {elapsed:.1f} s (bound {case.bound} s)"
     if case.expect is not None:
         assert case.expect in output, output[-3000:]

@@ -433,3 +433,82 @@ def test_a_set_built_from_another_commit_is_refused(
     code, output = numpy_wheels(capsys, [*release, "--tag", "fooext-0.1.0-final"], twine_env())
     assert code == 0, output
     assert set(on_index(pypi)) == {p.name for p in files}
+
+
+@pytest.mark.parametrize(
+    ("variable", "reference"),
+    [("TWINE_PASSWORD", "$(PYPI_TOKEN)"), ("TWINE_USERNAME", "${{ secrets.PYPI_USER }}"),
+     ("pypirc", "${PYPI_TOKEN}")],
+)  # fmt: skip
+def test_an_unexpanded_index_credential_is_refused_before_any_network(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str], variable: str, reference: str
+) -> None:
+    """As ``upload`` refuses a store secret that arrived as ``$(SECRET)``: exit 17 before the
+    listing is read or anything is sent, the variable named, its value never shown."""
+    repo = wheels_repo(tmp_path, "fooext")
+    built_set(tmp_path / "house", "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, tmp_path / "house", capsys)
+    target = ["--repository-url", pypi]
+    env = twine_env()
+    if variable == "pypirc":
+        pypirc = tmp_path / "pypirc"
+        pypirc.write_text(
+            f"[distutils]\nindex-servers = a\n\n[a]\nrepository = {pypi}\n"
+            f"username = uploader\npassword = {reference}\n"
+        )
+        target = ["-r", "a", "--config-file", str(pypirc)]
+        del env["TWINE_PASSWORD"]
+    else:
+        env[variable] = reference
+    argv = ["--root", str(repo), "release", "0.1.0", *store, *target,
+            "-w", str(tmp_path / "dl")]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, env)
+    assert code == CredentialsMissingError.return_code == 17, output
+    assert "unexpanded reference" in output
+    assert (str(tmp_path / "pypirc") if variable == "pypirc" else variable) in output
+    assert reference not in output
+    assert "listing" not in output  # refused before the staged files were read
+    assert on_index(pypi) == {}
+    assert not list((tmp_path / "dl").glob("*.whl"))
+    report = json.loads((tmp_path / "dl" / "release-fooext-0.1.0.json").read_text())
+    assert report["error"]["class"] == "CredentialsMissingError"
+    assert reference not in json.dumps(report)
+    # wheel-uploader, the same check
+    if variable != "pypirc":
+        uploader_argv = ["--root", str(repo), *store, *target, "-w", str(tmp_path / "dl"),
+                         "fooext", "0.1.0"]  # fmt: skip
+        code, output = uploader(capsys, uploader_argv, env)
+        assert code == CredentialsMissingError.return_code, output
+        assert reference not in output
+    # a dry run sends nothing and needs no credentials: not refused
+    code, output = numpy_wheels(capsys, [*argv, "--dry-run"], env)
+    assert code == 0, output
+
+
+def test_early_failures_leave_a_redacted_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad version (with --report: the default name would hold the version) and a listing
+    that cannot be read each leave a report naming the error; credentials written into the
+    listing URL and the run's secrets are redacted in it as on the terminal."""
+    repo = wheels_repo(tmp_path, "fooext")
+    report = tmp_path / "out" / "report.json"
+    argv = ["--root", str(repo), "release", "not-a-version", "-u", "http://127.0.0.1:9/",
+            "-w", str(tmp_path / "dl"), "--report", str(report), "-n"]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, twine_env())
+    assert code == 2, output
+    assert "'not-a-version' is not a version" in output
+    bad = json.loads(report.read_text())
+    assert (bad["version"], bad["complete"], bad["files"]) == ("not-a-version", False, [])
+    assert (bad["error"]["class"], bad["error"]["exit_code"]) == ("UsageError", 2)
+    # a listing URL with credentials, refused connection: the report names it redacted
+    listing = f"http://user:{CANARY}@127.0.0.1:9/x/"
+    argv = ["--root", str(repo), "release", "0.1.0", "-u", listing, "-w", str(tmp_path / "dl"),
+            "--timeout", "5", "--repository-url", "http://127.0.0.1:9/"]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, twine_env())
+    assert code == 15, output
+    written = (tmp_path / "dl" / "release-fooext-0.1.0.json").read_text()
+    failed = json.loads(written)
+    assert failed["source"] == "http://user:****@127.0.0.1:9/x/"
+    assert failed["error"]["class"] == "StoreError"
+    assert CANARY not in written  # neither the URL's password nor TWINE_PASSWORD's value
