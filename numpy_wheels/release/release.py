@@ -23,6 +23,7 @@ from typing import Literal, TypeAlias
 
 from packaging.utils import canonicalize_name
 
+from numpy_wheels.build.tagcheck import TagReport, check_files, enforce
 from numpy_wheels.cmd import call
 from numpy_wheels.config.release import Target
 from numpy_wheels.errors import (
@@ -501,12 +502,20 @@ def release(
     chosen = _gated(remotes, opts, say)
     _check_provenance(chosen, opts, env, say)
     by_name = {r.filename: r for r in remotes}
+    tag_reports: list[TagReport] = []
+
+    def ready(path: Path) -> None:
+        # Each file is checked as it arrives, in its download worker (its structure and
+        # RECORD before the rename, its binaries against its tags here) and handed to twine
+        # check: the checks overlap the other downloads instead of following them all.
+        tag_reports.extend(check_files([path]))  # list.extend is atomic
+        checks.submit(path)
+
     with TwineCheck(env) as checks:
-        # Each file is handed to twine check as it arrives: the check runs during the
-        # downloads instead of after them.
-        paths = download_all(chosen, opts, store, on_done=checks.submit)
+        paths = download_all(chosen, opts, store, on_done=ready)
         gate.check_coherence(paths, project=opts.project, version=opts.version)
-        gate.check_tags(paths)
+        # every overclaiming wheel named together, before anything reaches the index
+        enforce(sorted(tag_reports, key=lambda r: r.wheel), error=ReleaseGateError)
         checks.wait()
     digests = {p.name: (by_name[p.name].sha256 or sha256_of(p)).lower() for p in paths}
     results = [

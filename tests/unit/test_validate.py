@@ -125,3 +125,20 @@ def test_missing_only_names_the_flag_that_applies() -> None:
         gate.enforce(report, allow_incomplete=False)
     assert "--allow-incomplete" in info.value.hint
     gate.enforce(report, allow_incomplete=True)
+
+
+def test_a_damaged_member_fails_its_crc(tmp_path: Path) -> None:
+    """One byte of a stored member changed in place (sizes and headers intact): the RECORD
+    pass, which reads every member to its end (no separate testzip pass), reports the CRC."""
+    member = "numpy/blob.bin"
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=4096)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+        assert info.compress_type == zipfile.ZIP_STORED
+        data = zf.read(member)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(data, info.header_offset) + len(data) // 2
+    raw[at] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InvalidDistribution, match=f"{member}: CRC check failed"):
+        check_file(path)
