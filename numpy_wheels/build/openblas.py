@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from numpy_wheels.build.pinned import pinned_wheel
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import ConfigError, DependencyError
-from numpy_wheels.files import sha256_of, verified_file
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
 
@@ -88,60 +88,6 @@ def pin_for(build_id: BuildId, data: Mapping[str, object] | None = None) -> Open
     )
 
 
-def _download(pin: OpenBLASPin, cache: Path, env: Mapping[str, str], python: str) -> Path:
-    target = cache / pin.filename
-    if target.is_file():
-        if sha256_of(target) == pin.sha256:
-            log.write(f"{pin.filename} from the cache (sha256 verified)")
-            return target
-        log.warning(f"{target} in the cache does not match its pin; downloading it again")
-        target.unlink()
-    with_tmp = cache / ".download"
-
-    def write(part: Path) -> None:
-        shutil.rmtree(with_tmp, ignore_errors=True)
-        with_tmp.mkdir(parents=True)
-        try:
-            _pip_download(pin, with_tmp, env, python)
-            got = with_tmp / pin.filename
-            if not got.is_file():
-                found = ", ".join(p.name for p in with_tmp.iterdir()) or "nothing"
-                msg = f"pip downloaded {found}, not {pin.filename}"
-                raise DependencyError(msg)
-            got.replace(part)
-        finally:
-            shutil.rmtree(with_tmp, ignore_errors=True)
-
-    return verified_file(
-        target,
-        write,
-        sha256=pin.sha256,
-        error=DependencyError,
-        mismatch="{name}: sha256 {got} does not match the pinned {expected}; the file was deleted",
-    )
-
-
-def _pip_download(pin: OpenBLASPin, dest: Path, env: Mapping[str, str], python: str) -> None:
-    # pip honours the user's index configuration; --platform fetches the exact file.
-    call(
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--platform",
-        pin.wheel_tag.split(".")[0],
-        "--python-version",
-        python,
-        "--dest",
-        str(dest),
-        f"{pin.package}=={pin.version}",
-        env=env,
-        error=DependencyError,
-    )
-
-
 def fetch(
     build_id: BuildId,
     *,
@@ -158,7 +104,15 @@ def fetch(
         log.write(f"{build_id}: builds without BLAS (as numpy does for this platform)")
         return None
     cache.mkdir(parents=True, exist_ok=True)
-    wheel = _download(pin, cache, env, build_id.python.version)
+    wheel = pinned_wheel(
+        f"{pin.package}=={pin.version}",
+        filename=pin.filename,
+        platform_tag=pin.wheel_tag,
+        sha256=pin.sha256,
+        cache=cache,
+        env=env,
+        python_version=build_id.python.version,
+    )
     prefix = (unpack or cache) / f"{pin.module}-{pin.version}-{pin.wheel_tag}"
     if not (prefix / pin.module).is_dir():
         shutil.rmtree(prefix, ignore_errors=True)
