@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.__main__ import main, wheel_uploader_main
+from numpy_wheels.config.staging import StoreConfig
 from numpy_wheels.errors import (
     AuthError,
     ConfigError,
@@ -22,6 +23,9 @@ from numpy_wheels.errors import (
 )
 from numpy_wheels.files import sha256_of
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
+from numpy_wheels.staging.pages import Record
+from numpy_wheels.staging.stage import RECORDS, publish_pages
+from numpy_wheels.staging.store import LocalStore
 from tests.integration.conftest import CANARY
 from tests.integration.test_release import on_index, twine_env
 from tests.servers import SwiftAIO, flaky_index, gpg_home, pypi_server
@@ -512,3 +516,45 @@ def test_early_failures_leave_a_redacted_report(
     assert failed["source"] == "http://user:****@127.0.0.1:9/x/"
     assert failed["error"]["class"] == "StoreError"
     assert CANARY not in written  # neither the URL's password nor TWINE_PASSWORD's value
+
+
+def test_a_wheel_whose_binary_overclaims_its_valid_name_is_refused_at_release(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The manifest's own name (manylinux_2_28), so the name checks pass, with an extension
+    calling closefrom() (GLIBC_2.34): the release's binary tag check, after the download and
+    before any upload, refuses it naming the symbol; nothing reaches the index."""
+    src = tmp_path / "ext.c"
+    src.write_text("#include <unistd.h>\nvoid close_all(void) { closefrom(3); }\n")
+    so = tmp_path / "ext.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+    repo = wheels_repo(tmp_path, "fooext")
+    house = tmp_path / "house"
+    files = built_set(house, "fooext", "0.1.0")
+    store = stage_local(tmp_path, repo, house, capsys)
+    linux = next(p for p in files if "manylinux_2_28_x86_64" in p.name)
+    tag = linux.name.removeprefix("fooext-0.1.0-").removesuffix(".whl")
+    overclaiming = make_wheel(
+        tmp_path / "bad", tag=tag, members={"fooext/_ext.cpython-311-x86_64-linux-gnu.so":
+                                            so.read_bytes()}
+    )  # fmt: skip
+    assert overclaiming.name == linux.name  # the manifest's name: the name checks pass
+    # upload refuses it (its own tag check): slipped in by hand, or by an older tool
+    local = LocalStore(StoreConfig(provider="local", container="w", local_root=tmp_path / "store"))
+    local.put_file(overclaiming.name, overclaiming, content_type="application/zip")
+    record = Record(filename=overclaiming.name, project="fooext", version="0.1.0",
+                    sha256=sha256_of(overclaiming), size=overclaiming.stat().st_size,
+                    uploaded="2026-01-01T00:00:00+00:00")  # fmt: skip
+    local.put_bytes(f"{RECORDS}{overclaiming.name}.json", json.dumps(record.as_json()).encode(),
+                    content_type="application/json")  # fmt: skip
+    publish_pages(local, project="fooext", expected=select(load_catalogue(), build=BUILD, skip=[]))
+    argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
+            "-w", str(tmp_path / "dl")]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, twine_env())
+    assert code == ReleaseGateError.return_code, output
+    assert f"{linux.name}: the platform tags promise more than the binaries keep" in output
+    assert "GLIBC_2.34 from libc.so.6 by closefrom" in output
+    assert "uploading" not in output
+    assert on_index(pypi) == {}
+    report = json.loads((tmp_path / "dl" / "release-fooext-0.1.0.json").read_text())
+    assert report["error"]["class"] == "ReleaseGateError"
