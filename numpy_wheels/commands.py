@@ -423,20 +423,13 @@ def _job_commands(identifier: str, backend: Backend) -> list[list[str]]:
 
 
 def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.ci import pull_request
     from numpy_wheels.cifiles.commit import detect_mode
     from numpy_wheels.config.build import read_project_config
     from numpy_wheels.config.staging import resolve_store_config
-    from numpy_wheels.log import format_table
     from numpy_wheels.staging import open_store
-    from numpy_wheels.staging.stage import provenance, upload
+    from numpy_wheels.staging.stage import upload
 
-    pr = pull_request(env)
-    if pr is not None and not args.upload_pull_request:
-        log.write(
-            f"upload skipped: this is a pull request build ({pr}); "
-            "--upload-pull-request uploads anyway"
-        )
+    if _pull_request_skipped(env, upload_anyway=args.upload_pull_request):
         return 0
     root = _root(args)
     mode, reason = detect_mode(env)
@@ -446,8 +439,7 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     # A dry run without the store's credentials (a pull request, a maintainer's machine)
     # checks the local files and says what it would send; the container is not read.
     offline = args.dry_run and config.provider != "local" and config.secret is None
-    folder = Path(args.local_folder).resolve()
-    files = sorted(p for p in folder.glob("*") if p.suffix == ".whl" or p.name.endswith(".tar.gz"))
+    folder, files = _upload_folder(args.local_folder)
     log.write(
         f"staging {len(files)} file(s) from {folder} to {config.provider} container "
         f"{config.container!r} ({mode} mode: {reason})"
@@ -459,15 +451,9 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if offline:
         log.write("dry run without the store's credentials: the container is not read")
     store = None if offline else open_store(config)
-    builds = provenance(folder)
-    summaries = sorted({str(b["summary"]) for b in builds.values()})
-    log.write(
-        f"build records (provenance) for {sum(f.name in builds for f in files)} of "
-        f"{len(files)} file(s), from {', '.join(summaries) or 'no summary'}"
-    )
     results = upload(
         files,
-        builds=builds,
+        builds=_upload_provenance(folder, files),
         store=store,
         project=project,
         expected=expected,
@@ -479,26 +465,56 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         dry_run=args.dry_run,
         progress=_progress(len(files)),
     )
-    rows = [[r.filename, megabytes(r.size), r.sha256[:16], r.action] for r in results]
-    log.write(format_table(["file", "size", "sha256", "action"], rows))
     public = None if args.dry_run or store is None else store.public_address()
-    if public:
-        log.write(f"published at {public} (wheel-uploader -u {public} {project} VERSION)")
+    _show_staged(results, public=public, project=project)
     if args.json:
         files_json = [
             {"filename": r.filename, "size": r.size, "sha256": r.sha256, "action": r.action}
             for r in results
         ]
-        _emit_json(
-            {
-                "container": config.container,
-                "provider": config.provider,
-                "mode": mode,
-                "public_url": public,
-                "files": files_json,
-            }
-        )
+        where = {"container": config.container, "provider": config.provider, "mode": mode}
+        _emit_json({**where, "public_url": public, "files": files_json})
     return 0
+
+
+def _pull_request_skipped(env: Mapping[str, str], *, upload_anyway: bool) -> bool:
+    """A pull request build stages nothing (unless ``--upload-pull-request``): said so."""
+    from numpy_wheels.ci import pull_request
+
+    pr = pull_request(env)
+    if pr is None or upload_anyway:
+        return False
+    log.write(
+        f"upload skipped: this is a pull request build ({pr}); --upload-pull-request uploads anyway"
+    )
+    return True
+
+
+def _upload_folder(local_folder: str) -> tuple[Path, list[Path]]:
+    """The folder (resolved) and the wheels and sdists in it, sorted by name."""
+    folder = Path(local_folder).resolve()
+    files = sorted(p for p in folder.glob("*") if p.suffix == ".whl" or p.name.endswith(".tar.gz"))
+    return folder, files
+
+
+def _upload_provenance(folder: Path, files: Sequence[Path]) -> dict[str, Any]:
+    """The build records staged with the files (file name -> record), said how many."""
+    from numpy_wheels.staging.stage import provenance
+
+    builds = provenance(folder)
+    summaries = sorted({str(b["summary"]) for b in builds.values()})
+    log.write(
+        f"build records (provenance) for {sum(f.name in builds for f in files)} of "
+        f"{len(files)} file(s), from {', '.join(summaries) or 'no summary'}"
+    )
+    return builds
+
+
+def _show_staged(results: Sequence[Staged], *, public: str | None, project: str) -> None:
+    rows = [[r.filename, megabytes(r.size), r.sha256[:16], r.action] for r in results]
+    log.write(format_table(["file", "size", "sha256", "action"], rows))
+    if public:
+        log.write(f"published at {public} (wheel-uploader -u {public} {project} VERSION)")
 
 
 def _progress(total: int) -> Callable[[Staged], None]:
