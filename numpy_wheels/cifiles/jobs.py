@@ -221,6 +221,19 @@ def pick_job(ci_file: CIFile, wanted: str) -> tuple[int, Job]:
     return found[0], jobs[found[0]]
 
 
+def _wheel_jobs_hint(ci_file: CIFile) -> str:
+    """The jobs of ``ci_file`` that build a wheel, for a --job that named one that does not
+    (a helper job such as GitHub's "Build matrix", the sdist or the stage job)."""
+    names = ("MB_PYTHON_VERSION", "PYTHON_VERSION")
+    building = [
+        f"{i}: {j.name}" for i, j in enumerate(ci_file.jobs) if any(v.name in names for v in j.env)
+    ]
+    if not building:
+        return f"No job of {ci_file.path.name} names a wheel (MB_PYTHON_VERSION and PLAT)."
+    shown = ", ".join(building[:4]) + (f", … ({len(building)} in all)" if len(building) > 4 else "")
+    return f"Jobs of {ci_file.path.name} that build a wheel: {shown}; pass one as --job."
+
+
 def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) -> CIJob:
     """Job ``wanted`` of ``service``'s CI file, as a (scheduled when ``daily``) run sees it."""
     ci_file = config.by_provider(service)
@@ -253,10 +266,10 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
     identifier = job_identifier({name: value for name, value, _ in variables}, os_name)
     if identifier is None:
         msg = (
-            f"{job.location}: the job sets no MB_PYTHON_VERSION/PLAT (or PYTHON_VERSION/"
-            "PYTHON_ARCH), so no wheel to build"
+            f"{job.location}: job {index} ({job.name}) builds no wheel: it sets no "
+            "MB_PYTHON_VERSION/PLAT (or PYTHON_VERSION/PYTHON_ARCH)"
         )
-        raise SelectionError(msg)
+        raise SelectionError(msg, hint=_wheel_jobs_hint(ci_file))
     return CIJob(
         ci_file=ci_file,
         index=index,

@@ -15,7 +15,7 @@ from typing import Literal, TypeAlias, get_args
 
 from numpy_wheels.cifiles.commit import Mode
 from numpy_wheels.config.secrets import credentials
-from numpy_wheels.errors import ConfigError, CredentialsMissingError, UsageError
+from numpy_wheels.errors import ConfigError, CredentialsMissingError, StoreError, UsageError
 from numpy_wheels.files import read_config_text
 from numpy_wheels.model.choices import SWIFT_AUTH_VERSIONS, env_choice, one_of
 
@@ -156,6 +156,28 @@ def _container(root: Path, cfg: StagingConfig, args: StoreArgs, *, mode: Mode) -
         raise ConfigError(msg) from None
 
 
+def _local_root(root: Path, cfg: StagingConfig, args: StoreArgs, *, checked: bool) -> Path:
+    """--local-root, setup.cfg local-root (relative to the repository), else ROOT/staging.
+
+    A root that was named must exist when the local store is used (``checked``): a StoreError
+    names it (a typo'd --local-root used to be created, and the files staged there). Only
+    the default, inside the repository, is created on first use."""
+    named = args.local_root or (
+        Path(cfg.store["local-root"]) if "local-root" in cfg.store else None
+    )
+    if named is None:
+        return root / "staging"
+    path = named if named.is_absolute() else root / named
+    if checked and not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a directory"
+        msg = (
+            f"local store root {path} {what}: create it first (a store root is never created, "
+            "so a mistyped --local-root/local-root cannot receive the files)"
+        )
+        raise StoreError(msg)
+    return path
+
+
 def _auth_version(cfg: StagingConfig, env: Mapping[str, str], args: StoreArgs) -> str:
     """--auth-version, ST_AUTH_VERSION, setup.cfg auth-version, else 1 (tempauth); each one
     of SWIFT_AUTH_VERSIONS (a typo used to mean v1 or v2, whichever the adapter fell to)."""
@@ -218,9 +240,7 @@ def resolve_store_config(
         if require_credentials:
             raise
         username = secret = None
-    local_root = args.local_root or (
-        Path(cfg.store["local-root"]) if "local-root" in cfg.store else root / "staging"
-    )
+    local_root = _local_root(root, cfg, args, checked=typed == "local")
     region = args.region or cfg.store.get("region")
     auth_url: str | None
     if typed == "cloudfiles":
@@ -252,7 +272,7 @@ def resolve_store_config(
         endpoint_url=args.endpoint_url
         or env.get("AWS_ENDPOINT_URL")
         or cfg.store.get("endpoint-url"),
-        local_root=local_root if local_root.is_absolute() else root / local_root,
+        local_root=local_root,
         public_url=args.public_url or cfg.store.get("public-url"),
         public=args.public,
     )

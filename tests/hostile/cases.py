@@ -284,7 +284,7 @@ for name, cfg in {
 case(
     "boundary/setup-cfg-percent-is-text/staged",
     1,
-    STORE,  # read as text (not a ConfigError); the container is then looked for, and missing
+    STORE,  # read as text (not a ConfigError); the store root is then looked for, and missing
     with_file(
         "setup.cfg",
         "[staging]\nrelease_container = w\npublic-url = http://x/%zz\n",
@@ -292,7 +292,7 @@ case(
         "--local-root",
         "store",
     ),
-    expect="container 'w' does not exist",
+    expect="store does not exist: create it first",
 )
 
 
@@ -584,6 +584,39 @@ case(
     SELECTION,
     lambda sb: root(sb, "reproduce", "--ci", "travis", "--job", "999", "--dry-run"),
 )
+HELPER_JOB_FIRST = """\
+on: push
+env:
+  BUILD_COMMIT: v2.4.6
+jobs:
+  matrix:
+    runs-on: ubuntu-latest
+    steps: [{run: echo}]
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        python: ["3.12"]
+    env:
+      MB_PYTHON_VERSION: ${{ matrix.python }}
+      PLAT: x86_64
+"""
+case(
+    "values/reproduce-job-builds-no-wheel",
+    3,
+    SELECTION,
+    ci_file(
+        ".github/workflows/wheels.yml",
+        HELPER_JOB_FIRST,
+        "reproduce",
+        "--ci",
+        "github",
+        "--job",
+        "0",
+        "--dry-run",
+    ),
+    expect="that build a wheel: 1: build",
+)
 case(
     "values/reproduce-job-negative",
     3,
@@ -672,6 +705,7 @@ case("braces/range-is-fine", 5, OK, lambda sb: root(sb, "matrix", "--build", "cp
 def upload_to(container: str, *extra: str) -> Build:
     def build(sb: Sandbox) -> list[str]:
         sb.wheels()
+        (sb.store / "a" / "b").mkdir(parents=True, exist_ok=True)
         return root(
             sb,
             "upload",
@@ -714,6 +748,7 @@ case("store/symlink-in-container-leads-out", 6, STORE, records_symlink_out, owns
 
 
 def local_root_is_a_file(sb: Sandbox) -> list[str]:
+    sb.store.rmdir()
     sb.write("store", "not a directory")
     sb.wheels()
     return root(
@@ -937,7 +972,25 @@ case(
     11,
     STORE,
     lambda sb: root(sb, "staged", "--container", "w", "--local-root", str(sb.tmp / "nope")),
-    expect="container 'w' does not exist: no directory",
+    expect="/nope does not exist: create it first",
+)
+case(
+    "exit-codes/upload-to-a-missing-local-root",
+    11,
+    STORE,
+    lambda sb: (
+        sb.wheels(),
+        root(
+            sb,
+            "upload",
+            "w",
+            "--local-root",
+            str(sb.tmp / "typo"),
+            "--local-folder",
+            str(sb.tmp / "house"),
+        ),
+    )[1],
+    expect="typo does not exist: create it first",
 )
 case(
     "exit-codes/staged-missing-container",

@@ -93,7 +93,7 @@ class Sandbox:
         return self.tmp / "outside"
 
     def create(self) -> None:
-        for d in (self.repo, self.home, self.outside, self.tmp / "cwd"):
+        for d in (self.repo, self.home, self.outside, self.store, self.tmp / "cwd"):
             d.mkdir(parents=True, exist_ok=True)
         self.write("repo/.travis.yml", TRAVIS)
         self.write("repo/appveyor.yml", APPVEYOR)

@@ -461,6 +461,7 @@ def test_a_legacy_upload_url_reads_back_from_simple(
     house = tmp_path / "house"
     files = staged_set(house)
     store = ["--container", "w", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     upload = ["--root", str(repo), "upload", "w", *store[2:], "--local-folder", str(house)]
     assert main(upload, env={"PATH": "/usr/bin:/bin"}) == 0
     base = ["--root", str(repo), "release", "0.1.0", *store, "-w", str(tmp_path / "dl"),

@@ -137,6 +137,7 @@ def test_a_pure_wheel_of_a_platform_project_is_refused_even_with_allow_incomplet
     files[1].unlink()  # the late wheel
     pure = make_wheel(house, name="numpy", version="9.9.9", tag="py3-none-any")
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     env = {"PATH": "/usr/bin:/bin"}
     code, output = numpy_wheels(
         capsys, ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)], env
@@ -159,6 +160,7 @@ def stage_local(
 ) -> list[str]:
     """``house`` staged in a local container; the store options of a release from it."""
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
     code, output = numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})
     assert code == 0, output
@@ -390,6 +392,7 @@ def test_a_set_built_from_the_tag_is_published_with_each_files_build(
     files = built_set(house, "fooext", "0.1.0")
     write_summaries(house, files, commit="v0.1.0", resolved=tag_sha)
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
     code, output = numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})
     assert code == 0, output
@@ -421,6 +424,7 @@ def test_a_set_built_from_another_commit_is_refused(
     files = built_set(house, "fooext", "0.1.0")
     write_summaries(house, files, commit="main", resolved=main_sha)
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     argv = ["--root", str(repo), "upload", *store, "w", "--local-folder", str(house)]
     assert numpy_wheels(capsys, argv, {"PATH": "/usr/bin:/bin"})[0] == 0
     release = ["--root", str(repo), "release", "0.1.0", *store, "--container", "w",

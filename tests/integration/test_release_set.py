@@ -32,6 +32,7 @@ def _stage(tmp_path: Path, capsys: pytest.CaptureFixture[str], left_out: str | N
             tag = name.removeprefix("numpy-2.4.6-").removesuffix(".whl")
             make_wheel(house, name="numpy", version="2.4.6", tag=tag)
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     argv = ["--root", str(repo), "upload", *store, "wheels", "--local-folder", str(house)]
     assert main(argv, env={"PATH": "/usr/bin:/bin"}) == 0
     page = (tmp_path / "store" / "wheels" / "index.html").read_text()

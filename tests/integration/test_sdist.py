@@ -59,6 +59,7 @@ def test_sdist_job_then_staged_beside_the_wheel_and_required(
     # wants both
     make_wheel(root / "wheelhouse", tag=WHEEL_TAG)
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     assert run(root, "upload", *store, "wheels", "--local-folder", str(root / "wheelhouse"))[0] == 0
     code, out, _ = run(root, "staged", *store, "--container", "wheels", "--json")
     staged = sorted(f["filename"] for f in json.loads(out)["files"])

@@ -145,6 +145,7 @@ def test_overclaiming_wheel_refused_by_build_upload_and_release(
     assert {t.platform for t in tags} == {"manylinux_2_28_x86_64", "manylinux_2_34_x86_64"}
 
     store_root = tmp_path / "store"
+    store_root.mkdir()  # a named store root must exist
     store_args = ["--provider-name", "local", "--local-root", str(store_root)]
     code = main(
         ["--root", str(root), "upload", *store_args, "wheels", "--local-folder", str(wheel.parent)],
