@@ -15,6 +15,7 @@ import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from numpy_wheels.ci import SERVICES, HostOS, on_ci, runner_os, running_service
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
@@ -143,9 +144,35 @@ def portability_images(
 
 
 def read_project_config(root: Path) -> ProjectConfig:
+    """``[tool.numpy-wheels]`` of ROOT/pyproject.toml, checked key by key (ConfigError naming
+    the file and key); the defaults when the file or the table is absent."""
     path = root / "pyproject.toml"
     if not path.exists() and not path.is_symlink():
         return ProjectConfig()
+    table = _numpy_wheels_table(path)
+    if table is None:
+        return ProjectConfig()
+    where = f"{path} [tool.numpy-wheels]"
+    _check_project_table(table, where)
+    return ProjectConfig(
+        project=table.get("project"),
+        openblas=table.get("openblas", False),
+        has_selection="build" in table,
+        build=tuple(table.get("build", ("*",))),
+        skip=tuple(table.get("skip", ())),
+        config_settings=_settings(table.get("config-settings", {}), where),
+        repo_dir=table.get("repo-dir"),
+        repo_url=table.get("repo-url"),
+        images=dict(table.get("images", {})),
+        sdist=table.get("sdist", True),
+        ci=_ci_shares(table.get("ci", {}), where),
+        sdist_config_settings=_settings(table.get("sdist-config-settings", {}), where),
+        test_images=_test_images(table.get("test-images", {}), where),
+    )
+
+
+def _numpy_wheels_table(path: Path) -> dict[str, Any] | None:
+    """The ``[tool.numpy-wheels]`` table of ``path`` (None: there is none)."""
     try:
         data = tomllib.loads(read_config_text(path))
     except tomllib.TOMLDecodeError as exc:
@@ -159,12 +186,14 @@ def read_project_config(root: Path) -> ProjectConfig:
         msg = f"{path}: [tool] must be a table"
         raise ConfigError(msg)
     table = tool.get("numpy-wheels")
-    if table is None:
-        return ProjectConfig()
-    where = f"{path} [tool.numpy-wheels]"
-    if not isinstance(table, dict):
-        msg = f"{where}: must be a table"
+    if table is not None and not isinstance(table, dict):
+        msg = f"{path} [tool.numpy-wheels]: must be a table"
         raise ConfigError(msg)
+    return table
+
+
+def _check_project_table(table: Mapping[str, Any], where: str) -> None:
+    """Every key known and of its type, selectors and images strings, a valid project name."""
     for key, value in table.items():
         if key not in _PROJECT_KEYS:
             close = difflib.get_close_matches(key, list(_PROJECT_KEYS), n=1)
@@ -185,21 +214,6 @@ def read_project_config(root: Path) -> ProjectConfig:
     if project is not None and not PROJECT_NAME.fullmatch(project):
         msg = f"{where}: project {project!r} is not a valid project name (PEP 508)"
         raise ConfigError(msg)
-    return ProjectConfig(
-        project=project,
-        openblas=table.get("openblas", False),
-        has_selection="build" in table,
-        build=tuple(table.get("build", ("*",))),
-        skip=tuple(table.get("skip", ())),
-        config_settings=_settings(table.get("config-settings", {}), where),
-        repo_dir=table.get("repo-dir"),
-        repo_url=table.get("repo-url"),
-        images=dict(table.get("images", {})),
-        sdist=table.get("sdist", True),
-        ci=_ci_shares(table.get("ci", {}), where),
-        sdist_config_settings=_settings(table.get("sdist-config-settings", {}), where),
-        test_images=_test_images(table.get("test-images", {}), where),
-    )
 
 
 def _ci_shares(raw: dict[str, object], where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -604,7 +618,6 @@ def resolve_build_options(
     if chosen == "cibuildwheel" and reason.startswith("on CI"):
         _engine_check(identifiers, engine_available=engine_available)
     where = resolve_project(root, env, project, source=request.source)
-    image = container_image(env, project, identifiers[0])
     return BuildOptions(
         root=root,
         project=project,
@@ -617,28 +630,36 @@ def resolve_build_options(
         source_reason=where.reason,
         repo_dir=where.repo_dir,
         repo_url=where.repo_url,
-        wheelhouse=request.wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
-        cache_dir=_cache_dir(root, env),
-        config_path=root / (env.get("CONFIG_PATH") or "config.sh"),
-        env_vars_path=root / (env.get("ENV_VARS_PATH") or "env_vars.sh"),
-        build_depends=split_words(env.get("BUILD_DEPENDS")),
-        test_depends=split_words(env.get("TEST_DEPENDS")),
-        extra_argv=split_words(env.get("EXTRA_ARGV")),
         keep_going=request.keep_going,
         run_tests=request.run_tests,
-        image=image,
+        image=container_image(env, project, identifiers[0]),
         test_images={b.identifier: portability_images(project, env, b) for b in identifiers},
         require_portability_test=request.require_portability_test,
         engine_available=engine_available,
-        index_url=env.get("PIP_INDEX_URL") or "https://pypi.org/simple/",
-        use_ccache=env_switch(env, "USE_CCACHE", default=False),
-        compiler_cache=env_switch(env, "NUMPY_WHEELS_CCACHE", default=True),
-        cibw_environment=env.get("CIBW_ENVIRONMENT", ""),
-        build_env=without_secrets(env),
         openblas=project.openblas,
         build_constraints=request.build_constraints,
         retest=request.retest,
+        **_job_variables(root, env, wheelhouse=request.wheelhouse),
     )
+
+
+def _job_variables(root: Path, env: Mapping[str, str], *, wheelhouse: Path | None) -> Any:
+    """The BuildOptions fields read from the job's variables (multibuild's names and ours):
+    places, requirements, caches and the environment that crosses into the build."""
+    return {
+        "wheelhouse": wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
+        "cache_dir": _cache_dir(root, env),
+        "config_path": root / (env.get("CONFIG_PATH") or "config.sh"),
+        "env_vars_path": root / (env.get("ENV_VARS_PATH") or "env_vars.sh"),
+        "build_depends": split_words(env.get("BUILD_DEPENDS")),
+        "test_depends": split_words(env.get("TEST_DEPENDS")),
+        "extra_argv": split_words(env.get("EXTRA_ARGV")),
+        "index_url": env.get("PIP_INDEX_URL") or "https://pypi.org/simple/",
+        "use_ccache": env_switch(env, "USE_CCACHE", default=False),
+        "compiler_cache": env_switch(env, "NUMPY_WHEELS_CCACHE", default=True),
+        "cibw_environment": env.get("CIBW_ENVIRONMENT", ""),
+        "build_env": without_secrets(env),
+    }
 
 
 def container_image(
