@@ -18,6 +18,7 @@ from pathlib import Path
 
 from numpy_wheels import __version__
 from numpy_wheels.build.backends import Backend, WheelJob
+from numpy_wheels.build.backends.host import park_venv
 from numpy_wheels.build.ccache import Ccache
 from numpy_wheels.build.ccache import announce as announce_ccache
 from numpy_wheels.build.ccache import install as install_ccache
@@ -264,7 +265,20 @@ def build_place(opts: BuildOptions, build_id: BuildId) -> Iterator[Path | None]:
         place = base / name
         shutil.rmtree(place, ignore_errors=True)
         place.mkdir(parents=True)
-        yield place
+        try:
+            yield place
+        except BaseException:
+            logs = ", ".join(str(p) for p in sorted(place.glob("src/*/build/meson-logs"))) or "-"
+            log.write(
+                f"the build place {place} is kept for inspection until the next build of "
+                f"{build_id.identifier} (meson logs: {logs})"
+            )
+            raise
+        # The wheel is repaired into the wheelhouse: the place (~330 MB for numpy) goes; the
+        # build venv is what a warm rebuild would otherwise make again, kept in the cache.
+        park_venv(place, opts.cache_dir)
+        shutil.rmtree(place, ignore_errors=True)
+        log.write(f"build place {place} removed")
 
 
 def _place_source(source: SourceInfo, place: Path | None) -> SourceInfo:

@@ -28,7 +28,11 @@ def other_umask() -> Iterator[None]:
 
 
 def host_build(
-    root: Path, wheelhouse: Path, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    root: Path,
+    wheelhouse: Path,
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    outputs: list[str] | None = None,
 ) -> dict[str, object]:
     code = main(
         ["--root", str(root), "build", "--backend", "host", "--wheelhouse", str(wheelhouse)],
@@ -36,6 +40,8 @@ def host_build(
     )
     out, err = capsys.readouterr()
     assert code == 0, out + err
+    if outputs is not None:
+        outputs.append(out)
     summary = json.loads((wheelhouse / "build-summary.json").read_text())
     (record,) = summary["wheels"]
     assert isinstance(record, dict)
@@ -75,11 +81,13 @@ def test_two_cold_builds_give_one_sha256(
         },
         capsys,
     )
+    outputs: list[str] = []
     warm = host_build(
         first_root,
         tmp_path / "wh3",
         {**build_env, "NUMPY_WHEELS_CACHE": str(tmp_path / "c1")},
         capsys,
+        outputs,
     )
     assert first["sha256"] == second["sha256"] == warm["sha256"]
     assert first["compiler_cache"]["used"] is True  # type: ignore[index]
@@ -94,6 +102,13 @@ def test_two_cold_builds_give_one_sha256(
     assert repro["fixed_env"] == {"LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "TZ": "UTC"}
     assert repro["build_place"] == "/tmp/numpy-wheels-build/fooext-cp311-manylinux_x86_64"
     assert any(r.startswith("setuptools==") for r in repro["build_requirements"])
+    # the place is gone after the build; its venv is kept in the cache and the warm build
+    # (same pins, interpreter, platform and path) reused it, giving the same bytes
+    assert f"build place {repro['build_place']} removed" in outputs[0]
+    assert "build venv reused from " + str(tmp_path / "c1" / "build-venvs") in outputs[0]
+    key = repro["build_venv_key"]
+    assert warm["reproducibility"]["build_venv_key"] == key  # type: ignore[index]
+    assert (tmp_path / "c1" / "build-venvs" / str(key) / "bin" / "python").exists()
     with zipfile.ZipFile(wheel) as zf:
         infos = zf.infolist()
     epoch = repro["source_date_epoch"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import sys
+import sysconfig
 from pathlib import Path
 
 from numpy_wheels.build.backends import WheelJob
@@ -51,12 +54,23 @@ else:
 """
 
 
+#: The marker in a finished build venv: its key and what it holds (build_venv, park_venv).
+VENV_MARKER = "numpy-wheels-venv.json"
+
+
+def _pip(python: str) -> list[str]:
+    """Our own pip acting on the venv of ``python`` (pip >= 22.3 ``--python``), as ``build``'s
+    isolated environments do: a venv without pip of its own skips ensurepip (11 s of a cold
+    venv's 22 s here) and the byte-compiling of a second pip."""
+    return [sys.executable, "-m", "pip", "--python", python]
+
+
 def _pip_install(
     python: str, requirements: list[str], *, env: dict[str, str], constraints: Path | None
 ) -> None:
     if requirements:
         extra = ["-c", str(constraints)] if constraints else []
-        call(python, "-m", "pip", "install", *extra, *requirements, env=env, error=BuildError)
+        call(*_pip(python), "install", *extra, *requirements, env=env, error=BuildError)
 
 
 def _requires(python: str, job: WheelJob, which: str, env: dict[str, str]) -> list[str]:
@@ -79,34 +93,119 @@ def _requires(python: str, job: WheelJob, which: str, env: dict[str, str]) -> li
     return [str(r) for r in found]
 
 
+def _resolved(requirements: list[str], env: dict[str, str], constraints: Path | None) -> list[str]:
+    """``name==version`` pip would install for ``requirements`` now (``--dry-run --report``)."""
+    extra = ["-c", str(constraints)] if constraints else []
+    out = call(
+        *[sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"],
+        *["--report", "-", *extra, *requirements],
+        env=env,
+        capture=True,
+        error=BuildError,
+        echo=False,
+    )
+    try:
+        report = json.loads(out[out.index("{") :])
+        return sorted(
+            f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"]
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        msg = f"pip's report of the build requirements could not be read: {exc}"
+        raise BuildError(msg) from None
+
+
+def venv_key(pins: list[str], venv: Path) -> str:
+    """The key of a build venv: its exact pins, the interpreter, the platform and its path
+    (scripts name their interpreter by absolute path; numpy records the build Python's)."""
+    parts = {
+        "pins": sorted(pins),
+        "interpreter": f"{sys.version} ({os.path.realpath(sys.executable)})",
+        "platform": sysconfig.get_platform(),
+        "path": str(venv),
+    }
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reused_venv(stored: Path, venv: Path) -> list[str] | None:
+    """Move a kept venv with this key into place; its frozen contents (None: none kept)."""
+    marker = stored / VENV_MARKER
+    if not marker.is_file():
+        return None
+    shutil.rmtree(venv, ignore_errors=True)
+    shutil.move(stored, venv)
+    log.write(f"build venv reused from {stored} (the same pins, interpreter and platform)")
+    frozen = json.loads((venv / VENV_MARKER).read_text())["build_requirements"]
+    return [str(r) for r in frozen]
+
+
+def _constraints_file(job: WheelJob, venv: Path) -> Path | None:
+    if not job.options.build_constraints:
+        return None
+    constraints = venv.parent / "build-constraints.txt"
+    constraints.write_text("\n".join(job.options.build_constraints) + "\n")
+    return constraints
+
+
+def _fresh_venv(job: WheelJob, venv: Path, env: dict[str, str], pins: list[str]) -> list[str]:
+    """A new venv holding exactly ``pins`` (then what the backend asks for a wheel)."""
+    call(
+        *[sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)],
+        env=env,
+        error=BuildError,
+    )
+    venv_env_ = venv_env(venv, env)
+    python = venv_env_["PYTHON_EXE"]
+    _pip_install(python, pins, env=venv_env_, constraints=None)
+    if not job.options.build_depends:
+        settings = json.dumps(dict(job.options.project.config_settings))
+        needed = _requires(python, job, settings, venv_env_)
+        constraints = venv.parent / "build-pins.txt"
+        given = list(job.options.build_constraints)
+        constraints.write_text("\n".join([*pins, *given]) + "\n")
+        _pip_install(python, needed, env=venv_env_, constraints=constraints)
+    frozen = call(
+        *_pip(python), "freeze", "--all", env=venv_env_, capture=True, error=BuildError, echo=False
+    )
+    return sorted(line for line in frozen.splitlines() if "==" in line)
+
+
 def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]:
     """A build venv of our own at the build place, not ``build``'s isolated environment at a
     random path (numpy records its build Python's path): ``build``, then BUILD_DEPENDS
-    (multibuild) or the project's build requirements; what it holds is recorded."""
+    (multibuild) or the project's build requirements, resolved to exact pins first; a venv
+    kept with the same key (``venv_key``) in the cache is moved back instead of made again
+    (``park_venv`` keeps it after the build). What it holds is recorded."""
     venv = (job.place or job.workdir) / "build-venv"
-    call(sys.executable, "-m", "venv", "--clear", str(venv), env=env, error=BuildError)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    constraints = _constraints_file(job, venv)
+    wanted = list(job.options.build_depends) or _requires(sys.executable, job, "system", env)
+    pins = _resolved(["build", *wanted], env, constraints)
+    key = venv_key(pins, venv)
+    frozen = _reused_venv(job.options.cache_dir / "build-venvs" / key, venv)
+    if frozen is None:
+        frozen = _fresh_venv(job, venv, env, pins)
+        marker = {"key": key, "pins": pins, "build_requirements": frozen}
+        (venv / VENV_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+    job.facts["build_requirements"] = frozen
+    job.facts["build_venv_key"] = key
     env = venv_env(venv, env)
-    python = env["PYTHON_EXE"]
-    constraints = None
-    if job.options.build_constraints:
-        constraints = venv.parent / "build-constraints.txt"
-        constraints.write_text("\n".join(job.options.build_constraints) + "\n")
-    _pip_install(python, ["build"], env=env, constraints=constraints)
-    if job.options.build_depends:
-        _pip_install(python, list(job.options.build_depends), env=env, constraints=constraints)
-    else:
-        _pip_install(
-            python, _requires(python, job, "system", env), env=env, constraints=constraints
-        )
-        settings = json.dumps(dict(job.options.project.config_settings))
-        _pip_install(
-            python, _requires(python, job, settings, env), env=env, constraints=constraints
-        )
-    frozen = call(
-        python, "-m", "pip", "freeze", "--all", env=env, capture=True, error=BuildError, echo=False
-    )
-    job.facts["build_requirements"] = sorted(line for line in frozen.splitlines() if "==" in line)
-    return python, env
+    return env["PYTHON_EXE"], env
+
+
+def park_venv(place: Path, cache: Path) -> None:
+    """Keep the build venv at ``place`` in ``cache/build-venvs/KEY`` for the next build (a
+    venv without a marker is unfinished: not kept)."""
+    venv = place / "build-venv"
+    marker = venv / VENV_MARKER
+    if not marker.is_file():
+        return
+    key = json.loads(marker.read_text())["key"]
+    stored = cache / "build-venvs" / key
+    shutil.rmtree(stored, ignore_errors=True)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(venv, stored)
+    log.write(f"build venv kept for the next build: {stored}")
 
 
 class HostBackend:
