@@ -218,6 +218,7 @@ def test_a_zip_bomb_binary_is_refused_in_bounded_memory(tmp_path: Path) -> None:
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
         "print(f'PEAK_KIB {peak}'); sys.exit(code)"
     )
+    (tmp_path / "s").mkdir()  # a named store root must exist
     argv = ["--root", str(tmp_path / "repo"), "upload", "w", "--local-root", str(tmp_path / "s")]
     proc = subprocess.run(
         [sys.executable, "-c", measure, *CLI, *argv, "--local-folder", str(wheel.parent)],
