@@ -85,6 +85,7 @@ def test_numpy_wheel_builds_repairs_and_passes_its_tests(
     assert sdist["filename"] == "numpy-2.4.6.tar.gz"
     assert sdist["sha256"] == summary["source"]["resolved"]  # the file the wheel was built from
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     house = str(root / "wheelhouse")
     argv = ["--root", str(root), "upload", *store, "wheels", "--local-folder", house]
     assert main(argv, env=env) == 0

@@ -56,6 +56,7 @@ def test_release_sdist_from_the_index_is_staged_beside_the_wheel(
         tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64",
     )
     store = ["--provider-name", "local", "--local-root", str(tmp_path / "store")]
+    (tmp_path / "store").mkdir(exist_ok=True)  # a named store root must exist
     argv = ["--root", str(root), "upload", *store, "wheels", "--local-folder", str(wheel.parent)]
     assert main(argv, env=env) == 0
     page = (tmp_path / "store" / "wheels" / "index.html").read_text()
