@@ -13,7 +13,7 @@ import shutil
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from numpy_wheels import __version__
@@ -49,7 +49,7 @@ from numpy_wheels.build.source import (
     fetch_sdist,
     licence_file,
 )
-from numpy_wheels.build.tagcheck import check_wheel
+from numpy_wheels.build.tagcheck import TagReport, check_wheel
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.build.verdict import find as find_verdict
 from numpy_wheels.build.verdict import key_parts as verdict_parts
@@ -175,6 +175,49 @@ def _refuse_per_arch(build_id: BuildId) -> None:
         raise SelectionError(msg)
 
 
+def _identifier_vars(
+    build_id: BuildId, opts: BuildOptions, openblas: OpenBLAS | None
+) -> dict[str, str]:
+    """The variables one identifier adds (recorded as crossing): multibuild's, OpenBLAS's."""
+    extra = {
+        "MB_PYTHON_VERSION": build_id.python.mb_version,
+        "PLAT": build_id.platform.arch,
+        "BLAS_BACKEND": build_id.variant,
+        "NUMPY_WHEELS_IDENTIFIER": build_id.identifier,
+    }
+    if openblas is not None:
+        extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
+        extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
+    extra.update(multibuild_env(opts.build_env, build_id))
+    return extra
+
+
+def _with_compiler_paths(
+    job_env: dict[str, str],
+    opts: BuildOptions,
+    compiler_cache: Ccache | None,
+    *,
+    shared: Mapping[str, str],
+) -> dict[str, str]:
+    """``job_env`` with BUILD_PREFIX/bin and the compiler cache (ours, or USE_CCACHE's
+    system ccache) first on PATH for host builds, and CCACHE_DIR in the tool's cache."""
+    if opts.build_env.get("BUILD_PREFIX") and opts.backend == "host":
+        prefix = opts.build_env["BUILD_PREFIX"]
+        job_env["PATH"] = os.pathsep.join([f"{prefix}/bin", job_env.get("PATH", os.defpath)])
+    if compiler_cache is not None:
+        if opts.backend == "host":
+            masquerade = str(compiler_cache.masquerade)
+            job_env["PATH"] = os.pathsep.join([masquerade, job_env.get("PATH", "")])
+        job_env["CCACHE_DIR"] = str(ccache_store(opts))
+        # the build paths are fixed; basedir would rewrite the compiler's arguments
+        job_env.pop("CCACHE_BASEDIR", None)
+    elif opts.use_ccache or shutil.which("ccache", path=shared.get("PATH")):
+        if opts.use_ccache and opts.backend == "host":
+            job_env["PATH"] = os.pathsep.join([ccache_dir(job_env), job_env.get("PATH", "")])
+        job_env.setdefault("CCACHE_DIR", str(ccache_store(opts)))
+    return job_env
+
+
 def _wheel_job(
     build_id: BuildId,
     opts: BuildOptions,
@@ -188,32 +231,9 @@ def _wheel_job(
 ) -> WheelJob:
     """One identifier's job: the shared environment plus its multibuild variables, OpenBLAS
     and ccache settings; the crossing part is logged (and recorded in the summary)."""
-    extra = {
-        "MB_PYTHON_VERSION": build_id.python.mb_version,
-        "PLAT": build_id.platform.arch,
-        "BLAS_BACKEND": build_id.variant,
-        "NUMPY_WHEELS_IDENTIFIER": build_id.identifier,
-    }
-    if openblas is not None:
-        extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
-        extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version
-    extra.update(multibuild_env(opts.build_env, build_id))
-    job_env = {**env, **extra}
+    extra = _identifier_vars(build_id, opts, openblas)
+    job_env = _with_compiler_paths({**env, **extra}, opts, compiler_cache, shared=env)
     job_crossing = {**crossing, **extra}
-    if opts.build_env.get("BUILD_PREFIX") and opts.backend == "host":
-        prefix = opts.build_env["BUILD_PREFIX"]
-        job_env["PATH"] = os.pathsep.join([f"{prefix}/bin", job_env.get("PATH", os.defpath)])
-    if compiler_cache is not None:
-        if opts.backend == "host":
-            masquerade = str(compiler_cache.masquerade)
-            job_env["PATH"] = os.pathsep.join([masquerade, job_env.get("PATH", "")])
-        job_env["CCACHE_DIR"] = str(ccache_store(opts))
-        # the build paths are fixed; basedir would rewrite the compiler's arguments
-        job_env.pop("CCACHE_BASEDIR", None)
-    elif opts.use_ccache or shutil.which("ccache", path=env.get("PATH")):
-        if opts.use_ccache and opts.backend == "host":
-            job_env["PATH"] = os.pathsep.join([ccache_dir(job_env), job_env.get("PATH", "")])
-        job_env.setdefault("CCACHE_DIR", str(ccache_store(opts)))
     workdir = opts.cache_dir / "work" / build_id.identifier
     workdir.mkdir(parents=True, exist_ok=True)
     log.write("environment crossing into the build and tests:")
@@ -291,23 +311,27 @@ def _place_source(source: SourceInfo, place: Path | None) -> SourceInfo:
     return dataclasses.replace(source, path=target)
 
 
-def run_identifier(
-    index: int,
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Built:
+    """A repaired, normalised wheel and how it was made (the build place is gone by now)."""
+
+    job: WheelJob
+    repaired: RepairResult
+    normalised: Normalised
+    compiler_cache: Mapping[str, object]
+
+
+def _build_and_repair(
+    build_id: BuildId,
     opts: BuildOptions,
+    *,
     source: SourceInfo,
     backend: Backend,
     env: Mapping[str, str],
     crossing: Mapping[str, str],
-) -> WheelRecord:
-    """One identifier through OpenBLAS, pre_build, build, repair, checks and test."""
-    build_id = opts.identifiers[index]
-    _refuse_per_arch(build_id)
-    steps: dict[str, float] = {}
-    start = time.monotonic()
-
-    def timed(key: str) -> contextlib.AbstractContextManager[None]:
-        return _timed(steps, build_id.identifier, key)
-
+    timed: Callable[[str], contextlib.AbstractContextManager[None]],
+) -> _Built:
+    """OpenBLAS, pre_build, build and repair in the build place; the zip normalised."""
     with build_place(opts, build_id) as place:
         openblas = None
         if opts.openblas:
@@ -337,23 +361,59 @@ def run_identifier(
             with timed("repair"):
                 repaired = backend.repair(job, raw)
                 normalised = normalise_wheel(repaired.wheel, epoch=int(env["SOURCE_DATE_EPOCH"]))
+    return _Built(job=job, repaired=repaired, normalised=normalised, compiler_cache=compiler_cache)
+
+
+def _checked_tags(job: WheelJob, repaired: RepairResult) -> TagReport:
+    """Licence, bundled OpenBLAS and the tag honesty check (raises on a failure)."""
+    _check_wheel(job, repaired)
+    tags = check_wheel(repaired.wheel)
+    log.write(tags.summary())
+    enforce_tags([tags])
+    return tags
+
+
+def _portability_of(
+    job: WheelJob, wheel: Path, timed: Callable[[str], contextlib.AbstractContextManager[None]]
+) -> PortabilityResult:
+    """The portability test when it can run, else why not (a warning for Linux wheels)."""
+    blocker = portability_blocker(job.options, job.build_id)
+    if blocker is None:
+        with timed("portability"):
+            return _portability(job, wheel)
+    if job.build_id.platform.os == "linux":
+        log.warning(f"{job.build_id.identifier}: portability test not run: {blocker}")
+    return not_run(blocker)
+
+
+def run_identifier(
+    index: int,
+    opts: BuildOptions,
+    source: SourceInfo,
+    backend: Backend,
+    env: Mapping[str, str],
+    crossing: Mapping[str, str],
+) -> WheelRecord:
+    """One identifier through OpenBLAS, pre_build, build, repair, checks and test."""
+    build_id = opts.identifiers[index]
+    _refuse_per_arch(build_id)
+    steps: dict[str, float] = {}
+    start = time.monotonic()
+
+    def timed(key: str) -> contextlib.AbstractContextManager[None]:
+        return _timed(steps, build_id.identifier, key)
+
+    built = _build_and_repair(
+        build_id, opts, source=source, backend=backend, env=env, crossing=crossing, timed=timed
+    )
+    job, repaired = built.job, built.repaired
     with timed("checks"):
-        _check_wheel(job, repaired)
-        tags = check_wheel(repaired.wheel)
-        log.write(tags.summary())
-        enforce_tags([tags])
+        tags = _checked_tags(job, repaired)
     test_result, verdict = "not run (--no-test)", None
     if opts.run_tests:
         with timed("test"):
             test_result, verdict = _tested(job, backend, repaired.wheel)
-    blocker = portability_blocker(opts, build_id)
-    if blocker is None:
-        with timed("portability"):
-            port = _portability(job, repaired.wheel)
-    else:
-        port = not_run(blocker)
-        if build_id.platform.os == "linux":
-            log.warning(f"{build_id.identifier}: portability test not run: {blocker}")
+    port = _portability_of(job, repaired.wheel, timed)
     failed = port.status == "failed"
     return WheelRecord(
         identifier=build_id.identifier,
@@ -364,13 +424,13 @@ def run_identifier(
         seconds=time.monotonic() - start,
         steps=steps,
         test=test_result,
-        openblas=openblas.as_json() if openblas else None,
+        openblas=job.openblas.as_json() if job.openblas else None,
         grafted=repaired.grafted,
         tags=tags.as_json(),
         portability=port.as_json(),
         env=job.crossing,
-        reproducibility=_reproducibility(job, normalised),
-        compiler_cache=compiler_cache,
+        reproducibility=_reproducibility(job, built.normalised),
+        compiler_cache=built.compiler_cache,
         verdict=verdict,
         error=f"portability test failed: {port.reason}" if failed else None,
         error_class=WheelTestError.__name__ if failed else None,
