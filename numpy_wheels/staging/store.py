@@ -159,7 +159,22 @@ def _copy(src: Any, dst: Any) -> None:
         dst.write(block)
 
 
-class SwiftStore:
+class _RemoteStore:
+    """put_file/put_bytes of a remote store: one PUT with its Content-Length, from a file or
+    from bytes, so the object is stored whole or not at all."""
+
+    def put_file(self, name: str, path: Path, *, content_type: str) -> None:
+        with path.open("rb") as fh:
+            self._put(name, fh, path.stat().st_size, content_type)
+
+    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
+        self._put(name, data, len(data), content_type)
+
+    def _put(self, name: str, body: Any, size: int, content_type: str) -> None:
+        raise NotImplementedError
+
+
+class SwiftStore(_RemoteStore):
     """OpenStack Swift through python-swiftclient (tempauth v1, Keystone v2/v3)."""
 
     def __init__(self, config: StoreConfig) -> None:
@@ -231,13 +246,6 @@ class SwiftStore:
             full_listing=True,
         )
         return [ObjectInfo(name=i["name"], size=int(i["bytes"])) for i in items]
-
-    def put_file(self, name: str, path: Path, *, content_type: str) -> None:
-        with path.open("rb") as fh:
-            self._put(name, fh, path.stat().st_size, content_type)
-
-    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
-        self._put(name, data, len(data), content_type)
 
     def _put(self, name: str, body: Any, size: int, content_type: str) -> None:
         # A PUT with its Content-Length is stored whole or not at all.
@@ -320,7 +328,7 @@ def _body_problem(headers: Mapping[str, str], body: bytes) -> str:
     return ""
 
 
-class S3Store:
+class S3Store(_RemoteStore):
     """S3-compatible buckets through boto3 (endpoint URL, region, path-style addressing)."""
 
     def __init__(self, config: StoreConfig) -> None:
@@ -400,13 +408,6 @@ class S3Store:
             token = page.get("NextContinuationToken")
             if not token:
                 return out
-
-    def put_file(self, name: str, path: Path, *, content_type: str) -> None:
-        with path.open("rb") as fh:
-            self._put(name, fh, path.stat().st_size, content_type)
-
-    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> None:
-        self._put(name, data, len(data), content_type)
 
     def _put(self, name: str, body: Any, size: int, content_type: str) -> None:
         self._call(
