@@ -83,9 +83,7 @@ class CloudFilesStore(SwiftStore):
     """A Cloud Files container: Swift storage of one region, published through the CDN."""
 
     def __init__(self, config: StoreConfig) -> None:
-        from swiftclient.client import Connection
-
-        self.config = config
+        super().__init__(config)
         if not config.auth_url or not config.region:  # config/staging.py supplies defaults
             msg = "Cloud Files needs an identity URL and a region"
             raise UsageError(msg)
@@ -95,14 +93,7 @@ class CloudFilesStore(SwiftStore):
             self.identity, username=config.username or "", api_key=config.secret or ""
         )
         self.session = ks_session.Session(auth=self.auth, timeout=60)
-        self.conn = Connection(
-            session=self.session,
-            os_options={"region_name": self.region},
-            retries=config.retries,
-            starting_backoff=0.5,
-            max_backoff=8,
-            timeout=60,
-        )
+        self._storage_url: str | None = None
         self._cdn_endpoint: str | None = None
         self._resolved = False
         self._lock = threading.Lock()
@@ -159,8 +150,7 @@ class CloudFilesStore(SwiftStore):
                     "pass one of them with --region (or [staging] region)"
                 )
                 raise UsageError(msg) from None
-        # swiftclient asks the session for the endpoint; this pins exactly the one chosen here
-        self.conn.os_options["object_storage_url"] = storage
+        self._storage_url = storage
         try:
             self._cdn_endpoint = catalog.url_for(
                 service_type="rax:object-cdn", interface="public", region_name=self.region
@@ -168,6 +158,22 @@ class CloudFilesStore(SwiftStore):
         except ks_exc.EndpointNotFound:
             self._cdn_endpoint = None
         self._resolved = True
+
+    def _connect(self) -> Any:
+        """A swiftclient connection on the shared keystoneauth session (one token for all
+        threads), pinned to the storage endpoint chosen in the catalogue: swiftclient would
+        otherwise ask the session for one itself."""
+        from swiftclient.client import Connection
+
+        self._resolve()
+        return Connection(
+            session=self.session,
+            os_options={"region_name": self.region, "object_storage_url": self._storage_url},
+            retries=self.config.retries,
+            starting_backoff=0.5,
+            max_backoff=8,
+            timeout=60,
+        )
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         self._resolve()

@@ -15,6 +15,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -178,9 +179,24 @@ class SwiftStore(_RemoteStore):
     """OpenStack Swift through python-swiftclient (tempauth v1, Keystone v2/v3)."""
 
     def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self._local = threading.local()
+
+    @property
+    def conn(self) -> Any:
+        """This thread's swiftclient ``Connection``: one is not thread-safe (it holds one HTTP
+        connection, so two workers' bodies interleaved: a 294-byte download read 3262 bytes).
+        swiftclient's own SwiftService gives each worker its own the same way
+        (swiftclient/multithreading.py, ConnectionThreadPoolExecutor)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _connect(self) -> Any:
         from swiftclient.client import Connection
 
-        self.config = config
+        config = self.config
         os_options: dict[str, str] = {}
         if config.region:
             os_options["region_name"] = config.region
@@ -191,7 +207,7 @@ class SwiftStore(_RemoteStore):
             os_options["project_domain_name"] = config.domain
         if config.storage_url:
             os_options["object_storage_url"] = config.storage_url
-        self.conn = Connection(
+        return Connection(
             authurl=config.auth_url,
             user=config.username,
             key=config.secret,

@@ -496,3 +496,36 @@ def test_swift_with_keystone_v3(tmp_path: Path, repo: Path, run: Run) -> None:
         wrong = dataclasses.replace(target, env={**env, "WHEELHOUSE_UPLOADER_SECRET": "nope"})
         code, _, err = run(wrong)
         assert code == AuthError.return_code, err
+
+
+def test_swift_workers_each_read_their_own_object(swift: SwiftAIO, tmp_path: Path) -> None:
+    """Eight threads reading 32 objects of one store at once each get their own object's
+    bytes: one swiftclient Connection shared by the release's download workers interleaved
+    two bodies ('Swift download of fooext-0.1.0.tar.gz ended after 3262 of 294 bytes')."""
+    import concurrent.futures
+
+    from numpy_wheels.config.staging import StoreConfig
+    from numpy_wheels.staging import open_store
+
+    config = StoreConfig(
+        provider="swift",
+        container=f"c{uuid.uuid4().hex[:10]}",
+        auth_url=swift.auth_url,
+        username="test:tester",
+        secret=CANARY,
+        retries=1,
+    )
+    store = open_store(config)
+    store.ensure_container()
+    bodies = {f"o{n}": bytes([n]) * (1000 + 4099 * n) for n in range(32)}
+    for name, body in bodies.items():
+        store.put_bytes(name, body, content_type="application/octet-stream")
+
+    def read(name: str) -> bytes:
+        store.download(name, tmp_path / name)
+        return (tmp_path / name).read_bytes()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            got = dict(zip(bodies, pool.map(read, bodies), strict=True))
+            assert got == bodies
