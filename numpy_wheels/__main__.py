@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from numpy_wheels import __version__
 from numpy_wheels.ci import SERVICES
@@ -47,6 +47,9 @@ from numpy_wheels.errors import (
 from numpy_wheels.log import log
 from numpy_wheels.model.choices import BACKENDS, SOURCES
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], int]
 
 EPILOG = (
@@ -64,6 +67,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         super().error(log.redact(message))
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """Drop a message that cannot be written, as argparse does in later 3.11 releases
+        (3.11.7) and 3.12+: the 3.11.2 of Debian 12 raised AttributeError on a closed stderr
+        (``2>&-``) or OSError on a gone reader, so a usage error exited 1 instead of 2."""
+        if not message:
+            return
+        with contextlib.suppress(AttributeError, OSError):
+            (file or sys.stderr).write(message)
 
 
 def _count(text: str) -> int:
