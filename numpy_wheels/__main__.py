@@ -128,7 +128,8 @@ def _project(text: str) -> str:
     return text
 
 
-def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
+def store_options(p: argparse.ArgumentParser, *, positional: bool, timeout: bool = True) -> None:
+    """The store's options; ``timeout=False`` for release, whose --timeout is its own."""
     container_help = (
         "container/bucket (default: setup.cfg [staging] release_container, "
         "or daily_container on scheduled runs)"
@@ -148,8 +149,9 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     )
     p.add_argument(
         "--secret",
-        help="cloudfiles: the Rackspace API key; default: WHEELHOUSE_UPLOADER_SECRET, ST_KEY, "
-        "OS_PASSWORD or AWS_SECRET_ACCESS_KEY (prefer the environment)",
+        help="default: WHEELHOUSE_UPLOADER_SECRET, then swift: ST_KEY or OS_PASSWORD; "
+        "cloudfiles: ST_KEY (the account's API key, never its password); s3: "
+        "AWS_SECRET_ACCESS_KEY (prefer the environment)",
     )
     p.add_argument("--region", help="Cloud Files region (default ORD), Swift or S3 region")
     p.add_argument(
@@ -169,6 +171,15 @@ def store_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
         help="do not publish the container (default: cloudfiles CDN-enables it and records "
         "its CDN address; swift/s3 allow anonymous reads)",
     )
+    if timeout:
+        p.add_argument(
+            "--timeout",
+            type=_seconds,
+            default=60.0,
+            metavar="SECONDS",
+            help="how long one store or identity request may wait for the server, before the "
+            "store client's retries (default 60)",
+        )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -269,7 +280,7 @@ def release_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="JSON release report (default WHEEL_DIR/release-PROJECT-VERSION.json)",
     )
-    store_options(p, positional=False)
+    store_options(p, positional=False, timeout=False)
 
 
 def _commit_options(p: argparse.ArgumentParser) -> None:

@@ -223,7 +223,7 @@ def _ci_matrix(root: Path, skip: tuple[str, ...]) -> tuple[list[Any], list[str]]
     return list(buildable.values()), list(other)
 
 
-def _store_args(args: argparse.Namespace) -> Any:
+def _store_args(args: argparse.Namespace, *, timeout: float) -> Any:
     from numpy_wheels.config.staging import StoreArgs
 
     return StoreArgs(
@@ -240,6 +240,7 @@ def _store_args(args: argparse.Namespace) -> Any:
         local_root=Path(args.local_root).resolve() if args.local_root else None,
         public_url=args.public_url,
         public=not args.no_enable_cdn,
+        timeout=timeout,
     )
 
 
@@ -434,7 +435,11 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     root = _root(args)
     mode, reason = detect_mode(env)
     config = resolve_store_config(
-        root, env, _store_args(args), mode=mode, require_credentials=not args.dry_run
+        root,
+        env,
+        _store_args(args, timeout=args.timeout),
+        mode=mode,
+        require_credentials=not args.dry_run,
     )
     # A dry run without the store's credentials (a pull request, a maintainer's machine)
     # checks the local files and says what it would send; the container is not read.
@@ -539,7 +544,9 @@ def cmd_staged(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.staging.stage import read_records
 
     mode, _ = detect_mode(env)
-    config = resolve_store_config(_root(args), env, _store_args(args), mode=mode)
+    config = resolve_store_config(
+        _root(args), env, _store_args(args, timeout=args.timeout), mode=mode
+    )
     store = open_store(config)
     records = sorted(read_records(store).values(), key=lambda r: r.filename)
     if args.version:
@@ -855,7 +862,9 @@ def _release_listing(
     from numpy_wheels.staging import open_store
 
     if args.provider_name or args.container:
-        config = resolve_store_config(root, env, _store_args(args), mode="release")
+        # a store request may wait as long as any other of the release (net.Limits below)
+        store_args = _store_args(args, timeout=min(60.0, args.timeout))
+        config = resolve_store_config(root, env, store_args, mode="release")
         report.source = f"{config.provider} container {config.container!r}"
         store = open_store(config)
         return from_store(store), store

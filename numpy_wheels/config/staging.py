@@ -9,14 +9,16 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import difflib
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TypeAlias, get_args
+from typing import Literal, TypeAlias, TypedDict, get_args
 
 from numpy_wheels.cifiles.commit import Mode
 from numpy_wheels.config.secrets import credentials
 from numpy_wheels.errors import ConfigError, CredentialsMissingError, StoreError, UsageError
 from numpy_wheels.files import read_config_text
+from numpy_wheels.log import log
 from numpy_wheels.model.choices import SWIFT_AUTH_VERSIONS, env_choice, one_of
 
 Provider: TypeAlias = Literal["local", "swift", "cloudfiles", "s3"]
@@ -45,6 +47,9 @@ class StoreConfig:
     public_url: str | None = None  # where anonymous readers find the container
     public: bool = True  # wheelhouse-uploader's CDN switch: CDN-enable / anonymous reads
     retries: int = 5
+    #: seconds one store or identity request may wait for the server (connect or read),
+    #: before the clients' own retries
+    timeout: float = 60.0
 
 
 def check_container_name(name: str) -> str:
@@ -136,6 +141,7 @@ class StoreArgs:
     local_root: Path | None = None
     public_url: str | None = None
     public: bool = True
+    timeout: float = 60.0
 
 
 def _container(root: Path, cfg: StagingConfig, args: StoreArgs, *, mode: Mode) -> str:
@@ -242,37 +248,91 @@ def resolve_store_config(
         username = secret = None
     local_root = _local_root(root, cfg, args, checked=typed == "local")
     region = args.region or cfg.store.get("region")
-    auth_url: str | None
     if typed == "cloudfiles":
-        # Rackspace's identity service and region, unless named. ST_AUTH/OS_AUTH_URL are not
-        # read here: they name v1.0 or Keystone endpoints, which take no API key.
-        auth_url = args.auth_url or cfg.store.get("auth-url") or RACKSPACE_IDENTITY
         region = region or RACKSPACE_REGION
-    else:
-        auth_url = (
-            args.auth_url
-            or env.get("ST_AUTH")
-            or env.get("OS_AUTH_URL")
-            or cfg.store.get("auth-url")
-        )
     return StoreConfig(
         provider=typed,
         container=container,
         username=username,
         secret=secret,
         region=region,
-        auth_url=auth_url,
         auth_version=_auth_version(cfg, env, args) if typed == "swift" else "1",
         project=args.project
         or env.get("OS_PROJECT_NAME")
         or env.get("OS_TENANT_NAME")
         or cfg.store.get("project-name"),
         domain=env.get("OS_USER_DOMAIN_NAME") or cfg.store.get("domain-name", "Default"),
-        storage_url=args.storage_url or env.get("OS_STORAGE_URL") or cfg.store.get("storage-url"),
-        endpoint_url=args.endpoint_url
-        or env.get("AWS_ENDPOINT_URL")
-        or cfg.store.get("endpoint-url"),
         local_root=local_root,
-        public_url=args.public_url or cfg.store.get("public-url"),
         public=args.public,
+        timeout=args.timeout,
+        **_store_urls(cfg, env, args, typed),
     )
+
+
+class _StoreUrls(TypedDict):
+    auth_url: str | None
+    storage_url: str | None
+    endpoint_url: str | None
+    public_url: str | None
+
+
+def _store_urls(
+    cfg: StagingConfig, env: Mapping[str, str], args: StoreArgs, typed: Provider
+) -> _StoreUrls:
+    """auth_url, storage_url, endpoint_url and public_url: command line > environment >
+    setup.cfg, each checked by ``_url``. Cloud Files takes Rackspace's identity service
+    unless one is named; ST_AUTH/OS_AUTH_URL are not read for it: they name v1.0 or
+    Keystone endpoints, which take no API key."""
+    conf = "setup.cfg [staging]"
+    store = cfg.store
+    identity = [("--auth-url", args.auth_url), (f"{conf} auth-url", store.get("auth-url"))]
+    if typed != "cloudfiles":
+        identity[1:1] = [("ST_AUTH", env.get("ST_AUTH")), ("OS_AUTH_URL", env.get("OS_AUTH_URL"))]
+    auth_url = _url(identity)
+    return {
+        "auth_url": RACKSPACE_IDENTITY if typed == "cloudfiles" and not auth_url else auth_url,
+        "storage_url": _url(
+            [
+                ("--storage-url", args.storage_url),
+                ("OS_STORAGE_URL", env.get("OS_STORAGE_URL")),
+                (f"{conf} storage-url", store.get("storage-url")),
+            ]
+        ),
+        "endpoint_url": _url(
+            [
+                ("--endpoint-url", args.endpoint_url),
+                ("AWS_ENDPOINT_URL", env.get("AWS_ENDPOINT_URL")),
+                (f"{conf} endpoint-url", store.get("endpoint-url")),
+            ]
+        ),
+        "public_url": _url(
+            [("--public-url", args.public_url), (f"{conf} public-url", store.get("public-url"))],
+            schemes=("http", "https", "file"),
+        ),
+    }
+
+
+def _url(
+    sources: list[tuple[str, str | None]], schemes: tuple[str, ...] = ("http", "https")
+) -> str | None:
+    """The first URL given in ``sources`` ((where it is written, value), highest precedence
+    first), which must be one of ``schemes`` with a host (file: without). Anything else
+    reached the store client and failed there, after the work, in the client's words
+    (``--auth-url ftp://…``: a StoreError quoting requests). From the command line it is a
+    UsageError, from the environment or setup.cfg a ConfigError naming where it is written."""
+    for where, value in sources:
+        if not value:
+            continue
+        try:
+            parts = urllib.parse.urlsplit(value.strip())
+            usable = parts.scheme.lower() in schemes and (
+                parts.scheme.lower() == "file" or bool(parts.hostname)
+            )
+        except ValueError:  # an unclosed [IPv6 bracket, a bad port
+            usable = False
+        if usable:
+            return value.strip()
+        wanted = " or ".join(f"{s}://" for s in schemes)
+        msg = f"{where} = {log.redact(value)!r} is not a URL of the form {wanted}HOST/…"
+        raise (UsageError if where.startswith("--") else ConfigError)(msg)
+    return None

@@ -79,6 +79,14 @@ def _rackspace_message(exc: ks_exc.HttpError) -> str:
     return str(exc.message or exc)
 
 
+def _answer_shape(response: Any) -> str:
+    """What came back instead of a token: status, content type and the body's first words
+    (an HTML page from a proxy or a portal, a JSON error without ``access``)."""
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0].strip()
+    start = " ".join(response.text[:80].split())
+    return f"HTTP {response.status_code}, {kind}, beginning {start!r}"
+
+
 class CloudFilesStore(SwiftStore):
     """A Cloud Files container: Swift storage of one region, published through the CDN."""
 
@@ -92,7 +100,7 @@ class CloudFilesStore(SwiftStore):
         self.auth = APIKeyAuth(
             self.identity, username=config.username or "", api_key=config.secret or ""
         )
-        self.session = ks_session.Session(auth=self.auth, timeout=60)
+        self.session = ks_session.Session(auth=self.auth, timeout=config.timeout)
         self._storage_url: str | None = None
         self._cdn_endpoint: str | None = None
         self._resolved = False
@@ -119,7 +127,14 @@ class CloudFilesStore(SwiftStore):
                 f"{_rackspace_message(exc)}"
             )
             raise StoreError(log.redact(msg)) from None
-        except ks_exc.ClientException as exc:  # connection failures, unreadable answers
+        except ks_exc.InvalidResponse as exc:
+            msg = (
+                f"Rackspace identity ({self.identity}) did not answer with a token: "
+                f"{_answer_shape(exc.response)}; is --auth-url the identity service's v2.0 "
+                "endpoint (…/v2.0/)?"
+            )
+            raise StoreError(log.redact(msg)) from None
+        except ks_exc.ClientException as exc:  # connection failures, timeouts
             msg = f"cannot authenticate at Rackspace identity ({self.identity}): {exc}"
             raise StoreError(log.redact(msg)) from None
 
@@ -143,11 +158,17 @@ class CloudFilesStore(SwiftStore):
                 regions = sorted(
                     {e.region_name for eps in found.values() for e in eps if e.region_name}
                 )
-                listed = ", ".join(regions) if regions else "none (no object-store endpoint)"
+                if not regions:
+                    msg = (
+                        f"the service catalogue of user {self.config.username!r} has no "
+                        "Cloud Files (object-store) endpoint in any region: the account has "
+                        "no Cloud Files service, or the identity service is not Rackspace's"
+                    )
+                    raise StoreError(msg) from None
                 msg = (
                     f"Cloud Files has no region {self.region!r} for user "
-                    f"{self.config.username!r}: the service catalogue lists {listed}; "
-                    "pass one of them with --region (or [staging] region)"
+                    f"{self.config.username!r}: the service catalogue lists "
+                    f"{', '.join(regions)}; pass one of them with --region (or [staging] region)"
                 )
                 raise UsageError(msg) from None
         self._storage_url = storage
@@ -172,7 +193,7 @@ class CloudFilesStore(SwiftStore):
             retries=self.config.retries,
             starting_backoff=0.5,
             max_backoff=8,
-            timeout=60,
+            timeout=self.config.timeout,
         )
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

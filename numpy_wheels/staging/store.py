@@ -216,7 +216,7 @@ class SwiftStore(_RemoteStore):
             retries=config.retries,
             starting_backoff=0.5,
             max_backoff=8,
-            timeout=60,
+            timeout=config.timeout,
         )
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -361,6 +361,8 @@ class S3Store(_RemoteStore):
             config=Config(
                 s3={"addressing_style": "path"},
                 retries={"max_attempts": config.retries, "mode": "standard"},
+                connect_timeout=config.timeout,
+                read_timeout=config.timeout,
             ),
         )
 

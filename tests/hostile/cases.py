@@ -1727,6 +1727,115 @@ case(
     expect="provider-name = 'swfit' is not one of",
 )
 
+# == 3, 9 (continued): Cloud Files identity that misbehaves, store URLs that are not URLs =======
+
+RAX_USER = {"WHEELHOUSE_UPLOADER_USERNAME": "u"}
+#: A v2.0 token whose catalogue has no Cloud Files: an account without the service.
+NO_CLOUD_FILES = json.dumps(
+    {
+        "access": {
+            "token": {"id": "t", "expires": "2099-01-01T00:00:00Z", "tenant": {"id": "1"}},
+            "serviceCatalog": [
+                {
+                    "type": "compute",
+                    "name": "cloudServersOpenStack",
+                    "endpoints": [{"region": "ORD", "publicURL": "http://127.0.0.1:9/v2/1"}],
+                }
+            ],
+            "user": {"id": "1", "name": "u"},
+        }
+    }
+).encode()
+
+
+def cloudfiles_upload(sb: Sandbox, identity: str, *extra: str) -> list[str]:
+    sb.wheels()
+    return root(
+        sb,
+        "upload",
+        "w",
+        "--provider-name",
+        "cloudfiles",
+        "--auth-url",
+        identity,
+        "--local-folder",
+        str(sb.tmp / "house"),
+        *extra,
+    )
+
+
+def identity_answering(route: Route, *extra: str) -> Build:
+    """Rackspace identity v2.0 played by the bad server: POST …/v2.0/tokens gets ``route``."""
+
+    def build(sb: Sandbox) -> list[str]:
+        tokens = sb.url("/identity/v2.0/tokens", route)
+        return cloudfiles_upload(sb, tokens.removesuffix("tokens"), *extra)
+
+    return build
+
+
+case(
+    "network/cloudfiles-identity-never-answers",
+    9,
+    STORE,
+    identity_answering(Route(behaviour="stall"), "--timeout", "2"),
+    bound=15,
+    env=RAX_USER,
+    expect="cannot authenticate at Rackspace identity",
+)
+case(
+    "network/cloudfiles-identity-answers-html",
+    9,
+    STORE,
+    identity_answering(Route(body=b"<html><body>Sign in</body></html>")),
+    env=RAX_USER,
+    expect="did not answer with a token: HTTP 200, text/html, beginning '<html><body>Sign in",
+)
+case(
+    "network/cloudfiles-catalogue-without-cloud-files",
+    9,
+    STORE,
+    identity_answering(Route(body=NO_CLOUD_FILES, content_type="application/json")),
+    env=RAX_USER,
+    expect="has no Cloud Files (object-store) endpoint in any region",
+)
+case(
+    "values/cloudfiles-auth-url-ftp",
+    3,
+    USAGE,
+    lambda sb: cloudfiles_upload(sb, "ftp://identity.example/v2.0/"),
+    env=RAX_USER,
+    expect="--auth-url = 'ftp://identity.example/v2.0/' is not a URL of the form http:// or",
+)
+case(
+    "values/env-OS_STORAGE_URL-no-scheme/upload",
+    3,
+    CONFIG,
+    swift_upload,
+    env={**RAX_USER, "OS_STORAGE_URL": "swift.example/v1/AUTH_x"},
+    expect="OS_STORAGE_URL = 'swift.example/v1/AUTH_x' is not a URL",
+)
+case(
+    "values/setup-cfg-endpoint-url-not-a-url/upload",
+    3,
+    CONFIG,
+    lambda sb: (
+        sb.write("repo/setup.cfg", "[staging]\nprovider-name = s3\nendpoint-url = s3:bucket\n"),
+        upload_to_store(sb),
+    )[1],
+    env={"AWS_ACCESS_KEY_ID": "k"},
+    expect="setup.cfg [staging] endpoint-url = 's3:bucket' is not a URL",
+)
+case(
+    "values/upload-timeout-zero",
+    3,
+    USAGE,
+    lambda sb: swift_upload(sb, "--timeout", "0"),
+    env=RAX_USER,
+    expect="must be more than 0",
+)
+
+
 # == 9, 11 (continued): verify's inputs ===========================================================
 
 case(
