@@ -388,31 +388,13 @@ def upload(
 ) -> list[Staged]:
     """Upload ``files``; identical bytes are skipped, a release file with other bytes refused.
     ``store`` None: a dry run that cannot read the container (every file would be sent)."""
-    if not files:
-        msg = "no wheels or sdists to upload"
-        raise UsageError(msg)
-    for path in files:
-        check_local_file(path)
-    # A wheel whose tags overclaim never reaches the container (WheelTagError, nothing sent).
-    reports = check_files(files)
-    for report in reports:
-        if report.checked != "not checked":
-            log.write(report.summary())
-    enforce_tags(reports)
+    _check_before_upload(files)
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     plan = _plan_upload(
         files, _staged_records(store, dry_run=dry_run), force=force, uploaded=now, builds=builds
     )
     if dry_run:
-        return [
-            Staged(
-                filename=r.filename,
-                size=r.size,
-                sha256=r.sha256,
-                action="skipped" if a == "skipped" else "would upload",
-            )
-            for r, a in ((r or _record_of(p, now), a) for p, r, a in plan)
-        ]
+        return _would_upload(plan, now)
     assert store is not None  # only a dry run goes without it
     written: dict[str, Record] = {}
 
@@ -425,15 +407,59 @@ def upload(
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         results = list(pool.map(send, plan))
     if update_index:
-        records = read_records(store, written)
-        for filename in _retention(store, records, keep_dev):
-            log.write(f"removed old dev file {filename} (keeping the newest {keep_dev})")
-        publish_pages(
-            store,
-            project=project,
-            expected=expected,
-            sdist=sdist,
-            known=records,
-            public_url=store.public_address(),
+        _refresh_pages(
+            store, written, project=project, expected=expected, sdist=sdist, keep_dev=keep_dev
         )
     return results
+
+
+def _check_before_upload(files: Sequence[Path]) -> None:
+    """Something to upload, each a regular local file, and no wheel whose tags overclaim:
+    a WheelTagError before anything reaches the container."""
+    if not files:
+        msg = "no wheels or sdists to upload"
+        raise UsageError(msg)
+    for path in files:
+        check_local_file(path)
+    reports = check_files(files)
+    for report in reports:
+        if report.checked != "not checked":
+            log.write(report.summary())
+    enforce_tags(reports)
+
+
+def _would_upload(plan: Sequence[Planned], now: str) -> list[Staged]:
+    """The dry run's answer: what is already there is skipped, the rest would be sent."""
+    return [
+        Staged(
+            filename=r.filename,
+            size=r.size,
+            sha256=r.sha256,
+            action="skipped" if a == "skipped" else "would upload",
+        )
+        for r, a in ((r or _record_of(p, now), a) for p, r, a in plan)
+    ]
+
+
+def _refresh_pages(
+    store: Store,
+    written: dict[str, Record],
+    *,
+    project: str,
+    expected: Sequence[BuildId],
+    sdist: bool,
+    keep_dev: int,
+) -> None:
+    """Every record (this upload's and the container's), old dev files retired, then the
+    pages rebuilt from them."""
+    records = read_records(store, written)
+    for filename in _retention(store, records, keep_dev):
+        log.write(f"removed old dev file {filename} (keeping the newest {keep_dev})")
+    publish_pages(
+        store,
+        project=project,
+        expected=expected,
+        sdist=sdist,
+        known=records,
+        public_url=store.public_address(),
+    )
