@@ -8,6 +8,7 @@ import configparser
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from numpy_wheels.config.secrets import TWINE_PASSWORD, TWINE_USERNAME, refuse_unexpanded
 from numpy_wheels.errors import ConfigError, UsageError
@@ -109,41 +110,24 @@ def _spaced_sections(cfg: str) -> list[str]:
     return [name for name in parser.sections() if len(name.split()) > 1]
 
 
-def resolve_target(
-    *,
-    repository: str | None,
-    repository_url: str | None,
-    index_url: str | None,
-    config_file: str | None,
-    env: Mapping[str, str] | None = None,
-    uploading: bool = True,
-) -> Target:
-    """The upload URL chosen as twine chooses it (``choose_target``) from the command line,
-    twine's variables and the ``~/.pypirc`` section (twine's own reader), and the simple
-    index next to it (PyPI's is pypi.org/simple/).
-
-    When ``uploading``, every credential twine would read (TWINE_USERNAME, TWINE_PASSWORD,
-    the section's username and password) is refused if it is an unexpanded CI reference
-    (CredentialsMissingError, as ``upload`` refuses the store's), before anything is sent."""
+def _read_pypirc(cfg: str, section: str, url_given: str | None) -> dict[str, Any]:
+    """twine's repository settings of ``section`` in the pypirc ``cfg`` (twine's own reader,
+    ``get_repository_from_config``), every way it can fail a typed error: a pypirc that is
+    not a file, cannot be read or lacks the section is a ConfigError, a --repository-url
+    twine refuses a UsageError."""
     from twine.exceptions import (
         InvalidConfiguration,
         TwineException,
         UnableToReadConfigurationFile,
     )
-    from twine.utils import DEFAULT_CONFIG_FILE, get_repository_from_config
+    from twine.utils import get_repository_from_config
 
-    section, url_given, origin = choose_target(
-        repository=repository, repository_url=repository_url, env=env or {}
-    )
-    # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
-    # missing file the user named is an error — as twine itself behaves.
-    cfg = config_file or DEFAULT_CONFIG_FILE
     kind = not_a_file(Path(cfg).expanduser())
     if kind not in (None, "missing"):  # twine would open it: a FIFO blocks for ever
         msg = f"{cfg}: not a readable pypirc file (it is {kind})"
         raise ConfigError(msg)
     try:
-        found = get_repository_from_config(cfg, section or "pypi", url_given)
+        return dict(get_repository_from_config(cfg, section, url_given))
     except (InvalidConfiguration, UnableToReadConfigurationFile) as exc:
         msg = f"{cfg}: {str(exc).splitlines()[0]}"
         spaced = _spaced_sections(cfg)
@@ -160,6 +144,33 @@ def resolve_target(
         why = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
         msg = f"{cfg}: not a readable pypirc file ({why})"
         raise ConfigError(msg) from None
+
+
+def resolve_target(
+    *,
+    repository: str | None,
+    repository_url: str | None,
+    index_url: str | None,
+    config_file: str | None,
+    env: Mapping[str, str] | None = None,
+    uploading: bool = True,
+) -> Target:
+    """The upload URL chosen as twine chooses it (``choose_target``) from the command line,
+    twine's variables and the ``~/.pypirc`` section (twine's own reader), and the simple
+    index next to it (PyPI's is pypi.org/simple/).
+
+    When ``uploading``, every credential twine would read (TWINE_USERNAME, TWINE_PASSWORD,
+    the section's username and password) is refused if it is an unexpanded CI reference
+    (CredentialsMissingError, as ``upload`` refuses the store's), before anything is sent."""
+    from twine.utils import DEFAULT_CONFIG_FILE
+
+    section, url_given, origin = choose_target(
+        repository=repository, repository_url=repository_url, env=env or {}
+    )
+    # twine's own default ("~/.pypirc"): a missing default file means PyPI's defaults, a
+    # missing file the user named is an error — as twine itself behaves.
+    cfg = config_file or DEFAULT_CONFIG_FILE
+    found = _read_pypirc(cfg, section or "pypi", url_given)
     log.add_secret(str(found.get("password") or "") or None)
     if uploading:
         where = f"{cfg} [{section or 'pypi'}]"
