@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,17 +74,24 @@ def pypi(tmp_path: Path) -> Iterator[str]:
 def uploader(
     capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str]
 ) -> tuple[int, str]:
-    code = wheel_uploader_main(argv, env=env)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    assert CANARY not in out + err
-    return code, out + err
+    return _run(wheel_uploader_main, capsys, argv, env)
 
 
 def numpy_wheels(
     capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str]
 ) -> tuple[int, str]:
-    code = main(argv, env=env)
+    return _run(main, capsys, argv, env)
+
+
+def _run(
+    entry: Callable[..., int],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env: dict[str, str],
+) -> tuple[int, str]:
+    """One command (``entry(argv, env=env)``): its code and output, never a traceback or the
+    secret."""
+    code = entry(argv, env=env)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert CANARY not in out + err
