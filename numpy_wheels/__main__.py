@@ -598,6 +598,8 @@ def _run(
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        _flush_or_drop(sys.stdout)
+        _flush_or_drop(sys.stderr)
         return int(exc.code or 0)
     if getattr(args, "json", False):
         log.configure(env=env, stream=sys.stderr)  # stdout carries only the JSON
@@ -669,6 +671,18 @@ def _broken_pipe() -> int:
     _to_devnull(sys.stdout)
     _to_devnull(sys.stderr)
     return BROKEN_PIPE_RETURN_CODE
+
+
+def _flush_or_drop(stream: object) -> None:
+    """Flush ``stream``; what cannot be written (its reader went away while argparse wrote
+    the usage, which argparse ignores) is dropped, so the interpreter's final flush does not
+    fail and turn the usage error's 2 into 120 (seen on Debian's 3.11.2)."""
+    try:
+        stream.flush()  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        _to_devnull(stream)
+    except AttributeError:  # None: started without that stream
+        pass
 
 
 def _to_devnull(stream: object) -> None:
