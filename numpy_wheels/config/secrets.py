@@ -85,7 +85,8 @@ def credentials(
         candidates = [("--" + label, given)] + [
             (n, env.get(n)) for n in (f"WHEELHOUSE_UPLOADER_{label.upper()}", *names)
         ]
-        source, value = next(((s, v) for s, v in candidates if v), ("", ""))
+        # a value of blanks alone is no value (a CI secret saved as " ", say), not a key
+        source, value = next(((s, v) for s, v in candidates if v and v.strip()), ("", ""))
         if not value:
             msg = (
                 f"no {label} for the {provider} store: set WHEELHOUSE_UPLOADER_"

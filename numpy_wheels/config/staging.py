@@ -60,14 +60,18 @@ def check_container_name(name: str) -> str:
     'wheels'
     """
     if (
-        not name
+        not name.strip()
+        or name != name.strip()  # " wheels" is another container than "wheels", by mistake
         or len(name) > 255
         or "/" in name
         or "\\" in name
         or name in (".", "..")
         or not name.isprintable()
     ):
-        msg = f"container {name!r} is not a container name (one path component, no '/' or '..')"
+        msg = (
+            f"container {name!r} is not a container name (one path component, no '/' or "
+            "'..', no leading or trailing blanks)"
+        )
         raise UsageError(msg)
     return name
 
@@ -247,7 +251,7 @@ def resolve_store_config(
             raise
         username = secret = None
     local_root = _local_root(root, cfg, args, checked=typed == "local")
-    region = args.region or cfg.store.get("region")
+    region = (args.region or cfg.store.get("region") or "").strip() or None
     if typed == "cloudfiles":
         region = region or RACKSPACE_REGION
     return StoreConfig(
@@ -328,6 +332,7 @@ def _url(
             usable = parts.scheme.lower() in schemes and (
                 parts.scheme.lower() == "file" or bool(parts.hostname)
             )
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
         except ValueError:  # an unclosed [IPv6 bracket, a bad port
             usable = False
         if usable:

@@ -100,7 +100,9 @@ class CloudFilesStore(SwiftStore):
         self.auth = APIKeyAuth(
             self.identity, username=config.username or "", api_key=config.secret or ""
         )
-        self.session = ks_session.Session(auth=self.auth, timeout=config.timeout)
+        # No redirects: keystoneauth follows them and re-sends the request, API key included,
+        # to wherever the Location points (another host, https -> http).
+        self.session = ks_session.Session(auth=self.auth, timeout=config.timeout, redirect=False)
         self._storage_url: str | None = None
         self._cdn_endpoint: str | None = None
         self._resolved = False
@@ -116,9 +118,9 @@ class CloudFilesStore(SwiftStore):
         except (ks_exc.Unauthorized, ks_exc.Forbidden) as exc:
             msg = (
                 f"Rackspace identity ({self.identity}) refused user {self.config.username!r}: "
-                f"{_rackspace_message(exc)} The secret (WHEELHOUSE_UPLOADER_SECRET or --secret) "
-                "must be the account's API key (Cloud Control Panel > Account Settings > "
-                "API Key), not its password"
+                f"{_rackspace_message(exc)} The secret (WHEELHOUSE_UPLOADER_SECRET, ST_KEY or "
+                "--secret) must be the account's API key (Cloud Control Panel > Account "
+                "Settings > API Key), not its password"
             )
             raise AuthError(log.redact(msg)) from None
         except ks_exc.HttpError as exc:
@@ -126,17 +128,54 @@ class CloudFilesStore(SwiftStore):
                 f"Rackspace identity ({self.identity}) answered HTTP {exc.http_status}: "
                 f"{_rackspace_message(exc)}"
             )
+            if exc.http_status == 404:
+                msg += "; is --auth-url the identity service's v2.0 endpoint (…/v2.0/)?"
             raise StoreError(log.redact(msg)) from None
         except ks_exc.InvalidResponse as exc:
-            msg = (
-                f"Rackspace identity ({self.identity}) did not answer with a token: "
-                f"{_answer_shape(exc.response)}; is --auth-url the identity service's v2.0 "
-                "endpoint (…/v2.0/)?"
-            )
-            raise StoreError(log.redact(msg)) from None
+            raise StoreError(log.redact(self._not_a_token(exc.response))) from None
         except ks_exc.ClientException as exc:  # connection failures, timeouts
             msg = f"cannot authenticate at Rackspace identity ({self.identity}): {exc}"
             raise StoreError(log.redact(msg)) from None
+
+    def _not_a_token(self, response: Any) -> str:
+        """What the identity answered instead of a token, and what to do about it."""
+        where = f"Rackspace identity ({self.identity})"
+        if 300 <= response.status_code < 400:
+            return (
+                f"{where} answered with a redirect (HTTP {response.status_code}) to "
+                f"{response.headers.get('Location', 'nowhere')!r}, not followed: the API key "
+                "would be sent there; pass that address as --auth-url if you trust it"
+            )
+        return (
+            f"{where} did not answer with a token: {_answer_shape(response)}; is --auth-url "
+            "the identity service's v2.0 endpoint (…/v2.0/)?"
+        )
+
+    def _token(self) -> Any:
+        """The token and catalogue, the whole answer within ``--timeout`` seconds: the
+        session's timeout bounds each read only, so an identity that drips its answer a byte
+        at a time held the run for ever. The request runs in a daemon thread that is left
+        behind when the deadline passes (the run then ends with this StoreError)."""
+        box: dict[str, Any] = {}
+
+        def ask() -> None:
+            try:
+                box["access"] = self._identity(lambda: self.auth.get_access(self.session))
+            except BaseException as exc:  # handed to the caller below
+                box["error"] = exc
+
+        asking = threading.Thread(target=ask, name="rackspace-identity", daemon=True)
+        asking.start()
+        asking.join(self.config.timeout)
+        if asking.is_alive():
+            msg = (
+                f"Rackspace identity ({self.identity}) sent no complete answer within "
+                f"{self.config.timeout:g} s (--timeout)"
+            )
+            raise StoreError(msg)
+        if "error" in box:
+            raise box["error"]
+        return box["access"]
 
     def _resolve(self) -> None:
         """Authenticate once; choose the region's storage and CDN endpoints."""
@@ -145,7 +184,7 @@ class CloudFilesStore(SwiftStore):
                 self._resolve_once()
 
     def _resolve_once(self) -> None:
-        access = self._identity(lambda: self.auth.get_access(self.session))
+        access = self._token()
         catalog = access.service_catalog
         storage = self.config.storage_url
         if storage is None:

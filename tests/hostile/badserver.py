@@ -31,6 +31,7 @@ Behaviour: TypeAlias = Literal[
     "endless",  # 200 without a length, bytes forever
     "error500",  # always 500
     "status",  # the given status code, empty body
+    "redirect",  # the given status code (a 3xx) with Location: `location`
 ]
 
 
@@ -41,6 +42,7 @@ class Route:
     content_type: str = "text/html"
     interval: float = 0.5
     status: int = 200
+    location: str = ""
 
 
 class BadServer(socketserver.ThreadingTCPServer):
@@ -107,6 +109,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 sock.sendall(
                     f"HTTP/1.1 {route.status} X\r\nContent-Length: 0\r\n"
                     "Connection: close\r\n\r\n".encode()
+                )
+            case "redirect":
+                sock.sendall(
+                    f"HTTP/1.1 {route.status} X\r\nLocation: {route.location}\r\n"
+                    "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
                 )
             case "error500":
                 sock.sendall(b"HTTP/1.1 500 X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

@@ -1781,7 +1781,7 @@ case(
     identity_answering(Route(behaviour="stall"), "--timeout", "2"),
     bound=15,
     env=RAX_USER,
-    expect="cannot authenticate at Rackspace identity",
+    expect="sent no complete answer within 2 s (--timeout)",
 )
 case(
     "network/cloudfiles-identity-answers-html",
@@ -1798,6 +1798,73 @@ case(
     identity_answering(Route(body=NO_CLOUD_FILES, content_type="application/json")),
     env=RAX_USER,
     expect="has no Cloud Files (object-store) endpoint in any region",
+)
+
+
+def identity_redirecting(sb: Sandbox) -> list[str]:
+    """Rackspace identity answering 307 to another server that would take the API key."""
+    elsewhere = sb.url("/elsewhere/v2.0/tokens", Route(behaviour="stall"))
+    tokens = sb.url(
+        "/identity/v2.0/tokens", Route(behaviour="redirect", status=307, location=elsewhere)
+    )
+    return cloudfiles_upload(sb, tokens.removesuffix("tokens"), "--timeout", "3")
+
+
+case(
+    "secrets/cloudfiles-identity-redirect-not-followed",
+    8,
+    STORE,
+    identity_redirecting,
+    bound=15,
+    env=RAX_USER,
+    expect="not followed: the API key would be sent there",
+)
+case(
+    "network/cloudfiles-identity-drips-its-answer",
+    9,
+    STORE,
+    identity_answering(
+        Route(behaviour="drip", body=NO_CLOUD_FILES, content_type="application/json"),
+        "--timeout",
+        "3",
+    ),
+    bound=15,
+    env=RAX_USER,
+    expect="sent no complete answer within 3 s (--timeout)",
+)
+case(
+    "secrets/blank-secret-is-missing",
+    8,
+    CREDENTIALS,
+    lambda sb: cloudfiles_upload(sb, "https://identity.example/v2.0/"),
+    env={**RAX_USER, "WHEELHOUSE_UPLOADER_SECRET": "   "},
+    expect="no secret for the cloudfiles store",
+)
+case(
+    "values/container-with-blanks",
+    3,
+    USAGE,
+    lambda sb: (
+        sb.wheels(),
+        root(
+            sb,
+            "upload",
+            " wheels",
+            "--local-root",
+            str(sb.store),
+            "--local-folder",
+            str(sb.tmp / "house"),
+        ),
+    )[1],
+    expect="no leading or trailing blanks",
+)
+case(
+    "values/auth-url-port-out-of-range",
+    3,
+    USAGE,
+    lambda sb: cloudfiles_upload(sb, "http://127.0.0.1:99999/v2.0/"),
+    env=RAX_USER,
+    expect="--auth-url = 'http://127.0.0.1:99999/v2.0/' is not a URL",
 )
 case(
     "values/cloudfiles-auth-url-ftp",

@@ -387,6 +387,7 @@ def test_interrupted_upload_resumes(
                 progress=kill_after_first,
             )
         assert done == [files[0].name]
+        capsys.readouterr()  # the interrupted run's lines
         swift.start("proxy")
         target = Target(
             "swift",
