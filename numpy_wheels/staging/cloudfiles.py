@@ -49,6 +49,8 @@ from numpy_wheels.staging.store import SwiftStore
 CDN_TTL = 900
 WEB_INDEX = "index.html"
 CDN_RETRIES = 2
+#: Container metadata holding the CDN address this tool last saw for the container.
+CDN_ADDRESS_META = "X-Container-Meta-Numpy-Wheels-Cdn-Address"
 T = TypeVar("T")
 
 
@@ -305,13 +307,35 @@ class CloudFilesStore(SwiftStore):
         resp = self._cdn("PUT", {"X-CDN-Enabled": "True", "X-TTL": str(CDN_TTL)})
         self._cdn_checked = True
         if resp is None:
+            self._public = self._last_known_address()
             return
         if (uri := self._uri(resp)) is None:  # some answers carry no URIs: ask again
             head = self._cdn("HEAD")
             uri = self._uri(head) if head is not None and head.status_code < 300 else None
         if uri is None:
             self._cdn_unavailable("the CDN enabled the container but reported no address")
+        elif uri != self._recorded_address():
+            headers = {CDN_ADDRESS_META: uri}
+            self._call("post container", self.conn.post_container, self.config.container, headers)
         self._public = uri
+
+    def _recorded_address(self) -> str | None:
+        """The CDN address this tool recorded on the container when it last published it."""
+        headers = self._call("head container", self.conn.head_container, self.config.container)
+        return None if headers is None else headers.get(CDN_ADDRESS_META.lower()) or None
+
+    def _last_known_address(self) -> str | None:
+        """When the CDN's management API does not answer, the address recorded when the
+        container was published: the edge serves a published container whatever the API
+        does, and pages rewritten without it lost the address (issue 16 tryout)."""
+        uri = self._recorded_address()
+        if uri is not None:
+            log.warning(
+                f"using the CDN address recorded when {self.config.container!r} was last "
+                f"published, {uri} (the CDN could not be asked; its edge keeps serving a "
+                "published container)"
+            )
+        return uri
 
     def public_address(self) -> str | None:
         """The CDN address (SSL URI) when the container is CDN-enabled, else None; the CDN
@@ -322,8 +346,9 @@ class CloudFilesStore(SwiftStore):
             self._resolve()
             self._cdn_checked = True
             resp = self._cdn("HEAD")
-            enabled = resp is not None and resp.status_code < 300
-            if enabled and resp.headers.get("X-Cdn-Enabled", "").lower() == "true":
+            if resp is None:
+                self._public = self._last_known_address()
+            elif resp.status_code < 300 and resp.headers.get("X-Cdn-Enabled", "").lower() == "true":
                 self._public = self._uri(resp)
         return self._public
 

@@ -330,6 +330,36 @@ def test_cdn_unavailable_files_still_staged(
     )
 
 
+def test_cdn_outage_keeps_the_address_of_a_published_container(
+    rax: Rax, run: Run, repo: Path
+) -> None:
+    """Published once, then the CDN's management API answers 503: the files are staged, the
+    pages and ``staged`` keep the address recorded when it was published (the tryout's
+    rewritten index.html lost it while the edge still served the container)."""
+    wheelhouse(repo)
+    container = f"w{uuid.uuid4().hex[:10]}"
+    code, out, err = run("upload", container, "--json")
+    assert code == 0, err
+    address = json.loads(out)["public_url"]
+    assert address == rax.cloud.edge_url(rax.cloud.cdn[("ORD", container)]) + "/"
+    make_wheel(repo / "wheelhouse", tag="cp312-cp312-win_amd64", payload=b"# late\n")
+    rax.cloud.cdn_status = 503
+    try:
+        code, out, err = run("upload", container, "--json")
+        staged_code, staged_out, staged_err = run("staged", container, "--json")
+    finally:
+        rax.cloud.cdn_status = None
+    assert code == 0, err
+    assert "HTTP 503" in err
+    assert f"using the CDN address recorded when '{container}' was last published" in err
+    assert json.loads(out)["public_url"] == address
+    with swift(rax, "ORD") as conn:
+        _, page = conn.get_object(container, "index.html")
+    assert f"Public address: <a href='{address}'>".encode() in page
+    assert staged_code == 0, staged_err
+    assert json.loads(staged_out)["public_url"] == address
+
+
 def test_no_enable_cdn_keeps_the_container_private(rax: Rax, run: Run, repo: Path) -> None:
     wheelhouse(repo)
     container = f"w{uuid.uuid4().hex[:10]}"
