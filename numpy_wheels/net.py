@@ -257,6 +257,13 @@ def _connect(conn: http.client.HTTPConnection, canceller: Canceller | None) -> s
     """Connect (a failure is retryable); the socket is registered for Ctrl-C to shut."""
     try:
         conn.connect()
+    except ssl.SSLCertVerificationError as exc:  # another attempt cannot change the answer
+        msg = f"the TLS certificate of {conn.host} is not trusted ({exc.verify_message})"
+        hint = (
+            "A server with a private CA: name that CA's bundle in SSL_CERT_FILE (the file "
+            "OpenSSL reads in place of the system's trusted certificates)."
+        )
+        raise StoreError(msg, hint=hint) from None
     except OSError as exc:
         raise _Retryable(_why(exc)) from None
     sock: socket.socket = conn.sock

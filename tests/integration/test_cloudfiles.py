@@ -23,7 +23,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.__main__ import main, wheel_uploader_main
-from numpy_wheels.errors import AuthError, CredentialsMissingError, UsageError
+from numpy_wheels.errors import AuthError, CredentialsMissingError, StoreError, UsageError
 from numpy_wheels.files import sha256_of
 from tests.integration.conftest import CANARY
 from tests.rackspace import RackspaceCloud, rackspace_cloud
@@ -242,6 +242,20 @@ def test_wheel_uploader_reads_the_cdn_address(
         assert sha256_of(dl / name) == digest
     wheels = [parse_wheel_filename(n) for n in want if n.endswith(".whl")]
     assert {str(v) for _, v, _, _ in wheels} == {"0.1.0"}
+    # Without the test CA the edge is not trusted: said at once, not retried, with the remedy
+    untrusted = subprocess.run(
+        [str(BIN / "wheel-uploader"), "--root", str(repo), "-u", public, "-n",
+         "--allow-unverified-provenance", "-w", str(tmp_path / "dl2"), "fooext", "0.1.0"],
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert untrusted.returncode == StoreError.return_code, untrusted.stderr
+    assert "TLS certificate of 127.0.0.1 is not trusted" in untrusted.stderr
+    assert "SSL_CERT_FILE" in untrusted.stderr
+    assert "attempts" not in untrusted.stderr
 
 
 def test_other_region_lower_case_as_wheelhouse_uploader_wrote_it(
