@@ -445,14 +445,14 @@ def cmd_upload(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     # checks the local files and says what it would send; the container is not read.
     offline = args.dry_run and config.provider != "local" and config.secret is None
     folder, files = _upload_folder(args.local_folder)
-    log.write(
-        f"staging {len(files)} file(s) from {folder} to {config.provider} container "
-        f"{config.container!r} ({mode} mode: {reason})"
-    )
     project, expected = _project_selection(root, env)
     if not folder.is_dir():  # not "no files": a wrong path must not look like an empty build
         msg = f"--local-folder {folder} is not a directory (nothing was uploaded)"
         raise UsageError(msg)
+    log.write(
+        f"staging {len(files)} file(s) from {folder} to {config.provider} container "
+        f"{config.container!r} ({mode} mode: {reason})"
+    )
     if offline:
         log.write("dry run without the store's credentials: the container is not read")
     store = None if offline else open_store(config)
@@ -527,10 +527,12 @@ def _progress(total: int) -> Callable[[Staged], None]:
     counter = iter(range(1, total + 1))
 
     def progress(item: Staged) -> None:
-        rate = item.size / 1e6 / item.seconds if item.seconds > 0 else 0.0
+        timing = f" ({item.seconds:.2f}s"
+        if item.action in ("uploaded", "replaced") and item.seconds > 0:  # skipped: no bytes
+            timing += f", {item.size / 1e6 / item.seconds:.0f} MB/s"
         log.write(
             f"[{next(counter)}/{total}] {item.filename} {megabytes(item.size)} "
-            f"{item.action} ({item.seconds:.2f}s, {rate:.0f} MB/s)"
+            f"{item.action}{timing})"
         )
 
     return progress

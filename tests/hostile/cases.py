@@ -966,6 +966,7 @@ case(
     USAGE,
     lambda sb: root(sb, "upload", "w", "--local-root", str(sb.store), "--local-folder", "nope"),
     expect="is not a directory",
+    absent="staging 0 file(s)",  # nothing announced that does not happen
 )
 case(
     "exit-codes/staged-missing-local-root",
