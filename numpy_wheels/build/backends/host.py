@@ -152,14 +152,17 @@ def _fresh_venv(job: WheelJob, venv: Path, env: dict[str, str], pins: list[str])
 
 def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]:
     """A build venv of our own at the build place, not ``build``'s isolated environment at a
-    random path (numpy records its build Python's path): ``build``, then BUILD_DEPENDS
-    (multibuild) or the project's build requirements, resolved to exact pins first; a venv
+    random path (numpy records its build Python's path): ``build``, the project's build
+    requirements and BUILD_DEPENDS (multibuild), resolved to exact pins first; a venv
     kept with the same key (``venv_key``) in the cache is moved back instead of made again
     (``park_venv`` keeps it after the build). What it holds is recorded."""
     venv = (job.place or job.workdir) / "build-venv"
     venv.parent.mkdir(parents=True, exist_ok=True)
     constraints = _constraints_file(job, venv)
-    wanted = list(job.options.build_depends) or _requires(sys.executable, job, "system", env)
+    # BUILD_DEPENDS comes on top of the project's own requirements, as multibuild installed
+    # it into a venv that already had setuptools: a wheels repo's BUILD_DEPENDS=cython alone
+    # left a setup.py project without its backend (issue 12 tryout)
+    wanted = [*_requires(sys.executable, job, "system", env), *job.options.build_depends]
     pins = resolved_pins(
         ["build", *wanted],
         env,
