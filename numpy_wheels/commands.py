@@ -210,7 +210,9 @@ def _ci_matrix(root: Path, skip: tuple[str, ...]) -> tuple[list[Any], list[str]]
 
     if not discover(root):  # no CI files either: everything this tool can build
         return list(select(load_catalogue(), build=("*",), skip=skip)), []
-    known = {b.identifier: b for b in load_catalogue().all_ids()}
+    # by key: the identifier alone is every variant's, so the last one listed (macOS's
+    # +accelerate) stood for a job that asks for no BLAS_BACKEND (issue 12 tryout)
+    known = {b.key: b for b in load_catalogue().all_ids()}
     buildable: dict[str, Any] = {}
     other: dict[str, None] = {}
     for identifier, _, _ in job_identifiers(read_config(root)):

@@ -170,6 +170,24 @@ def test_matrix_wheels(capsys: pytest.CaptureFixture[str], data_copy: Copy) -> N
     assert "numpy-2.4.6-cp314-cp314t-win_amd64.whl" in out.splitlines()
 
 
+@pytest.mark.parametrize(
+    ("blas", "key"),
+    [("", "cp311-macosx_x86_64"), (" BLAS_BACKEND=accelerate", "cp311-macosx_x86_64+accelerate")],
+)
+def test_matrix_of_a_macos_job_is_its_blas_variant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, blas: str, key: str
+) -> None:
+    """A multibuild-style macOS job without BLAS_BACKEND builds the default (OpenBLAS) wheel,
+    as reproduce says; only BLAS_BACKEND=accelerate makes it the +accelerate one."""
+    (tmp_path / ".travis.yml").write_text(
+        "env:\n  global:\n    - BUILD_COMMIT=v2.4.6\njobs:\n  include:\n    - os: osx\n"
+        f"      env: MB_PYTHON_VERSION=3.11 PLAT=x86_64{blas}\n"
+    )
+    code, out, err = run(capsys, "--root", str(tmp_path), "matrix", "--json")
+    assert code == 0, err
+    assert [row["key"] for row in json.loads(out)["include"]] == [key]
+
+
 def test_matrix_bad_selector(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "--root", str(tmp_path), "matrix", "--build", "cp3l2-*")
     assert code == SelectionError.return_code
