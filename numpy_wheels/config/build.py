@@ -25,6 +25,7 @@ from numpy_wheels.cifiles.records import CIConfig, Location
 from numpy_wheels.config.secrets import without_secrets
 from numpy_wheels.errors import ConfigError, ContainerEngineError, SelectionError
 from numpy_wheels.files import read_config_text
+from numpy_wheels.log import log
 from numpy_wheels.model.choices import BACKENDS, Backend, SourceKind, env_choice, env_switch
 from numpy_wheels.model.matrix import (
     BuildId,
@@ -605,8 +606,18 @@ def resolve_build_options(
     project = read_project_config(root)
     config = ci_config or read_ci_files(root, project)
     # The CI files' global environment is the local run's default; the process overrides it.
+    given = env.get("BUILD_COMMIT")
     env = run_environment(env, config=config)
     commit = resolve_commit(config, env)
+    if commit.variable == "BUILD_COMMIT" and given and given.strip() != commit.commit:
+        # the one exception to "the process overrides": what is built is what the CI files
+        # say, so that every job and every maintainer builds one commit (issue 12 tryout:
+        # BUILD_COMMIT=v0.2.0 in the environment was ignored without a word)
+        log.warning(
+            f"BUILD_COMMIT={given.strip()!r} in the environment is not used: the CI files "
+            f"name the commit to build, {commit.commit} ({commit.location}); change them "
+            f"with `bump {given.strip()}`"
+        )
     chosen, reason = choose_backend(request.backend, env, engine_available=engine_available)
     identifiers = choose_identifiers(
         project,

@@ -112,3 +112,22 @@ def test_source_and_paths(data_copy: Callable[[str], Path]) -> None:
 def test_split_words() -> None:
     assert split_words(None) == ()
     assert split_words("a  b") == ("a", "b")
+
+
+def test_build_commit_in_the_environment_is_said_to_be_unused(
+    data_copy: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CI files name the commit; a BUILD_COMMIT exported in the shell is not built and a
+    warning says so (it was ignored without a word), naming the bump that would change it."""
+    root = data_copy("this-repo")
+    opts = resolve_build_options(
+        BuildRequest(root=root, backend="host"), env={"BUILD_COMMIT": "v9.9.9"}, host_id=HOST
+    )
+    assert opts.commit.commit == "v2.4.6"
+    out, err = capsys.readouterr()
+    assert "BUILD_COMMIT='v9.9.9' in the environment is not used" in out + err
+    assert "bump v9.9.9" in out + err
+    resolve_build_options(
+        BuildRequest(root=root, backend="host"), env={"BUILD_COMMIT": "v2.4.6"}, host_id=HOST
+    )
+    assert "not used" not in "".join(capsys.readouterr())
