@@ -414,7 +414,7 @@ def upload(
         try:
             results = list(pool.map(send, plan))
         except BaseException:
-            _stop_sending(pool, sorted(sending))
+            _say_in_flight(sorted(sending))
             raise
     if update_index:
         _refresh_pages(
@@ -423,11 +423,11 @@ def upload(
     return results
 
 
-def _stop_sending(pool: concurrent.futures.ThreadPoolExecutor, in_flight: list[str]) -> None:
-    """After a failure or Ctrl-C no file not yet started is sent; those in flight are
-    finished, each stored whole or not at all, and that wait is said: it lasted as long as
-    the largest upload, without a word (issue 16 tryout: 45 s after Ctrl-C)."""
-    pool.shutdown(wait=False, cancel_futures=True)
+def _say_in_flight(in_flight: list[str]) -> None:
+    """After a failure or Ctrl-C, no file not yet started is sent (``Executor.map`` cancels
+    its queued calls when its results stop being read); those in flight are finished, each
+    stored whole or not at all, and that wait is said: it lasted as long as the largest
+    upload, without a word (issue 16 tryout: 45 s after Ctrl-C)."""
     if in_flight:
         log.write(
             f"stopping: no more files are started; {len(in_flight)} upload(s) in flight "

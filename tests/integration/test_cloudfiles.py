@@ -297,17 +297,23 @@ def test_unknown_region_lists_the_catalogue(run: Run, repo: Path) -> None:
     assert "the service catalogue lists DFW, ORD" in err
 
 
+def with_cdn_down(
+    rax: Rax, run: Run, container: str
+) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+    """``upload --json`` then ``staged --json`` while the CDN's management API answers 503."""
+    rax.cloud.cdn_status = 503
+    try:
+        return run("upload", container, "--json"), run("staged", container, "--json")
+    finally:
+        rax.cloud.cdn_status = None
+
+
 def test_cdn_unavailable_files_still_staged(
     rax: Rax, run: Run, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = wheelhouse(repo)
     container = f"w{uuid.uuid4().hex[:10]}"
-    rax.cloud.cdn_status = 503
-    try:
-        code, out, err = run("upload", container, "--json")
-        staged_code, staged_out, staged_err = run("staged", container, "--json")
-    finally:
-        rax.cloud.cdn_status = None
+    (code, out, err), (staged_code, staged_out, staged_err) = with_cdn_down(rax, run, container)
     assert code == 0, err
     assert "Rackspace CDN not available for container" in out + err
     assert "HTTP 503" in out + err
@@ -357,12 +363,7 @@ def test_cdn_outage_keeps_the_address_of_a_published_container(
     address = json.loads(out)["public_url"]
     assert address == rax.cloud.edge_url(rax.cloud.cdn[("ORD", container)]) + "/"
     make_wheel(repo / "wheelhouse", tag="cp312-cp312-win_amd64", payload=b"# late\n")
-    rax.cloud.cdn_status = 503
-    try:
-        code, out, err = run("upload", container, "--json")
-        staged_code, staged_out, staged_err = run("staged", container, "--json")
-    finally:
-        rax.cloud.cdn_status = None
+    (code, out, err), (staged_code, staged_out, staged_err) = with_cdn_down(rax, run, container)
     assert code == 0, err
     assert "HTTP 503" in err
     assert f"using the CDN address recorded when '{container}' was last published" in err
