@@ -210,11 +210,3 @@ def check_coherence(paths: Sequence[Path], *, project: str, version: str) -> Non
     if bad:
         msg = f"files disagree with the release {project} {version}:\n  " + "\n  ".join(bad)
         raise ReleaseGateError(msg)
-
-
-def check_tags(paths: Sequence[Path]) -> None:
-    """Every wheel's binaries keep its platform tags (build/tagcheck.py): one that slipped
-    into the container overclaiming is refused here, before any byte reaches the index."""
-    from numpy_wheels.build.tagcheck import check_files, enforce
-
-    enforce(check_files(paths), error=ReleaseGateError)
