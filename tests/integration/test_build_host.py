@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import zipfile
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from numpy_wheels.errors import (
     WheelTestError,
 )
 from numpy_wheels.files import sha256_of
+from tests.wheelfiles import make_wheel
 from tests.wheels_repo import git
 
 Build = Callable[..., tuple[int, str, str]]
@@ -203,3 +205,34 @@ def test_build_wheel_hook_overrides_the_default_build(
     summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
     assert summary["wheels"][0]["ok"] is True
     assert summary["tools"]["auditwheel"] == "6.8.2"
+
+
+def test_hooks_install_into_the_build_venv(
+    fooext_repo: Callable[..., Path], build: Build, tmp_path: Path
+) -> None:
+    """pre_build and a build_wheel override run with the build venv first on PATH, as
+    multibuild ran them with the build Python: their ``pip install`` and BUILD_DEPENDS land
+    there, never in this tool's environment (issue 12 tryout)."""
+    marker = make_wheel(tmp_path / "wheels", name="hookmarker", version="1.0")
+    root = fooext_repo()
+    with (root / "config.sh").open("a") as fh:
+        fh.write(
+            "function pre_build {\n"
+            f"    pip install --no-index {marker}\n"
+            '    echo "pre_build python=$(command -v python)"\n'
+            "}\n"
+            "function build_wheel {\n"
+            "    python -c 'import hookmarker, six; print(\"hook deps\", hookmarker.VALUE)'\n"
+            '    build_pip_wheel "$1"\n'
+            "}\n"
+        )
+    code, out, _ = build(root, env={"BUILD_DEPENDS": "six"})
+    assert code == 0, out
+    place = "/tmp/numpy-wheels-build/fooext-cp311-manylinux_x86_64"
+    assert f"pre_build python={place}/build-venv/bin/python" in out
+    assert "hook deps 1" in out
+    assert importlib.util.find_spec("hookmarker") is None  # not in the tool's environment
+    summary = json.loads((root / "wheelhouse" / "build-summary.json").read_text())
+    held = summary["wheels"][0]["reproducibility"]["build_requirements"]
+    assert any(r.startswith("hookmarker @ file:") for r in held), held  # recorded
+    assert "hooks changed the build venv" in out  # and that venv is not reused

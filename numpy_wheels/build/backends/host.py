@@ -55,6 +55,9 @@ else:
 """
 
 
+#: config.sh functions that run in the build venv (HostBackend._build_env).
+_VENV_HOOKS = ("pre_build", "build_wheel")
+
 #: The marker in a finished build venv: its key and what it holds (build_venv, park_venv).
 VENV_MARKER = "numpy-wheels-venv.json"
 
@@ -144,18 +147,37 @@ def _fresh_venv(job: WheelJob, venv: Path, env: dict[str, str], pins: list[str])
         given = list(job.options.build_constraints)
         constraints.write_text("\n".join([*pins, *given]) + "\n")
         _pip_install(python, needed, env=venv_env_, constraints=constraints)
+    return _frozen(python, venv_env_)
+
+
+def _frozen(python: str, env: dict[str, str]) -> list[str]:
     frozen = call(
-        *_pip(python), "freeze", "--all", env=venv_env_, capture=True, error=BuildError, echo=False
+        *_pip(python), "freeze", "--all", env=env, capture=True, error=BuildError, echo=False
     )
-    return sorted(line for line in frozen.splitlines() if "==" in line)
+    # "name==version", or "name @ URL" for what a hook installed from a file
+    return sorted(line for line in frozen.splitlines() if line and not line.startswith("#"))
 
 
-def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+def _site_listing(venv: Path) -> list[str]:
+    """The names in the venv's site-packages: an install, upgrade or removal changes them
+    (each one adds or removes a ``*.dist-info``)."""
+    found = sorted(venv.glob("lib/python*/site-packages")) or sorted(venv.glob("Lib/site-packages"))
+    return sorted(p.name for site in found for p in site.iterdir())
+
+
+def build_venv(
+    job: WheelJob, env: dict[str, str], *, with_pip: bool = False
+) -> tuple[str, dict[str, str]]:
     """A build venv of our own at the build place, not ``build``'s isolated environment at a
     random path (numpy records its build Python's path): ``build``, the project's build
-    requirements and BUILD_DEPENDS (multibuild), resolved to exact pins first; a venv
-    kept with the same key (``venv_key``) in the cache is moved back instead of made again
-    (``park_venv`` keeps it after the build). What it holds is recorded."""
+    requirements and BUILD_DEPENDS (multibuild), resolved to exact pins first; ``with_pip``
+    adds pip, for config.sh hooks that run in it (multibuild's and cibuildwheel's build
+    environments have pip). A venv kept with the same key (``venv_key``) in the cache is
+    moved back instead of made again (``park_venv`` keeps it after the build). What it holds
+    is recorded. Returns the venv's python and ``env`` with the venv first on PATH.
+
+    Raises:
+        BuildError: a requirement that does not resolve or install."""
     venv = (job.place or job.workdir) / "build-venv"
     venv.parent.mkdir(parents=True, exist_ok=True)
     constraints = _constraints_file(job, venv)
@@ -164,7 +186,7 @@ def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]
     # left a setup.py project without its backend (issue 12 tryout)
     wanted = [*_requires(sys.executable, job, "system", env), *job.options.build_depends]
     pins = resolved_pins(
-        ["build", *wanted],
+        ["build", *(["pip"] if with_pip else []), *wanted],
         env,
         error=BuildError,
         what="build requirements",
@@ -175,11 +197,28 @@ def build_venv(job: WheelJob, env: dict[str, str]) -> tuple[str, dict[str, str]]
     if frozen is None:
         frozen = _fresh_venv(job, venv, env, pins)
         marker = {"key": key, "pins": pins, "build_requirements": frozen}
+        marker["site_packages"] = _site_listing(venv)
         (venv / VENV_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
     job.facts["build_requirements"] = frozen
     job.facts["build_venv_key"] = key
     env = venv_env(venv, env)
     return env["PYTHON_EXE"], env
+
+
+def _note_hook_changes(job: WheelJob, python: str, env: dict[str, str]) -> None:
+    """Record what config.sh's hooks installed into the build venv; such a venv is not kept
+    for reuse (its key names only the pins it was made from)."""
+    venv = Path(env["VIRTUAL_ENV"])
+    marker = venv / VENV_MARKER
+    made = json.loads(marker.read_text()).get("site_packages")
+    if made is None or made == _site_listing(venv):  # None: kept before listings were
+        return
+    job.facts["build_requirements"] = _frozen(python, env)
+    marker.unlink()
+    log.write(
+        "config.sh's hooks changed the build venv: what it holds now is recorded, "
+        "and it is not kept for the next build"
+    )
 
 
 def park_venv(place: Path, cache: Path) -> None:
@@ -200,9 +239,24 @@ def park_venv(place: Path, cache: Path) -> None:
 class HostBackend:
     name = "host"
 
+    def __init__(self) -> None:
+        self._envs: dict[Path, tuple[str, dict[str, str]]] = {}
+
+    def _build_env(self, job: WheelJob) -> tuple[str, dict[str, str]]:
+        """The build venv's python and environment, made once per identifier before
+        pre_build: multibuild ran pre_build and build_wheel with the build Python first on
+        PATH, so their ``pip install``/``$PIP_CMD install`` (BUILD_DEPENDS) land there, never in
+        this tool's own environment (issue 12 tryout)."""
+        if job.workdir not in self._envs:
+            cwd = job.options.root
+            hooked = any(job.hooks.defines(f, env=job.env, cwd=cwd) for f in _VENV_HOOKS)
+            self._envs[job.workdir] = build_venv(job, dict(job.env), with_pip=hooked)
+        return self._envs[job.workdir]
+
     def pre_build(self, job: WheelJob) -> None:
         if job.hooks.defines("pre_build", env=job.env, cwd=job.options.root):
-            job.hooks.run("pre_build", env=job.env, cwd=job.options.root)
+            _, env = self._build_env(job)
+            job.hooks.run("pre_build", env=env, cwd=job.options.root)
         else:
             log.write("config.sh defines no pre_build")
 
@@ -210,7 +264,8 @@ class HostBackend:
         out = job.workdir / "dist"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        env = {**job.env, "WHEEL_SDIR": str(out)}
+        python, env = self._build_env(job)
+        env = {**env, "WHEEL_SDIR": str(out)}
         if job.hooks.defines("build_wheel", env=env, cwd=job.options.root):
             # The project overrides multibuild's build_wheel: it must leave a wheel in WHEEL_SDIR.
             job.hooks.run(
@@ -222,7 +277,6 @@ class HostBackend:
                 error=BuildError,
             )
         else:
-            python, env = build_venv(job, env)
             call(
                 python,
                 "-m",
@@ -237,6 +291,7 @@ class HostBackend:
                 cwd=job.source.path,
                 error=BuildError,
             )
+        _note_hook_changes(job, python, env)
         return only_file(out, "*.whl", what="the build", error=BuildError)
 
     def repair(self, job: WheelJob, wheel: Path) -> RepairResult:
