@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
     from numpy_wheels.config.build import BuildOptions, BuildRequest
     from numpy_wheels.config.release import Target
     from numpy_wheels.model.choices import Backend
+    from numpy_wheels.model.plan import Plan
     from numpy_wheels.release.listing import Remote
     from numpy_wheels.release.release import Released, ReleaseOptions
     from numpy_wheels.staging.stage import Staged
@@ -255,9 +256,10 @@ def _project_selection(root: Path, env: Mapping[str, str]) -> tuple[str, Any]:
     return project_name(root, env), ids
 
 
-def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: ARG001
+def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     import shlex
 
+    from numpy_wheels.config.build import project_name, read_project_config
     from numpy_wheels.model.matrix import load_catalogue
     from numpy_wheels.model.plan import make_plan
 
@@ -271,7 +273,11 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
         raise UsageError(msg)
     if args.variant:
         key = f"{base}+{args.variant}"
-    plan = make_plan(load_catalogue().find(key))
+    root = _root(args)
+    # The project's configuration decides numpy's BLAS and test (issue 12, point 3).
+    project = project_name(root, env)
+    openblas = read_project_config(root).openblas
+    plan = make_plan(load_catalogue().find(key), openblas=openblas, project=project)
     if args.json:
         _emit_json(plan.as_json())
         return 0
@@ -282,14 +288,14 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
         ["ILP64", "yes" if plan.ilp64 else "no"],
         ["deployment target", plan.deployment_target or "-"],
         ["archs", ", ".join(plan.archs)],
-        ["meson setup args", " ".join(plan.setup_args)],
+        ["meson setup args", " ".join(plan.setup_args) or "-"],
         ["environment", " ".join(f"{k}={v}" for k, v in plan.environment) or "-"],
         *(["build then", shlex.join(step)] for step in plan.build),
         ["repair", shlex.join(plan.repair) if plan.repair else "none (nothing to vendor)"],
         ["test", shlex.join(plan.test) + ("" if plan.testable else "  (skipped)")],
         *(["note", note] for note in plan.notes),
     ]
-    log.write(f"{plan.identifier} ({plan.os} {plan.arch}, {plan.variant})")
+    log.write(f"{plan.identifier} ({plan.os} {plan.arch}, {plan.variant}) of {project}")
     log.write(format_table(["field", "value"], rows))
     return 0
 
@@ -316,9 +322,11 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             ci_config=config,
         )
     )
+    # The plan as the project's configuration makes it (job.plan is numpy's, for the runner)
+    plan = None if on_ci is None else _options_plan(on_ci)
     if args.json:
-        _emit_json(_job_json(job, on_ci))
-    _show_job(job, on_ci)
+        _emit_json(_job_json(job, on_ci, plan))
+    _show_job(job, on_ci, plan)
     native = job.os_name == "linux"
     backend: Backend = args.backend or "host"
     steps = _job_commands(job.identifier, backend)
@@ -347,8 +355,15 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 _HOST_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
 
 
-def _job_json(job: CIJob, on_ci: BuildOptions | None) -> dict[str, Any]:
-    if on_ci is None or job.plan is None:
+def _options_plan(options: BuildOptions) -> Plan:
+    from numpy_wheels.model.plan import make_plan
+
+    (build_id,) = options.identifiers
+    return make_plan(build_id, openblas=options.openblas, project=options.project_name)
+
+
+def _job_json(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> dict[str, Any]:
+    if on_ci is None or plan is None:
         return {
             "ci_file": str(job.ci_file.path),
             "job": job.index,
@@ -379,11 +394,11 @@ def _job_json(job: CIJob, on_ci: BuildOptions | None) -> dict[str, Any]:
             "backend": on_ci.backend,
             "backend_reason": on_ci.backend_reason,
         },
-        "plan": job.plan.as_json(),
+        "plan": plan.as_json(),
     }
 
 
-def _show_job(job: CIJob, on_ci: BuildOptions | None) -> None:
+def _show_job(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> None:
     log.write(
         f"job {job.index} of {job.ci_file.path.name} ({job.job.location}): {job.job.name}\n"
         f"builds {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
@@ -399,7 +414,7 @@ def _show_job(job: CIJob, on_ci: BuildOptions | None) -> None:
     log.write(f"on CI ({job.runner()}) the job runs:")
     for step in job.ci_commands():
         log.write(f"  {shlex.join(step)}")
-    if on_ci is None or job.plan is None:
+    if on_ci is None or plan is None:
         log.write(
             f"  {job.identifier} is not in resources/matrix.toml: this tool has no plan for "
             "it and does not build it (its Python or platform is no longer built)"
@@ -408,12 +423,12 @@ def _show_job(job: CIJob, on_ci: BuildOptions | None) -> None:
     keys = ", ".join(b.key for b in on_ci.identifiers)
     log.write(
         f"  → backend {on_ci.backend} ({on_ci.backend_reason}): builds {keys} "
-        f"({job.plan.variant}, {job.plan.wheel_platform})"
+        f"({plan.variant}, {plan.wheel_platform})"
     )
     log.write(format_table(["field", "value"], [
-        ["repair", shlex.join(job.plan.repair or ["none"])],
-        ["environment", " ".join(f"{k}={v}" for k, v in job.plan.environment) or "-"],
-        ["deployment target", job.plan.deployment_target or "-"],
+        ["repair", shlex.join(plan.repair or ["none"])],
+        ["environment", " ".join(f"{k}={v}" for k, v in plan.environment) or "-"],
+        ["deployment target", plan.deployment_target or "-"],
     ]))  # fmt: skip
 
 

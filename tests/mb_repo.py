@@ -58,6 +58,7 @@ function pre_build {
     # Runs in the root directory of this repository.
     echo "pre_build: REPO_DIR=$(relpath "$(abspath "$REPO_DIR")" "$PWD") at $BUILD_COMMIT"
     echo "pre_build: lex_ver 3.11.2 = $(lex_ver 3.11.2)"
+    echo "pre_build: BLAS_BACKEND=${BLAS_BACKEND-unset}"
 }
 
 function build_wheel {

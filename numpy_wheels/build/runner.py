@@ -183,9 +183,10 @@ def _identifier_vars(
     extra = {
         "MB_PYTHON_VERSION": build_id.python.mb_version,
         "PLAT": build_id.platform.arch,
-        "BLAS_BACKEND": build_id.variant,
         "NUMPY_WHEELS_IDENTIFIER": build_id.identifier,
     }
+    if opts.openblas:  # numpy's BLAS choice; nothing of it for a project that has none
+        extra["BLAS_BACKEND"] = build_id.variant
     if openblas is not None:
         extra["PKG_CONFIG_PATH"] = str(openblas.pkgconfig_dir)
         extra["SCIPY_OPENBLAS_VERSION"] = openblas.pin.version

@@ -21,6 +21,7 @@ AUDITWHEEL = ("auditwheel", "repair", "-w", "{dest_dir}", "{wheel}")
 DELVEWHEEL = (
     "delvewheel", "repair", "--add-path", "{openblas_lib}", "-w", "{dest_dir}", "-v", "{wheel}",
 )  # fmt: skip
+DELVEWHEEL_PLAIN = ("delvewheel", "repair", "-w", "{dest_dir}", "-v", "{wheel}")
 DELOCATE_TAIL = ("-w", "{dest_dir}", "-v", "{wheel}")
 NUMPY_TEST = (
     "python",
@@ -28,6 +29,9 @@ NUMPY_TEST = (
     'import sys, numpy; numpy.show_config(); sys.exit(not numpy.test(label="full", '
     'extra_argv=["-n=auto", "--durations=10"]))',
 )
+#: A project other than numpy is tested by its config.sh ``run_tests`` (multibuild's
+#: contract), in a fresh venv with the wheel installed.
+RUN_TESTS = ("run_tests",)
 
 # macOS runners of numpy's release CI: arm64 on macos-14, x86_64 on the Intel image.
 MACOS_RUNNER = {"arm64": "macos-14", "x86_64": "macos-15-intel", "universal2": "macos-14"}
@@ -183,15 +187,42 @@ def _linux(build_id: BuildId) -> Plan:
     )
 
 
-def make_plan(build_id: BuildId) -> Plan:
-    """The plan of ``build_id`` (its variant picks Accelerate or OpenBLAS on macOS)."""
-    match build_id.platform.os:
-        case "macos":
-            return _macos(build_id)
-        case "windows":
-            return _windows(build_id)
-        case "linux":
-            return _linux(build_id)
+def make_plan(build_id: BuildId, *, openblas: bool = True, project: str = "numpy") -> Plan:
+    """The plan of ``build_id`` (its variant picks Accelerate or OpenBLAS on macOS).
+
+    numpy's BLAS (the pinned scipy-openblas, ILP64, meson's BLAS options) is in the plan only
+    when the project configuration asks for it (``openblas``), and numpy's own test and meson
+    options only for numpy: a C extension that uses no BLAS gets a plain build, repair and
+    its ``run_tests`` hook (issue 12, point 3)."""
+    plan = _PLANNERS[build_id.platform.os](build_id)
+    if not openblas:
+        plan = _without_blas(plan)
+    if project != "numpy":
+        setup = () if not openblas else plan.setup_args
+        plan = dataclasses.replace(plan, setup_args=setup, test=RUN_TESTS)
+    return plan
+
+
+_PLANNERS = {"macos": _macos, "windows": _windows, "linux": _linux}
+
+#: Variables of numpy's BLAS plan (the pinned OpenBLAS's pkg-config and library directory,
+#: numpy's INSTALL_OPENBLAS switch).
+_BLAS_VARIABLES = frozenset({"PKG_CONFIG_PATH", "DYLD_LIBRARY_PATH", "INSTALL_OPENBLAS"})
+
+
+def _without_blas(plan: Plan) -> Plan:
+    """``plan`` for a project that asks for no OpenBLAS: nothing of numpy's BLAS in it."""
+    repair = DELVEWHEEL_PLAIN if plan.repair == DELVEWHEEL else plan.repair
+    return dataclasses.replace(
+        plan,
+        variant="none",
+        blas_package=None,
+        ilp64=False,
+        setup_args=("-Dallow-noblas=true",),
+        environment=tuple((k, v) for k, v in plan.environment if k not in _BLAS_VARIABLES),
+        repair=repair,
+        notes=(*plan.notes, "no BLAS: the project configuration asks for no OpenBLAS"),
+    )
 
 
 def matrix_rows(ids: Iterable[BuildId]) -> list[dict[str, str]]:

@@ -48,6 +48,7 @@ def test_a_multibuild_repo_builds_repairs_and_tests(tmp_path: Path) -> None:
     # config.sh's hooks ran with multibuild's helpers, in order.
     assert "pre_build: REPO_DIR=fooext at v0.1.0" in out
     assert "pre_build: lex_ver 3.11.2 = 003011002" in out
+    assert "pre_build: BLAS_BACKEND=unset" in out  # numpy's BLAS choice is not fooext's
     assert "build_wheel override for " in out
     assert "run_tests: python 3.11 in tmp_for_test" in out
     assert "triple(14) = 42" in out

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from numpy_wheels.__main__ import main
 from numpy_wheels.errors import SelectionError
 from numpy_wheels.model.matrix import BuildId, load_catalogue
 from numpy_wheels.model.plan import make_plan
+from tests.mb_repo import make_multibuild_repo
 
 IDS = load_catalogue().all_ids()
 
@@ -132,3 +134,34 @@ def test_pypy_plans() -> None:
     plan = make_plan(load_catalogue().find("pp311-macosx_x86_64"))
     assert plan.wheel_platform == "macosx_10_15_x86_64"  # PyPy's own deployment target
     assert make_plan(load_catalogue().find("pp311-win_amd64")).blas_package == "scipy-openblas64"
+
+
+@pytest.mark.parametrize(
+    "identifier", ["cp312-manylinux_x86_64", "cp312-win_amd64", "cp312-macosx_x86_64"]
+)
+def test_a_project_without_blas_gets_none_of_numpys(identifier: str) -> None:
+    """numpy's BLAS, meson options and test are the project configuration's, not the
+    pipeline's (issue 12, point 3)."""
+    plan = make_plan(load_catalogue().find(identifier), openblas=False, project="fooext")
+    assert (plan.blas_package, plan.ilp64, plan.variant) == (None, False, "none")
+    assert plan.setup_args == ()
+    assert not {"PKG_CONFIG_PATH", "DYLD_LIBRARY_PATH", "INSTALL_OPENBLAS"} & set(plan.env())
+    assert "{openblas_lib}" not in (plan.repair or ())
+    assert plan.test == ("run_tests",)
+
+
+def test_plan_command_reads_the_project_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    assert main(["--root", str(root), "plan", "cp312-win_amd64", "--json"], env={}) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["blas_package"] is None
+    assert data["repair"] == ["delvewheel", "repair", "-w", "{dest_dir}", "-v", "{wheel}"]
+    assert data["test"] == ["run_tests"]
+    assert "PKG_CONFIG_PATH" not in data["environment"]
+    argv = ["--root", str(root), "reproduce", "--ci", "travis", "--job", "1", "--dry-run"]
+    assert main([*argv, "--json"], env={}) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["plan"]["blas_package"] is None
+    assert job["plan"]["environment"] == {}  # was numpy's PKG_CONFIG_PATH={project}/.openblas

@@ -245,7 +245,8 @@ def cibuildwheel_env(job: WheelJob, values: dict[str, str]) -> dict[str, str]:
     container paths) and the plan's environment cross as CIBW_ENVIRONMENT after the user's
     own; the plan's repair command and meson setup args; tests, image."""
     opts = job.options
-    plan = make_plan(job.build_id)  # universal2 never gets here (runner refuses it)
+    # universal2 never gets here (runner refuses it)
+    plan = make_plan(job.build_id, openblas=opts.openblas, project=opts.project_name)
     # The plan's environment (deployment target, compilers, OpenBLAS paths) crosses too;
     # what the staging set (container paths) wins.
     for key, value in plan.env().items():
