@@ -19,7 +19,9 @@ from numpy_wheels.files import megabytes
 from numpy_wheels.log import format_table, log
 
 if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
+    from numpy_wheels.cifiles.checks import Finding
     from numpy_wheels.cifiles.jobs import CIJob
+    from numpy_wheels.cifiles.records import CIConfig
     from numpy_wheels.config.build import BuildOptions, BuildRequest
     from numpy_wheels.config.release import Target
     from numpy_wheels.model.choices import Backend
@@ -70,6 +72,18 @@ def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def _hook_findings(root: Path, config: CIConfig, env: Mapping[str, str]) -> list[Finding]:
+    """What lint says about the hook files CONFIG_PATH / ENV_VARS_PATH name (as the build
+    resolves them: the process environment over the CI files' globals)."""
+    from numpy_wheels.build.hooks import Hooks, sourced_helper_findings
+    from numpy_wheels.cifiles.jobs import run_environment
+    from numpy_wheels.config.build import hook_paths
+
+    config_path, env_vars_path = hook_paths(root, run_environment(env, config=config))
+    hooks = Hooks(config_path=config_path, env_vars_path=env_vars_path)
+    return sourced_helper_findings(hooks, root=root)
+
+
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.checks import lint
     from numpy_wheels.cifiles.jobs import coverage, share_findings
@@ -82,6 +96,7 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     findings = lint(config, check_pythons=shares is None)
     if shares is not None:
         findings += share_findings(config, shares) + coverage(config, shares.wheels)
+    findings += _hook_findings(root, config, env)
     untested = _untested_platforms(root, config, env) if args.require_portability_test else []
     if args.json:
         _emit_json(

@@ -9,12 +9,16 @@ where multibuild lost everything not on its whitelist.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import shlex
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from numpy_wheels.cmd import shell
+from numpy_wheels.cifiles.checks import Finding
+from numpy_wheels.cifiles.records import Location
+from numpy_wheels.cmd import call, shell
 from numpy_wheels.errors import ConfigError, FatalError, HookError
 
 COMPAT_NAME = "mb_compat.sh"
@@ -46,6 +50,10 @@ MB_MAPPED = frozenset(
 # gfortran-install's get_gf_lib/install_gfortran are refused by name, with the reason.
 _REFUSED = "numpy-wheels: refused:"
 
+# `source FILE` / `. FILE` at the start of a line, and a shell function definition.
+_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+(['\"]?)([^\s'\";&|$]+)\1\s*(?:[;#]|$)")
+_FUNCTION = re.compile(r"^\s*(?:function\s+([A-Za-z_][\w-]*)|([A-Za-z_][\w-]*)\s*\(\s*\))", re.M)
+
 # Variables bash sets for itself; never part of what env_vars.sh "exports".
 _SHELL_NOISE = frozenset({"_", "SHLVL", "PWD", "OLDPWD", "BASH_EXECUTION_STRING"})
 
@@ -62,6 +70,10 @@ class Hooks:
             lines.append(f"source {shlex.quote(str(self.env_vars_path))}")
         if self.config_path.is_file():
             lines.append(f"source {shlex.quote(str(self.config_path))}")
+        # helper files config.sh sources (gfortran-install, multibuild) do not replace the
+        # tool's mapped and refused helpers (issue 12 tryout)
+        paths = (str(self.config_path), str(self.env_vars_path))
+        lines.append(f"_mb_keep_stubs {shlex.join(paths)}")
         return "\n".join(lines) + "\n"
 
     def check(self) -> None:
@@ -119,3 +131,48 @@ class Hooks:
                 f"tool refuses: {detail}"
             )
             raise error(msg) from None
+
+
+def stub_names() -> frozenset[str]:
+    """The helpers mb_compat.sh maps or refuses (its ``_MB_STUBS``), which stay the tool's
+    even when config.sh sources a file that defines them."""
+    compat = resources.files("numpy_wheels").joinpath(f"resources/{COMPAT_NAME}")
+    script = f'source {shlex.quote(str(compat))}\nprintf "%s\\n" "${{!_MB_STUBS[@]}}"'
+    out = call("bash", "-c", script, env=os.environ, capture=True, echo=False, error=HookError)
+    return frozenset(out.split())
+
+
+def sourced_helper_findings(hooks: Hooks, *, root: Path) -> list[Finding]:
+    """A warning for each file ``env_vars.sh``/``config.sh`` source (relative to ROOT, where
+    hooks run) that defines helpers the tool keeps as its own: numpy-wheels' config.sh
+    sources gfortran-install's gfortran_utils.sh, whose get_gf_lib is refused (issue 12
+    tryout: lint was silent, the build failed later)."""
+    findings = []
+    stubs: frozenset[str] | None = None
+    for hook_file in (hooks.env_vars_path, hooks.config_path):
+        if not hook_file.is_file():
+            continue
+        lines = hook_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        for number, line in enumerate(lines, 1):
+            match = _SOURCE_LINE.match(line)
+            if match is None or not (root / match.group(2)).is_file():
+                continue
+            text = (root / match.group(2)).read_text(encoding="utf-8", errors="replace")
+            stubs = stub_names() if stubs is None else stubs
+            kept = sorted({a or b for a, b in _FUNCTION.findall(text)} & stubs)
+            if kept:
+                findings.append(_kept_finding(hook_file, number, match.group(2), kept))
+    return findings
+
+
+def _kept_finding(hook_file: Path, line: int, sourced: str, kept: list[str]) -> Finding:
+    return Finding(
+        kind="sourced-helpers",
+        message=(
+            f"{hook_file.name} sources {sourced}, whose {', '.join(kept)} this tool keeps as "
+            "its own (mapped or refused multibuild helpers: the build says which, and why, "
+            "when a hook calls one); define them in the hook file itself to override"
+        ),
+        locations=(Location(path=hook_file, line=line),),
+        severity="warning",
+    )

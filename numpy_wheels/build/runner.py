@@ -65,6 +65,7 @@ from numpy_wheels.errors import (
     FatalError,
     LicenceError,
     SelectionError,
+    SourceError,
     UsageError,
     WheelTestError,
 )
@@ -111,6 +112,7 @@ def get_backend(name: BackendName) -> Backend:
 
 def prepare_source(opts: BuildOptions) -> SourceInfo:
     if opts.source == "git":
+        _check_submodule(opts)
         return checkout(
             repo_dir=opts.repo_dir,
             repo_url=opts.repo_url,
@@ -124,6 +126,22 @@ def prepare_source(opts: BuildOptions) -> SourceInfo:
         cache=opts.cache_dir / "sdists",
         index_url=opts.index_url,
     )
+
+
+def _check_submodule(opts: BuildOptions) -> None:
+    """A submodule REPO_DIR not checked out (a clone without --recurse-submodules): say how
+    to check it out, rather than clone over it (issue 12 tryout)."""
+    repo_dir = opts.repo_dir
+    if (repo_dir / ".git").exists() or not opts.repo_dir_submodule:
+        return
+    name = repo_dir.relative_to(opts.root)
+    msg = f"REPO_DIR {name} is a git submodule of {opts.root} that is not checked out"
+    hint = (
+        f"Run `git -C {shlex.quote(str(opts.root))} submodule update --init {name}` (or clone "
+        "the wheels repository with --recurse-submodules), or build the release sdist with "
+        "--source sdist."
+    )
+    raise SourceError(msg, hint=hint)
 
 
 def source_date_epoch(opts: BuildOptions, source: SourceInfo) -> tuple[int, str]:

@@ -35,6 +35,7 @@ Kind: TypeAlias = Literal[
     "yaml-type",
     "not-honoured",
     "coverage",
+    "sourced-helpers",
 ]
 Severity: TypeAlias = Literal["error", "warning"]
 

@@ -397,13 +397,20 @@ def resolve_project(
         kind, reason = "git", f"REPO_DIR {repo_dir_name} is a git checkout"
     elif env_url:
         kind, reason = "git", f"REPO_URL={env_url} is set (cloned into {repo_dir_name})"
+    elif is_submodule(root, repo_dir):
+        # as on CI, which checks submodules out; the source step says how when it is not
+        kind, reason = (
+            "git",
+            f"REPO_DIR {repo_dir_name} is a git submodule of the wheels repository",
+        )
     else:
         kind = "sdist"
         reason = (
             f"no git checkout at {repo_dir_name}/ and no REPO_URL: the release sdist "
             "from the package index"
         )
-    if kind == "git" and repo_url is None and not (repo_dir / ".git").exists():
+    checked_out = (repo_dir / ".git").exists() or is_submodule(root, repo_dir)
+    if kind == "git" and repo_url is None and not checked_out:
         msg = (
             f"--source git needs a git checkout at {repo_dir} or a REPO_URL to clone "
             "(CI files, environment, or [tool.numpy-wheels] repo-url)"
@@ -417,6 +424,19 @@ def resolve_project(
         kind=kind,
         reason=reason,
     )
+
+
+_GITMODULES_PATH = re.compile(r"^\s*path\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def is_submodule(root: Path, repo_dir: Path) -> bool:
+    """True when ``repo_dir`` is a submodule path in ROOT/.gitmodules (git-config syntax:
+    ``path = DIR`` under ``[submodule "NAME"]``), checked out or not."""
+    gitmodules = root / ".gitmodules"
+    if not gitmodules.is_file():
+        return False
+    text = read_config_text(gitmodules)
+    return any(root / p == repo_dir for p in _GITMODULES_PATH.findall(text))
 
 
 def project_name(root: Path, env: Mapping[str, str], config: CIConfig | None = None) -> str:
@@ -461,6 +481,7 @@ class BuildOptions:
     source: SourceKind
     source_reason: str
     repo_dir: Path
+    repo_dir_submodule: bool  # REPO_DIR is a submodule path in the wheels repo's .gitmodules
     repo_url: str | None
     wheelhouse: Path
     cache_dir: Path
@@ -640,6 +661,7 @@ def resolve_build_options(
         source=where.kind,
         source_reason=where.reason,
         repo_dir=where.repo_dir,
+        repo_dir_submodule=is_submodule(root, where.repo_dir),
         repo_url=where.repo_url,
         keep_going=request.keep_going,
         run_tests=request.run_tests,
@@ -654,14 +676,21 @@ def resolve_build_options(
     )
 
 
+def hook_paths(root: Path, env: Mapping[str, str]) -> tuple[Path, Path]:
+    """CONFIG_PATH and ENV_VARS_PATH (multibuild's names and defaults), relative to ROOT."""
+    return (
+        root / (env.get("CONFIG_PATH") or "config.sh"),
+        root / (env.get("ENV_VARS_PATH") or "env_vars.sh"),
+    )
+
+
 def _job_variables(root: Path, env: Mapping[str, str], *, wheelhouse: Path | None) -> Any:
     """The BuildOptions fields read from the job's variables (multibuild's names and ours):
     places, requirements, caches and the environment that crosses into the build."""
     return {
         "wheelhouse": wheelhouse or root / (env.get("WHEEL_SDIR") or "wheelhouse"),
         "cache_dir": _cache_dir(root, env),
-        "config_path": root / (env.get("CONFIG_PATH") or "config.sh"),
-        "env_vars_path": root / (env.get("ENV_VARS_PATH") or "env_vars.sh"),
+        **dict(zip(("config_path", "env_vars_path"), hook_paths(root, env), strict=True)),
         "build_depends": split_words(env.get("BUILD_DEPENDS")),
         "test_depends": split_words(env.get("TEST_DEPENDS")),
         "extra_argv": split_words(env.get("EXTRA_ARGV")),

@@ -262,3 +262,32 @@ for _mb_name in get_gf_lib install_gfortran get_gf_lib_for_suf; do
     eval "${_mb_name}() { _mb_refuse ${_mb_name} \"\$_mb_gf_step\"; }"
 done
 unset _mb_name
+
+# -- stubs stay -----------------------------------------------------------------------------
+# config.sh may source the real helper files (numpy-wheels' sources the gfortran-install
+# submodule's gfortran_utils.sh, whose get_gf_lib downloads archives): their definitions of a
+# mapped or refused helper would silently replace the tool's. The hook runner calls
+# _mb_keep_stubs after config.sh, which puts back every mapped or refused helper defined
+# anywhere but config.sh / env_vars.sh themselves (a project's own definition still wins).
+declare -A _MB_STUBS=()
+for _mb_name in $(compgen -A function); do
+    case "$_mb_name" in _mb_*) continue ;; esac
+    _mb_body=$(declare -f "$_mb_name")
+    case "$_mb_body" in
+        *_mb_refuse\ *|*_mb_mapped\ *|*openblas_get\ *) _MB_STUBS[$_mb_name]=$_mb_body ;;
+    esac
+done
+unset _mb_name _mb_body
+_mb_keep_stubs() {
+    # _mb_keep_stubs CONFIG_PATH ENV_VARS_PATH (as they were sourced)
+    local name where file
+    shopt -s extdebug
+    for name in "${!_MB_STUBS[@]}"; do
+        where=$(declare -F "$name") || continue
+        file=${where#* * }
+        if [ "$file" != "$1" ] && [ "$file" != "$2" ] && [ "$file" != "${BASH_SOURCE[0]}" ]; then
+            eval "${_MB_STUBS[$name]}"
+        fi
+    done
+    shopt -u extdebug
+}

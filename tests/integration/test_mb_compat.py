@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.__main__ import main
 from numpy_wheels.build.hooks import MB_MAPPED, MB_PROVIDED, Hooks
 from numpy_wheels.errors import BuildError, HookError
 
@@ -109,16 +110,17 @@ def test_only_the_projects_own_build_wheel_counts(tmp_path: Path) -> None:
 @pytest.fixture
 def numpy_2018(tmp_path: Path) -> Path:
     """A wheels repository with numpy-wheels' config.sh and env_vars.sh of December 2018,
-    verbatim. They source the gfortran-install submodule, which is not part of the corpus
-    (it is code): an empty file stands in for its checkout, so the functions the config.sh
-    calls from it are the tool's named refusals."""
+    verbatim, and the real gfortran_utils.sh of the gfortran-install submodule they source
+    (whose get_gf_lib downloads archives): the tool's refusals stay in force over it."""
     from tests.mb_repo import make_multibuild_repo
 
     root = make_multibuild_repo(tmp_path / "numpy-wheels")
     for name in ("config.sh", "env_vars.sh"):
         shutil.copy(CORPUS / "numpy-wheels-2018-12" / name, root / name)
     (root / "gfortran-install").mkdir()
-    (root / "gfortran-install" / "gfortran_utils.sh").write_text("# stand-in for the submodule\n")
+    shutil.copy(
+        CORPUS / "gfortran-install-2024-02" / "gfortran_utils.sh", root / "gfortran-install"
+    )
     return root
 
 
@@ -203,3 +205,16 @@ def test_run_tests_does_not_inherit_the_wheels_repos_pytest_config(tmp_path: Pat
         root=root,
     )
     assert not (root / "tmp_for_test").exists()
+
+
+def test_lint_names_the_helpers_a_sourced_file_cannot_replace(
+    numpy_2018: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """config.sh sources gfortran-install/gfortran_utils.sh: lint says which of its functions
+    stay the tool's refusals, at config.sh's line (issue 12 tryout: lint was silent)."""
+    assert main(["--root", str(numpy_2018), "lint"], env={"PATH": os.environ["PATH"]}) == 0
+    out = capsys.readouterr()
+    assert (
+        "config.sh:4: config.sh sources gfortran-install/gfortran_utils.sh, whose get_gf_lib, "
+        "get_gf_lib_for_suf, install_gfortran this tool keeps as its own"
+    ) in out.out + out.err

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from packaging.utils import parse_wheel_filename
 
+from numpy_wheels.__main__ import main
+from numpy_wheels.errors import SourceError
 from tests.mb_repo import make_multibuild_repo
 
 
@@ -78,3 +82,26 @@ def test_a_multibuild_repo_builds_repairs_and_tests(tmp_path: Path) -> None:
         "cp311-win_amd64",
         "cp312-win_amd64",
     ]
+
+
+def test_a_submodule_not_checked_out_says_how(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """REPO_DIR a submodule of the wheels repository, cloned without --recurse-submodules:
+    the source is git (as on CI), and the build says how to check it out (issue 12 tryout:
+    the index's sdist was tried, then a hint to fix a CI file)."""
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    shutil.rmtree(root / "fooext")
+    (root / "fooext").mkdir()
+    (root / ".gitmodules").write_text(
+        '[submodule "fooext"]\n\tpath = fooext\n\turl = https://github.com/example/fooext.git\n'
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")}
+    argv = ["--root", str(root), "build", "--backend", "host", "--no-test"]
+    assert main(argv, env=env) == SourceError.return_code
+    out, err = capsys.readouterr()
+    assert "source: git (REPO_DIR fooext is a git submodule of the wheels repository)" in out
+    assert "REPO_DIR fooext is a git submodule of" in err
+    assert f"git -C {root} submodule update --init fooext" in err
+    assert "Fix the file named above" not in err
+    assert main(["--root", str(root), "matrix"], env=env) == 0  # reading it still works
