@@ -73,7 +73,9 @@ STRING_NAMES = frozenset(
 #: multibuild's variables this tool does not honour, and why (lint warns; never silent).
 NOT_HONOURED: Mapping[str, str] = {
     "UNICODE_WIDTH": "narrow-unicode (UCS2) builds existed only for Python 2",
-    "MANYLINUX_URL": "pip's own PIP_FIND_LINKS reaches the build and the tests instead",
+    "MANYLINUX_URL": "only multibuild's pip helpers in config.sh read it (pip_opts: "
+    "build_pip_wheel, install_wheel); the tool's build venv and test installs read pip's "
+    "own PIP_FIND_LINKS",
     "MB_TEST_VER": "the tests use the interpreter the wheel was built for",
     "VENV": "the tests always run in a fresh venv",
     "MB_PYTHON_OSX_VER_ARM64": "macOS targets come from the build plan (`plan IDENT`)",

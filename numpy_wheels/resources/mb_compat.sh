@@ -223,7 +223,7 @@ openblas_get() {
     # The tool links the pinned, sha256-checked scipy-openblas (resources/openblas.toml).
     case "${PKG_CONFIG_PATH:-}" in
         *openblas*) _mb_mapped "${FUNCNAME[1]:-openblas_get}" "OpenBLAS is the pinned scipy-openblas on PKG_CONFIG_PATH" ;;
-        *) _mb_refuse "${FUNCNAME[1]:-openblas_get}" "this tool provides OpenBLAS only when the project configuration requests it (openblas = \"scipy-openblas64\" in [tool.numpy-wheels])" ;;
+        *) _mb_refuse "${FUNCNAME[1]:-openblas_get}" "this tool provides OpenBLAS only when the project configuration requests it (openblas = true in [tool.numpy-wheels] of pyproject.toml)" ;;
     esac
 }
 build_openblas() { openblas_get "$@"; }

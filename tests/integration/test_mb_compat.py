@@ -16,6 +16,7 @@ import pytest
 
 from numpy_wheels.__main__ import main
 from numpy_wheels.build.hooks import MB_MAPPED, MB_PROVIDED, Hooks
+from numpy_wheels.cifiles.checks import NOT_HONOURED
 from numpy_wheels.errors import BuildError, HookError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -218,3 +219,20 @@ def test_lint_names_the_helpers_a_sourced_file_cannot_replace(
         "config.sh:4: config.sh sources gfortran-install/gfortran_utils.sh, whose get_gf_lib, "
         "get_gf_lib_for_suf, install_gfortran this tool keeps as its own"
     ) in out.out + out.err
+
+
+def test_manylinux_url_reaches_multibuilds_pip_helpers_only() -> None:
+    """lint's word on MANYLINUX_URL matches mb_compat.sh: pip_opts reads it (issue 12 tryout:
+    lint said it was not honoured at all)."""
+    script = f"source {COMPAT}\nMANYLINUX_URL=https://example.invalid/wheels pip_opts"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "--find-links https://example.invalid/wheels"
+    assert "pip_opts" in NOT_HONOURED["MANYLINUX_URL"]
+
+
+def test_openblas_get_without_openblas_names_the_setting() -> None:
+    """The refusal names the project setting as it is written (a boolean; it named a string)."""
+    script = f"source {COMPAT}\nPKG_CONFIG_PATH= openblas_get"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert proc.returncode != 0
+    assert "(openblas = true in [tool.numpy-wheels] of pyproject.toml)" in proc.stderr
