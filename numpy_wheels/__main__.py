@@ -562,6 +562,68 @@ _COMMANDS: tuple[tuple[str, Handler, str, Callable[[argparse.ArgumentParser], No
 """Each command: name, handler, help (also its description), the function adding its options."""
 
 
+#: ``--help`` examples of each command: (command line, what it does).
+EXAMPLES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "commit": (("python -m numpy_wheels commit", "the commit this run builds, and why"),),
+    "lint": (
+        ("python -m numpy_wheels lint", "check every CI file (and the hook files)"),
+        ("python -m numpy_wheels --root ../scipy-wheels lint --json", "another repo, as JSON"),
+    ),
+    "bump": (
+        ("python -m numpy_wheels bump --dry-run v2.4.6", "show the diff only"),
+        ("python -m numpy_wheels bump v2.4.6", "set BUILD_COMMIT in every CI file"),
+        ("python -m numpy_wheels bump --daily main", "set the scheduled builds' commit"),
+    ),
+    "matrix": (
+        ("python -m numpy_wheels matrix", "the identifiers the configuration selects"),
+        ("python -m numpy_wheels matrix --wheels 2.4.6", "the files release 2.4.6 must hold"),
+        ("python -m numpy_wheels matrix --ci travis --json", "one CI service's jobs, as JSON"),
+    ),
+    "build": (
+        ("python -m numpy_wheels build", "this machine's wheel: build, repair, test"),
+        ("python -m numpy_wheels build --backend host --no-test", "no container, no tests"),
+        ("python -m numpy_wheels build --only cp312-manylinux_x86_64", "one identifier"),
+    ),
+    "verify": (
+        ("python -m numpy_wheels verify wheelhouse/numpy-2.4.6-cp312-cp312-manylinux_2_27_"
+         "x86_64.manylinux_2_28_x86_64.whl", "rebuild it from its record, compare sha256"),
+    ),
+    "sdist": (("python -m numpy_wheels sdist", "the release sdist from the git checkout"),),
+    "upload": (
+        ("python -m numpy_wheels upload --dry-run", "what would be staged, nothing sent"),
+        ("python -m numpy_wheels upload --provider-name local --local-root /srv/wheels "
+         "wheels", "stage into /srv/wheels/wheels/"),
+    ),
+    "plan": (
+        ("python -m numpy_wheels plan cp312-macosx_arm64", "runner, BLAS, repair, test"),
+        ("python -m numpy_wheels plan cp312-macosx_arm64+accelerate --json", "one variant"),
+    ),
+    "reproduce": (
+        ("python -m numpy_wheels reproduce --ci github --job 3 --dry-run", "show the job"),
+        ("python -m numpy_wheels reproduce --ci travis --job 1", "and build it here (Linux)"),
+    ),
+    "staged": (
+        ("python -m numpy_wheels staged --provider-name local --local-root /srv/wheels "
+         "--container wheels 2.4.6", "the staged files of 2.4.6, with sha256s"),
+    ),
+    "release": (
+        ("python -m numpy_wheels release --dry-run 2.4.6", "check and download, no upload"),
+        ("python -m numpy_wheels release -r testpypi 2.4.6", "upload to TestPyPI"),
+    ),
+}  # fmt: skip
+UPLOADER_EXAMPLES = (
+    ("wheel-uploader --dry-run numpy 2.4.6", "list, check the set, download, check only"),
+    ("wheel-uploader -u https://<hash>.ssl.cf1.rackcdn.com/ -w ~/wheelhouse numpy 2.4.6",
+     "from a published container"),
+    ("wheel-uploader -s -i release@numpy.org -r testpypi numpy 2.4.6", "signed, to TestPyPI"),
+)  # fmt: skip
+
+
+def _epilog(examples: Sequence[tuple[str, str]]) -> str:
+    lines = [f"  {line}\n      {what}" for line, what in examples]
+    return "examples:\n" + "\n".join(lines) + "\n\n" + EPILOG
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="numpy-wheels",
@@ -581,7 +643,7 @@ def _parser() -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=EPILOG,
+            epilog=_epilog(EXAMPLES.get(name, ())),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.set_defaults(handler=handler)
@@ -725,7 +787,7 @@ def _uploader_parser() -> argparse.ArgumentParser:
         "the package index with twine: the set is checked against the expected manifest,\n"
         "every file against the sha256 the container published; optionally GPG-signed;\n"
         "then every file is downloaded back from the index and compared.",
-        epilog=EPILOG,
+        epilog=_epilog(UPLOADER_EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=__version__)

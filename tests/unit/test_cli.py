@@ -335,3 +335,27 @@ def test_timeout_out_of_range_says_the_range(
     err = capsys.readouterr().err
     assert code == UsageError.return_code
     assert f"must be more than 0 and less than 86400 seconds (a day), not {value}" in err
+
+
+def test_every_command_has_help_examples_that_parse() -> None:
+    """--help shows examples (README promise); each one is a valid command line."""
+    import shlex
+
+    from numpy_wheels.__main__ import (
+        _COMMANDS,
+        EXAMPLES,
+        UPLOADER_EXAMPLES,
+        _parser,
+        _uploader_parser,
+    )
+
+    assert {name for name, *_ in _COMMANDS} == set(EXAMPLES)
+    for examples in EXAMPLES.values():
+        for line, _ in examples:
+            argv = shlex.split(line)
+            assert argv[:3] == ["python", "-m", "numpy_wheels"], line
+            assert _parser().parse_args(argv[3:]).handler, line
+    for line, _ in UPLOADER_EXAMPLES:
+        argv = shlex.split(line)
+        assert argv[0] == "wheel-uploader"
+        _uploader_parser().parse_args(argv[1:])
