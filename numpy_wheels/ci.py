@@ -183,15 +183,16 @@ def job_os(service: Service, label: str | None) -> HostOS:
 
     >>> job_os("github", "macos-14")
     'macos'
-    >>> job_os("travis", None)
-    'linux'
+    >>> job_os("travis", None), job_os("azure", "vs2017-win2016")
+    ('linux', 'windows')
     """
     if service == "appveyor":
         return "windows"
     label = (label or "linux").lower()
     if label.startswith(("osx", "macos")):
         return "macos"
-    if label.startswith("windows"):
+    # Azure's older images: vs2017-win2016, vs2015-win2012r2, win1803
+    if label.startswith(("windows", "win")) or "-win" in label:
         return "windows"
     return "linux"
 

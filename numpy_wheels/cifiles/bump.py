@@ -114,14 +114,18 @@ def plan_bump(
         if disagree:
             msg = f"{disagree[0]}\nrefusing to bump files that already disagree (--force does)"
             raise LintError(msg)
-    edits = []
-    defined = False
+    # Grouped by the file each value is written in: an Azure template's variables are read
+    # through every pipeline job that uses it, and are edited once, in the template.
+    by_file: dict[Path, dict[tuple[int, str | None], EnvVar]] = {}
     for ci_file in config.files:
-        targets = [v for v in ci_file.definitions() if v.name in names and v.value is not None]
-        defined = defined or bool(targets)
-        if not targets:
-            continue
-        text = read_config_text(ci_file.path)
+        for var in ci_file.definitions():
+            if var.name in names and var.value is not None:
+                by_file.setdefault(var.location.path, {})[(var.location.line, var.name)] = var
+    defined = bool(by_file)
+    edits = []
+    for path, found in by_file.items():
+        targets = list(found.values())
+        text = read_config_text(path)
         lines = _lines(text)
         for var in targets:
             index = var.location.line - 1
@@ -130,16 +134,16 @@ def plan_bump(
         if new_text == text:  # already the value, written as it should be
             continue
         # read as the round trip reads it (a computed GitHub matrix stays unexpanded)
-        before = _values(ci_file.path)
-        _check_round_trip(ci_file.path, new_text, before=before, names=names, new=new)
+        before = _values(path)
+        _check_round_trip(path, new_text, before=before, names=names, new=new)
         edits.append(
             FileEdit(
-                path=ci_file.path,
-                relative=_relative(ci_file.path, config.root),
+                path=path,
+                relative=_relative(path, config.root),
                 old_text=text,
                 new_text=new_text,
                 lines=tuple(sorted({v.location.line for v in targets})),
-                mode=ci_file.path.stat().st_mode & 0o777,
+                mode=path.stat().st_mode & 0o777,
             )
         )
     if not defined:
@@ -156,9 +160,17 @@ def _relative(path: Path, root: Path) -> str:
         return path.name
 
 
-def _values(path: Path) -> list[tuple[str | None, str | None]]:
-    ci_file = read_file(path)
-    return [(v.name, v.value) for v in ci_file.definitions()]
+def _values(path: Path, templates: Path | None = None) -> list[tuple[str | None, str | None]]:
+    """The values written in ``path`` itself, each once, in line order (an Azure pipeline's
+    jobs also carry their templates' variables, which are another file's). ``templates``:
+    where its Azure templates are (the original's directory, for the edited copy)."""
+    ci_file = read_file(path, templates=templates)
+    written = {
+        (v.location.line, v.name): (v.name, v.value)
+        for v in ci_file.definitions()
+        if v.location.path == path
+    }
+    return [written[key] for key in sorted(written, key=lambda k: (k[0], k[1] or ""))]
 
 
 def _check_round_trip(
@@ -175,7 +187,7 @@ def _check_round_trip(
         probe = Path(tmp) / path.parent.parent.name / path.parent.name / path.name
         probe.parent.mkdir(parents=True)
         probe.write_bytes(new_text.encode("utf-8"))
-        after = _values(probe)
+        after = _values(probe, templates=path.parent)
     expected = [(n, new if n in names else v) for n, v in before]
     if after != expected:
         msg = f"{path}: editing the value in place would change other values; edit it by hand"

@@ -105,9 +105,16 @@ class Finding:
 
 
 def definitions(config: CIConfig, names: Iterable[str]) -> list[EnvVar]:
-    """Every definition of any of ``names`` in the CI files, in file order."""
+    """Every definition of any of ``names`` in the CI files, in file order, each once (an
+    Azure template's variables are read through every job that uses the template)."""
     wanted = set(names)
-    return [v for f in config.files for v in f.definitions() if v.name in wanted]
+    found = {
+        (v.location.path, v.location.line, v.name): v
+        for f in config.files
+        for v in f.definitions()
+        if v.name in wanted
+    }
+    return list(found.values())
 
 
 def agreement(config: CIConfig, names: Sequence[str], label: str) -> Finding | None:

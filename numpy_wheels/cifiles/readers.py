@@ -327,7 +327,66 @@ def read_appveyor(path: Path, data: Any) -> CIFile:
     return CIFile(path=path, provider="appveyor", global_env=tuple(global_env), jobs=tuple(jobs))
 
 
-def _azure_variables(node: Any, path: Path, line: int) -> list[EnvVar]:
+_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+#: Azure's own limit on nested templates ("up to 20 levels of nesting").
+MAX_TEMPLATE_DEPTH = 20
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Scope:
+    """Where an Azure job list is read: its file, and the template parameters in force
+    (the caller's values over the template's defaults; a pipeline's own defaults at the top)."""
+
+    path: Path
+    params: Mapping[str, Any]
+    caller: Path  # the file the parameter values are written in (the matrix rows' file)
+    base: Path  # the directory its templates are found from (the file's own, as Azure's)
+    depth: int = 0
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) and "${{" not in str(value)
+
+
+def _substitute(value: Any, params: Mapping[str, Any]) -> Any:
+    """``${{ parameters.X }}`` replaced by the parameter's value where that value is a literal
+    (a whole-value reference may also give a mapping, e.g. a ``matrix`` parameter); anything
+    else stays as written, for the service to expand at run time.
+
+    >>> _substitute("${{ parameters.name }}", {"name": "linux"})
+    'linux'
+    >>> _substitute("py-${{ parameters.v }}-${{ parameters.x }}", {"v": "3.8"})
+    'py-3.8-${{ parameters.x }}'
+    """
+    if not isinstance(value, str) or "${{" not in value:
+        return value
+    whole = _PARAMETER.fullmatch(value.strip())
+    if whole and whole.group(1) in params:
+        found = params[whole.group(1)]
+        return found if _literal(found) or isinstance(found, Mapping) else value
+
+    def one(match: re.Match[str]) -> str:
+        found = params.get(match.group(1))
+        return _scalar(found) if _literal(found) else match.group(0)
+
+    return _PARAMETER.sub(one, value)
+
+
+def _declared_parameters(node: Any, path: Path, line: int) -> dict[str, Any]:
+    """A template's (or pipeline's) ``parameters:`` defaults: the old mapping form
+    (``name: default``) or the typed list (``- name: x`` / ``default: y``)."""
+    if isinstance(node, list):
+        out: dict[str, Any] = {}
+        for i, item in enumerate(node):
+            _expect(item, Mapping, "a parameters item", path, _line(node, i, line))
+            if item.get("name") is not None:
+                out[str(item["name"])] = item.get("default")
+        return out
+    return dict(_expect(node, Mapping, "parameters", path, line))
+
+
+def _azure_variables(node: Any, path: Path, line: int, scope: _Scope | None = None) -> list[EnvVar]:
+    params = scope.params if scope is not None else {}
     if isinstance(node, list):  # [- name: X, value: Y] / [- group: …] / [- template: …]
         out = []
         for i, item in enumerate(node):
@@ -336,83 +395,165 @@ def _azure_variables(node: Any, path: Path, line: int) -> list[EnvVar]:
                 value = item.get("value")
                 _expect(value, (str, int, float, bool, type(None)), "a variable value", path, line)
                 out.append(
-                    EnvVar(
-                        name=str(item["name"]),
-                        value=_scalar(item.get("value")),
-                        form="mapping",
-                        location=Location(path=path, line=_line(node, i, line)),
-                        yaml_type=_typed(item.get("value")),
+                    _substituted(
+                        EnvVar(
+                            name=str(item["name"]),
+                            value=_scalar(value),
+                            form="mapping",
+                            location=Location(path=path, line=_line(node, i, line)),
+                            yaml_type=_typed(value),
+                        ),
+                        params,
+                        scope,
                     )
                 )
         return out
-    return _mapping_env(node, path, line, "variables")
+    return [_substituted(v, params, scope) for v in _mapping_env(node, path, line, "variables")]
 
 
-def _azure_jobs(nodes: Any, path: Path, what: str, line: int) -> Iterator[Job]:
+def _substituted(var: EnvVar, params: Mapping[str, Any], scope: _Scope | None) -> EnvVar:
+    """``var`` with its ``${{ parameters.X }}`` filled from literal parameters; a value taken
+    whole from a number-looking parameter notes where that parameter is written (for lint)."""
+    if var.value is None or scope is None or "${{" not in var.value:
+        return var
+    value = _substitute(var.value, params)
+    if not isinstance(value, str):  # a mapping where a variable needs a string: as written
+        return var
+    out = dataclasses.replace(var, value=_scalar(value))
+    if _typed(value) and var.yaml_type is None:
+        line = getattr(value, "line", 0) or 1
+        out = dataclasses.replace(
+            out, yaml_type=_typed(value), typed_at=Location(path=scope.caller, line=line)
+        )
+    return out
+
+
+def _matrix_rows_azure(matrix: Any, scope: _Scope, line: int) -> list[tuple[str, Any, Location]]:
+    """The rows of an Azure ``strategy.matrix``: literal entries (in the file read) and those a
+    ``${{ insert }}: ${{ parameters.matrix }}`` brings from the caller's ``matrix`` parameter
+    (written in the caller's file). A runtime expression gives no rows here."""
+    matrix = _substitute(matrix, scope.params)
+    if not isinstance(matrix, Mapping):
+        return []
+    rows: list[tuple[str, Any, Location]] = []
+    for key, value in matrix.items():
+        if not str(key).lstrip().startswith("${{"):
+            where = Location(path=scope.path, line=_line(matrix, key, line))
+            rows.append((str(key), value, where))
+            continue
+        inserted = _substitute(value, scope.params) if "insert" in str(key) else None
+        if isinstance(inserted, Mapping):  # the caller's matrix parameter
+            rows.extend(
+                (str(k), v, Location(path=scope.caller, line=_line(inserted, k, line)))
+                for k, v in inserted.items()
+            )
+    return rows
+
+
+def _azure_template(job: Mapping[str, Any], scope: _Scope, line: int) -> Iterator[Job]:
+    """The jobs of a ``- template: FILE`` item, as Azure expands them: the template's own
+    jobs and variables, its ``${{ parameters.X }}`` filled from the item's ``parameters:``
+    (over the template's defaults). Template parameters are not variables. A template in
+    another repository (``FILE@repo``), or one not there, gives a job per row of the item's
+    ``matrix`` parameter with only the row's variables."""
+    ref = str(job.get("template"))
+    given = _expect(job.get("parameters"), Mapping, "template parameters", scope.path, line)
+    params = {k: _substitute(v, scope.params) for k, v in given.items()}
+    target = scope.base / ref.lstrip("/")
+    if "@" not in ref and target.is_file():
+        if scope.depth >= MAX_TEMPLATE_DEPTH:
+            msg = f"{Location(path=scope.path, line=line)}: templates nested deeper than "
+            msg += f"{MAX_TEMPLATE_DEPTH} levels (Azure's limit)"
+            raise ConfigError(msg)
+        data = _load_yaml(target)
+        data = _expect(data, Mapping, "a template", target, 1)
+        defaults = _declared_parameters(data.get("parameters"), target, 1)
+        inner = _Scope(
+            path=target,
+            params={**defaults, **params},
+            caller=scope.path,
+            base=target.parent,
+            depth=scope.depth + 1,
+        )
+        for key in ("jobs", "stages"):
+            yield from _azure_jobs(data.get(key), inner, key, _line(data, key, 1))
+        return
+    os_label = _image(params.get("vmImage"))
+    name = params.get("name") if _literal(params.get("name")) else ref
+    rows = _matrix_rows_azure(params.get("matrix"), scope, line)
+    for entry, row, where in rows:
+        env = _mapping_env(row, where.path, where.line, f"matrix entry {entry}")
+        yield Job(name=f"{name} {entry}", env=tuple(env), location=where, os=os_label)
+    if not rows:
+        yield Job(
+            name=str(name), env=(), location=Location(path=scope.path, line=line), os=os_label
+        )
+
+
+def _azure_jobs(nodes: Any, scope: _Scope, what: str, line: int) -> Iterator[Job]:
+    path = scope.path
     nodes = _expect(nodes, list, what, path, line)
     for i, job in enumerate(nodes):
         line = _line(nodes, i, line)
         _expect(job, Mapping, f"a {what} item", path, line)
         if "stage" in job:
-            yield from _azure_jobs(job.get("jobs"), path, "jobs", _line(job, "jobs", line))
+            yield from _azure_jobs(job.get("jobs"), scope, "jobs", _line(job, "jobs", line))
             continue
-        name = str(job.get("job") or job.get("template") or i)
-        base = _azure_variables(job.get("variables"), path, line)
-        params = job.get("parameters") if "template" in job else None
+        if "template" in job:
+            yield from _azure_template(job, scope, line)
+            continue
+        written = _substitute(job.get("job") or job.get("deployment"), scope.params)
+        name = str(written) if _literal(written) and str(written) else str(job.get("job") or i)
+        base = _azure_variables(job.get("variables"), path, line, scope)
         pool = job.get("pool")
-        image = (params.get("vmImage") if isinstance(params, Mapping) else None) or (
-            pool.get("vmImage") if isinstance(pool, Mapping) else None
+        image = _substitute(
+            pool.get("vmImage") if isinstance(pool, Mapping) else None, scope.params
         )
-        os_label = _azure_os(image)
-        if isinstance(params, Mapping):
-            # Template parameters: scalars are variables; a `matrix` parameter gives the rows.
-            base += _mapping_env(
-                {k: v for k, v in params.items() if not isinstance(v, Mapping | list)}, path, line
-            )
-            matrix = params.get("matrix")
-        else:
-            strategy_line = _line(job, "strategy", line)
-            strategy = _expect(job.get("strategy"), Mapping, "strategy", path, strategy_line)
-            matrix = strategy.get("matrix")
-            if isinstance(matrix, str):  # a runtime expression: no rows to read here
-                matrix = None
-            matrix = _expect(matrix, Mapping, "strategy.matrix", path, strategy_line)
-        if isinstance(matrix, Mapping):
-            # `${{ insert }}: ${{ parameters.matrix }}` (a template body): the rows are the
-            # caller's `matrix` parameter, read where the template is used.
-            matrix = {k: v for k, v in matrix.items() if not str(k).lstrip().startswith("${{")}
-        if isinstance(matrix, Mapping) and matrix:
-            for entry, row in matrix.items():
-                row_line = _line(matrix, entry, line)
-                yield Job(
-                    name=f"{name} {entry}",
-                    env=tuple(base + _mapping_env(row, path, row_line, f"matrix entry {entry}")),
-                    location=Location(path=path, line=row_line),
-                    os=os_label,
-                )
-        else:
+        os_label = _image(image)
+        strategy_line = _line(job, "strategy", line)
+        strategy = _expect(job.get("strategy"), Mapping, "strategy", path, strategy_line)
+        matrix = strategy.get("matrix")
+        if not isinstance(matrix, str):
+            _expect(matrix, Mapping, "strategy.matrix", path, strategy_line)
+        rows = _matrix_rows_azure(matrix, scope, strategy_line)
+        for entry, row, where in rows:
+            env = _mapping_env(row, where.path, where.line, f"matrix entry {entry}")
+            # Azure's precedence: a matrix entry's variables over the job's (the template's)
+            # over the pipeline's; later definitions win when the environment is built.
+            yield Job(name=f"{name} {entry}", env=tuple(base + env), location=where, os=os_label)
+        if not rows:
             yield Job(
                 name=name, env=tuple(base), location=Location(path=path, line=line), os=os_label
             )
 
 
-def _azure_os(image: Any) -> str | None:
-    """An Azure ``vmImage`` (``macOS-10.15``, ``windows-2019``, ``ubuntu-18.04``) as an OS label.
+def _image(image: Any) -> str | None:
+    """An Azure ``vmImage`` as written (``macOS-10.15``, ``windows-2019``, ``ubuntu-18.04``;
+    ``ci.job_os`` reads the OS from it), None when it is left to the run.
 
-    >>> [_azure_os(i) for i in ("macOS-10.15", "windows-2019", "ubuntu-18.04", "${{ x }}")]
-    ['macos', 'windows', 'linux', None]
+    >>> [_image(i) for i in ("macOS-10.15", "${{ parameters.x }}", "")]
+    ['macOS-10.15', None, None]
     """
-    label = str(image or "").lower()
-    for prefix, os_name in (("macos", "macos"), ("windows", "windows"), ("ubuntu", "linux")):
-        if label.startswith(prefix):
-            return os_name
-    return None
+    return str(image) if _literal(image) and str(image) else None
 
 
-def read_azure(path: Path, data: Any) -> CIFile:
-    global_env = _azure_variables(data.get("variables"), path, _line(data, "variables", 1))
-    jobs = list(_azure_jobs(data.get("jobs"), path, "jobs", _line(data, "jobs", 1))) + list(
-        _azure_jobs(data.get("stages"), path, "stages", _line(data, "stages", 1))
+def read_azure(path: Path, data: Any, *, templates: Path | None = None) -> CIFile:
+    """A pipeline (or a template read on its own): its ``variables:``, and its jobs with the
+    templates they use expanded (``_azure_template``); ``${{ parameters.X }}`` is filled from
+    the file's own parameter defaults, which is what a push or scheduled run uses.
+    ``templates``: the directory its templates are found from (default: the file's own; bump
+    reads an edited copy elsewhere with the original's templates)."""
+    line = _line(data, "parameters", 1)
+    scope = _Scope(
+        path=path,
+        params=_declared_parameters(data.get("parameters"), path, line),
+        caller=path,
+        base=templates or path.parent,
+    )
+    line = _line(data, "variables", 1)
+    global_env = _azure_variables(data.get("variables"), path, line, scope)
+    jobs = list(_azure_jobs(data.get("jobs"), scope, "jobs", _line(data, "jobs", 1))) + list(
+        _azure_jobs(data.get("stages"), scope, "stages", _line(data, "stages", 1))
     )
     return CIFile(path=path, provider="azure", global_env=tuple(global_env), jobs=tuple(jobs))
 
@@ -666,7 +807,9 @@ def read_file(
     *,
     provider: Provider | None = None,
     generated: Sequence[Mapping[str, str]] | None = None,
+    templates: Path | None = None,
 ) -> CIFile:
+    """One CI file; ``templates``: where an Azure pipeline's templates are (see read_azure)."""
     provider = provider or provider_of(path)
     if provider is None:
         msg = f"{path}: not a CI file this tool knows (Travis, AppVeyor, Azure, GitHub Actions)"
@@ -679,6 +822,8 @@ def read_file(
         raise ConfigError(msg)
     if provider == "github":
         return read_github(path, data, generated)
+    if provider == "azure":
+        return read_azure(path, data, templates=templates)
     return READERS[provider](path, data)
 
 

@@ -79,18 +79,105 @@ def test_azure_top_level_template_and_matrix_variables() -> None:
     top, template = config.files
     assert top.provider == template.provider == "azure"
     assert values(top) == {"BUILD_COMMIT": "v1.19.0", "NIGHTLY_BUILD_COMMIT": "master"}
+    # the template read on its own (bump and lint see its variables there too)
     assert [j.name for j in template.jobs] == [
         "${{ parameters.name }} py_3.8_64",
         "${{ parameters.name }} py_3.7_32",
     ]
-    i686 = template.jobs[1]
+    # the pipeline's template job is the template's jobs, as Azure expands them: the
+    # template's own matrix (the caller's `matrix` parameter is not inserted by this
+    # template), its variables, ${{ parameters.X }} filled; parameters are not variables
+    assert [(j.name, j.os) for j in top.jobs] == [
+        ("linux py_3.8_64", "ubuntu-18.04"),
+        ("linux py_3.7_32", "ubuntu-18.04"),
+    ]
+    i686 = top.jobs[1]
     assert i686.get("PLAT").value == "i686"  # type: ignore[union-attr]  # entry overrides template
     assert i686.get("REPO_DIR").value == "numpy"  # type: ignore[union-attr]
-    # the top-level file's template job: scalar parameters + one row per matrix entry
-    (row,) = top.jobs
-    assert row.name == "azure/posix.yml py_3.8_64"
-    assert row.get("name").value == "linux"  # type: ignore[union-attr]
-    assert row.get("MB_PYTHON_VERSION").value == "3.8"  # type: ignore[union-attr]
+    assert i686.get("REPO_DIR").location.path.name == "posix.yml"  # type: ignore[union-attr]
+    assert i686.get("name") is None
+    assert i686.get("vmImage") is None
+
+
+PIPELINE = """\
+variables:
+  BUILD_COMMIT: v1.0
+  WHO: pipeline
+  LEVEL: pipeline
+jobs:
+  - template: ci/job.yml
+    parameters:
+      name: linux
+      image: ubuntu-22.04
+      plat: x86_64
+      matrix:
+        py312:
+          MB_PYTHON_VERSION: "3.12"
+          LEVEL: matrix
+  - template: other/repo.yml@templates
+    parameters:
+      name: elsewhere
+      matrix:
+        py313:
+          MB_PYTHON_VERSION: "3.13"
+"""
+TEMPLATE = """\
+parameters:
+  - name: name
+    default: ""
+  - name: image
+    default: ubuntu-latest
+  - name: plat
+    default: i686
+  - name: matrix
+    type: object
+    default: {}
+jobs:
+  - job: ${{ parameters.name }}
+    pool:
+      vmImage: ${{ parameters.image }}
+    variables:
+      WHO: template
+      LEVEL: template
+      PLAT: ${{ parameters.plat }}
+      DOCKER_TEST_IMAGE: multibuild/focal_${{ parameters.plat }}
+      OTHER: ${{ parameters.missing }}
+    strategy:
+      matrix:
+        ${{ insert }}: ${{ parameters.matrix }}
+"""
+
+
+def test_azure_template_variables_are_each_jobs_environment(tmp_path: Path) -> None:
+    """An Azure pipeline's `- template:` job (issue 12 tryout, pandas-wheels): the template's
+    `variables:` are each job's, a matrix entry's override them, which override the pipeline's;
+    literal parameters fill `${{ parameters.X }}`, and no parameter is a variable. A template
+    in another repository gives the caller's matrix rows alone."""
+    (tmp_path / "azure-pipelines.yml").write_text(PIPELINE)
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "job.yml").write_text(TEMPLATE)
+    top = read_file(tmp_path / "azure-pipelines.yml")
+    job, remote = top.jobs
+    assert (job.name, job.os) == ("linux py312", "ubuntu-22.04")
+    assert job.location.line == 12  # the matrix entry, where the caller writes it
+    env = {v.name: v.value for v in (*top.global_env, *job.env)}  # later wins, as Azure
+    assert env["WHO"] == "template"
+    assert env["LEVEL"] == "matrix"
+    assert env["PLAT"] == "x86_64"
+    assert env["DOCKER_TEST_IMAGE"] == "multibuild/focal_x86_64"
+    assert env["OTHER"] == "${{ parameters.missing }}"  # unknown: left to the service
+    assert {"name", "image", "plat", "matrix"}.isdisjoint(env)
+    assert job.get("PLAT").location.path == tmp_path / "ci" / "job.yml"  # type: ignore[union-attr]
+    assert job.get("LEVEL").location.path == tmp_path / "azure-pipelines.yml"  # type: ignore[union-attr]
+    assert remote.name == "elsewhere py313"
+    assert [(v.name, v.value) for v in remote.env] == [("MB_PYTHON_VERSION", "3.13")]
+
+
+def test_azure_templates_that_include_themselves_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "azure-pipelines.yml").write_text("jobs:\n  - template: loop.yml\n")
+    (tmp_path / "loop.yml").write_text("jobs:\n  - template: loop.yml\n")
+    with pytest.raises(ConfigError, match="templates nested deeper than 20 levels"):
+        read_file(tmp_path / "azure-pipelines.yml")
 
 
 def test_github_env_and_matrix_expansion() -> None:

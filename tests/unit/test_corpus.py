@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[str | None, str | None, set[str], list[str], str | Non
         [
             "cp311-manylinux_aarch64",
             "cp311-win_amd64",
+            "cp311-manylinux_x86_64",  # azure/posix.yml's PLAT (a template variable)
             "cp311-macosx_x86_64",
             "cp311-macosx_universal2",
         ],
@@ -131,6 +132,8 @@ JOBS = [
     ("scipy-wheels-2021-09", "appveyor", "0", "cp310-win32", "master"),  # 3.10, not 3.1
     ("scipy-wheels-2021-09", "appveyor", "1", "cp310-win_amd64", "master"),
     ("pandas-wheels-2023-05", "travis", "0", "cp38-manylinux_aarch64", "v1.5.3"),
+    ("pandas-wheels-2023-05", "azure", "6", "cp38-manylinux_x86_64", "v1.5.3"),
+    ("pandas-wheels-2023-05", "azure", "16", "cp311-macosx_x86_64", "v1.5.3"),
     ("matplotlib-wheels-2021-04", "travis", "0", "cp37-manylinux_x86_64", "v3.2.1"),
 ]  # fmt: skip
 
@@ -149,6 +152,23 @@ def test_reproduce_dry_run(
     assert f"builds {identifier} on " in out + err
     # A job's plan exists only for identifiers this tool builds; the others say so.
     assert (got["plan"] is None) == ("not in resources/matrix.toml" in out + err)
+
+
+def test_bump_edits_an_azure_template_once(run: Run, tmp_path: Path) -> None:
+    """The template's BUILD_COMMIT is read through 12 jobs and the template itself: it is
+    edited once, in the template, and the pipeline file is left alone."""
+    root = tmp_path / "pandas"
+    shutil.copytree(CORPUS / "pandas-wheels-2023-05", root)
+    pipeline = (root / "azure-pipelines.yml").read_text()
+    code, out, err = run(root, "bump", "v2.0.0")
+    assert code == 0, err
+    assert (root / "azure-pipelines.yml").read_text() == pipeline
+    for name in ("azure/posix.yml", "azure/windows.yml"):
+        text = (root / name).read_text()
+        assert text.count('BUILD_COMMIT: "v2.0.0"') == 1
+        assert "v1.5.3" not in text
+    code, out, err = run(root, "commit", "--json")
+    assert first_json(out)["commit"] == "v2.0.0"  # type: ignore[index]
 
 
 def test_scipy_python_310_is_read_as_written() -> None:
