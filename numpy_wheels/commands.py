@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from numpy_wheels.errors import LintError, UsageError
+from numpy_wheels.errors import FatalError, LintError, UsageError
 from numpy_wheels.files import megabytes
 from numpy_wheels.log import format_table, log
 
@@ -318,30 +318,19 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Show one CI job as its runner resolves it, then build it here (Linux jobs)."""
     from numpy_wheels.cifiles.jobs import describe
-    from numpy_wheels.config.build import BuildRequest, read_ci_files, resolve_build_options
+    from numpy_wheels.config.build import BuildRequest, read_ci_files
 
     root = _root(args)
     config = read_ci_files(root)
-    job = describe(config, args.ci, args.job, daily=args.daily)
-    # What `build` resolves on the job's runner: the same function with the runner's variables
-    # (the services' Linux runners have a container engine; Travis: services: [docker]).
-    # A job of a wheel this tool no longer builds (cp27, cp36): shown, with no plan.
-    on_ci = (
-        None
-        if job.plan is None
-        else resolve_build_options(
-            BuildRequest(root=root),
-            env=job.ci_job_env(),
-            engine_available=job.os_name == "linux",
-            host_platform=_HOST_PLATFORM[job.os_name],
-            ci_config=config,
-        )
-    )
+    # The process environment overrides the job's values as it does for `build` (one
+    # computation, cifiles.jobs.job_environment): what is shown is what would run here.
+    job = describe(config, args.ci, args.job, daily=args.daily, env=env)
+    on_ci, stopped = _resolve_on_ci(job, root, config)
     # The plan as the project's configuration makes it (job.plan is numpy's, for the runner)
     plan = None if on_ci is None else _options_plan(on_ci)
     if args.json:
-        _emit_json(_job_json(job, on_ci, plan))
-    _show_job(job, on_ci, plan)
+        _emit_json(_job_json(job, on_ci, plan, stopped))
+    _show_job(job, on_ci, plan, stopped)
     native = job.os_name == "linux"
     backend: Backend = args.backend or "host"
     steps = _job_commands(job.identifier, backend)
@@ -377,7 +366,38 @@ def _options_plan(options: BuildOptions) -> Plan:
     return make_plan(build_id, openblas=options.openblas, project=options.project_name)
 
 
-def _job_json(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> dict[str, Any]:
+def _resolve_on_ci(
+    job: CIJob, root: Path, config: Any
+) -> tuple[BuildOptions | None, FatalError | None]:
+    """What `build` resolves on the job's runner: the same function with the runner's
+    variables (the services' Linux runners have a container engine; Travis: services:
+    [docker]). A job of a wheel this tool no longer builds (cp27, cp36): None, no plan. A
+    job whose `build` would stop there (a configuration or selection error: an AppVeyor or
+    Azure job that sets no REPO_DIR) is shown with that error, not refused: the job exists
+    and that is what it would do."""
+    from numpy_wheels.config.build import BuildRequest, resolve_build_options
+    from numpy_wheels.errors import ConfigError, LintError, SelectionError
+
+    if job.plan is None:
+        return None, None
+    try:
+        return resolve_build_options(
+            BuildRequest(root=root),
+            env=job.ci_job_env(),
+            engine_available=job.os_name == "linux",
+            host_platform=_HOST_PLATFORM[job.os_name],
+            ci_config=config,
+        ), None
+    except (ConfigError, LintError, SelectionError) as exc:
+        return None, exc
+
+
+def _job_json(
+    job: CIJob,
+    on_ci: BuildOptions | None,
+    plan: Plan | None,
+    stopped: FatalError | None = None,
+) -> dict[str, Any]:
     if on_ci is None or plan is None:
         return {
             "ci_file": str(job.ci_file.path),
@@ -388,7 +408,15 @@ def _job_json(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> dict
             "mode": job.commit.mode,
             "commit": job.commit.commit,
             "variables": {name: value for name, value, _ in job.variables},
-            "plan": None,  # not in resources/matrix.toml: this tool does not build it
+            "ci": {
+                "runner": job.runner(),
+                "env": job.ci_job_env(),
+                "commands": [shlex.join(c) for c in job.ci_commands()],
+                "error": _error_json(stopped),
+            },
+            # None: not in resources/matrix.toml (this tool does not build it), or `build`
+            # would stop on the job's runner ("ci"."error")
+            "plan": None,
         }
     (build_id,) = on_ci.identifiers
     return {
@@ -413,7 +441,12 @@ def _job_json(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> dict
     }
 
 
-def _show_job(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> None:
+def _show_job(
+    job: CIJob,
+    on_ci: BuildOptions | None,
+    plan: Plan | None,
+    stopped: FatalError | None = None,
+) -> None:
     log.write(
         f"job {job.index} of {job.ci_file.path.name} ({job.job.location}): {job.job.name}\n"
         f"builds {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
@@ -423,12 +456,20 @@ def _show_job(job: CIJob, on_ci: BuildOptions | None, plan: Plan | None) -> None
     rows += [[k, v, f"set by the {job.ci_file.provider} runner"] for k, v in job.ci_env]
     log.write(format_table(["variable", "value", "from"], rows))
     for what in job.runtime:
-        log.write(f"computed by the service at run time (empty on push/schedule): {what}")
+        log.write(f"left out here: {what}")
     for where in job.secure:
         log.write(f"encrypted value at {where}: not available locally (upload step only)")
+    if job.unused is not None:
+        log.warning(job.unused)
     log.write(f"on CI ({job.runner()}) the job runs:")
     for step in job.ci_commands():
         log.write(f"  {shlex.join(step)}")
+    if stopped is not None:
+        log.warning(
+            f"on its runner, `build` would stop (exit {stopped.return_code}, "
+            f"{type(stopped).__name__}): {stopped}"
+        )
+        return
     if on_ci is None or plan is None:
         log.write(
             f"  {job.identifier} is not in resources/matrix.toml: this tool has no plan for "

@@ -80,3 +80,17 @@ def resolve_commit(config: CIConfig, env: Mapping[str, str]) -> ResolvedCommit:
         location=chosen.location,
         reason=reason,
     )
+
+
+def unused_commit(env: Mapping[str, str], commit: ResolvedCommit) -> str | None:
+    """The warning for a BUILD_COMMIT the process environment sets that is not the one built
+    (None: unset, the same, or a daily build). The one exception to "the process overrides
+    the CI files": every job and every maintainer builds the files' commit (issue 12 tryout:
+    BUILD_COMMIT=v0.2.0 in the environment was ignored without a word)."""
+    given = env.get("BUILD_COMMIT", "").strip()
+    if commit.variable != "BUILD_COMMIT" or not given or given == commit.commit:
+        return None
+    return (
+        f"BUILD_COMMIT={given!r} in the environment is not used: the CI files name the commit "
+        f"to build, {commit.commit} ({commit.location}); change them with `bump {given}`"
+    )

@@ -24,8 +24,8 @@ from numpy_wheels.ci import (
     runner_env,
     running_service,
 )
-from numpy_wheels.cifiles.checks import Finding, python_minor
-from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.checks import OTHER_KNOWN, READ_NAMES, Finding, python_minor
+from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit, unused_commit
 from numpy_wheels.cifiles.records import CIConfig, CIFile, EnvVar, Job, Location
 from numpy_wheels.errors import SelectionError, UsageError
 from numpy_wheels.model.choices import env_choice
@@ -76,14 +76,21 @@ _EXPANDED_BY_CI = re.compile(r"\$\{\{|\$\(|\$\{?[A-Za-z_]|%[A-Za-z_][A-Za-z0-9_]
 _CREDENTIAL = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|USERNAME")
 
 
+def _left_out(var: EnvVar) -> str | None:
+    """Why a CI file's definition is not part of a local run's environment (None: it is)."""
+    if var.name is None or var.value is None:
+        return "encrypted: not available locally (the upload step only)"
+    if var.problem is not None:
+        return var.problem
+    if _CREDENTIAL.search(var.name):
+        return "a credential: the upload step only"
+    if _EXPANDED_BY_CI.search(var.value):
+        return "computed by the service at run time (empty on push/schedule)"
+    return None
+
+
 def _usable(var: EnvVar) -> bool:
-    return (
-        var.name is not None
-        and var.value is not None
-        and var.problem is None
-        and not _CREDENTIAL.search(var.name)
-        and not _EXPANDED_BY_CI.search(var.value)
-    )
+    return _left_out(var) is None
 
 
 def ci_globals(config: CIConfig, *, service: Service | None = None) -> dict[str, EnvVar]:
@@ -103,6 +110,75 @@ def ci_globals(config: CIConfig, *, service: Service | None = None) -> dict[str,
     return out
 
 
+def job_definitions(ci_file: CIFile, job: Job) -> dict[str, EnvVar]:
+    """The CI file's part of a job's environment, as that service exports it: the file's
+    globals, then the job's own variables (an Azure template's ``variables:``, then its matrix
+    entry), a later definition of a name winning, as on CI (Azure: matrix over job over
+    pipeline variables; GitHub: job ``env`` over workflow ``env``; Travis/AppVeyor: the job
+    row over ``global``). Definitions a local run cannot use are left out (``_left_out``)."""
+    out: dict[str, EnvVar] = {}
+    for var in (*ci_file.global_env, *job.env):
+        if var.name is not None:
+            out.pop(var.name, None)  # a later one that is left out still hides an earlier one
+            if _usable(var):
+                out[var.name] = var
+    return out
+
+
+#: Where a value that came from the process environment is said to come from.
+FROM_PROCESS = "the process environment"
+
+
+#: Names this tool reads (lint's list, and the Python/arch names of AppVeyor/Azure jobs):
+#: set in the process, they are shown as part of a job's environment.
+_READ = READ_NAMES | OTHER_KNOWN
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunEnvironment:
+    """A run's environment (``values``), and where each value the CI files define or the
+    process overrides comes from (``sources``: name -> ``file:line`` or FROM_PROCESS)."""
+
+    values: dict[str, str]
+    sources: dict[str, str]
+
+
+def job_environment(
+    env: Mapping[str, str],
+    *,
+    config: CIConfig | None = None,
+    ci_file: CIFile | None = None,
+    job: Job | None = None,
+) -> RunEnvironment:
+    """The one computation of a run's environment, for ``build``, ``reproduce`` and CI alike.
+
+    Defaults from the CI files: a plain run (no ``job``) takes their globals (on CI the running
+    service's own file, which it has already exported); a job being reproduced takes that
+    job's definitions (``job_definitions``). The process environment ``env`` overrides them,
+    exactly as on CI (for a reproduced job without the CI markers, so that the local run does
+    not take itself for CI) — except BUILD_COMMIT: what is built is the CI files' commit,
+    so that every job and every maintainer builds one commit (``commit.unused_commit`` says
+    so; the README, Configuration).
+    """
+    if job is None:
+        assert config is not None
+        defaults = ci_globals(config, service=running_service(env))
+        process = dict(env)
+    else:
+        assert ci_file is not None
+        defaults = job_definitions(ci_file, job)
+        process = {k: v for k, v in env.items() if k not in CI_MARKERS}
+    values = {name: var.value for name, var in defaults.items() if var.value is not None}
+    sources = {name: str(var.location) for name, var in defaults.items()}
+    for name, value in process.items():
+        if name == "BUILD_COMMIT" and name in values:
+            continue
+        if values.get(name) != value and (name in values or name in _READ):
+            sources[name] = FROM_PROCESS
+        values[name] = value
+    return RunEnvironment(values=values, sources=sources)
+
+
 def run_environment(
     env: Mapping[str, str],
     *,
@@ -110,26 +186,8 @@ def run_environment(
     ci_file: CIFile | None = None,
     job: Job | None = None,
 ) -> dict[str, str]:
-    """The one computation of a run's environment, for ``build``, ``reproduce`` and CI alike.
-
-    A plain run (no ``job``): the CI files' globals as defaults, the process environment
-    overriding them, exactly as on CI (where the service already exported its file's globals,
-    so the running service's own file is the one used). A job being reproduced: the process
-    environment without CI markers, then that file's globals, then the job's variables (as that
-    CI would run it).
-    """
-    if job is None:
-        assert config is not None
-        service = running_service(env)
-        defaults = ci_globals(config, service=service)
-        return {**{k: v.value for k, v in defaults.items() if v.value is not None}, **env}
-    assert ci_file is not None
-    out = {k: v for k, v in env.items() if k not in CI_MARKERS}
-    for var in (*ci_file.global_env, *job.env):
-        # ${{ inputs.… }} and the like are empty on a push or scheduled run: left out.
-        if var.name is not None and var.value is not None and "${{" not in var.value:
-            out[var.name] = var.value
-    return out
+    """``job_environment``'s values: the environment a run gets."""
+    return job_environment(env, config=config, ci_file=ci_file, job=job).values
 
 
 def job_identifiers(config: CIConfig) -> list[tuple[str, CIFile, Job]]:
@@ -139,11 +197,7 @@ def job_identifiers(config: CIConfig) -> list[tuple[str, CIFile, Job]]:
     out = []
     for ci_file in config.files:
         for job in ci_file.jobs:
-            values = {
-                v.name: v.value
-                for v in (*ci_file.global_env, *job.env)
-                if v.name is not None and v.value is not None
-            }
+            values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
             try:
                 identifier = job_identifier(values, job_os(ci_file.provider, job.os))
             except SelectionError:
@@ -165,15 +219,20 @@ class CIJob:
     os_name: HostOS
     identifier: str  # the wheel's key: identifier, +variant when the job sets BLAS_BACKEND
     commit: ResolvedCommit
-    variables: tuple[tuple[str, str, str], ...]  # (name, value, where), later ones win
+    # (name, value, where): the job's environment as reproduced (job_environment): the CI
+    # file's definitions, and what the process environment overrides of them or sets of the
+    # variables this tool reads
+    variables: tuple[tuple[str, str, str], ...]
     secure: tuple[str, ...]  # locations of encrypted values, not available locally
     plan: Plan | None  # None: an identifier resources/matrix.toml does not have (e.g. cp36)
-    runtime: tuple[str, ...] = ()  # variables the service computes when it runs (${{ … }})
+    runtime: tuple[str, ...] = ()  # "NAME (file:line): why" of definitions left out locally
     ci_env: tuple[tuple[str, str], ...] = ()  # what the job's runner sets (CI markers, OS)
+    unused: str | None = None  # the warning for a BUILD_COMMIT the process sets in vain
 
     def ci_job_env(self) -> dict[str, str]:
-        """What the job's build step sees on its runner: the runner's variables, the file's,
-        and the schedule marker on a daily run (the input of ``build``'s option resolution)."""
+        """What the job's build step sees on its runner: the runner's variables, the job's
+        (as reproduced), and the schedule marker on a daily run (the input of ``build``'s
+        option resolution, which takes it for the process environment on CI)."""
         env = dict(self.ci_env)
         env.update({name: value for name, value, _ in self.variables})
         if self.commit.mode == "daily":
@@ -193,9 +252,9 @@ class CIJob:
         return f"{self.ci_file.provider} {self.job.os or self.os_name}"
 
     def job_env(self, base: Mapping[str, str]) -> dict[str, str]:
-        """``base`` without CI markers, plus the job's variables and the mode marker."""
-        env = run_environment(base, ci_file=self.ci_file, job=self.job)
-        env.update({name: value for name, value, _ in self.variables})
+        """The local run's environment (``job_environment`` of the job, ``base`` the process
+        environment), and the mode marker."""
+        env = job_environment(base, ci_file=self.ci_file, job=self.job).values
         if self.commit.mode == "daily":
             env.update([SCHEDULE_MARKER[self.ci_file.provider]])
         return env
@@ -234,8 +293,18 @@ def _wheel_jobs_hint(ci_file: CIFile) -> str:
     return f"Jobs of {ci_file.path.name} that build a wheel: {shown}; pass one as --job."
 
 
-def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) -> CIJob:
-    """Job ``wanted`` of ``service``'s CI file, as a (scheduled when ``daily``) run sees it."""
+def describe(
+    config: CIConfig,
+    service: Service,
+    wanted: str,
+    *,
+    daily: bool,
+    env: Mapping[str, str] | None = None,
+) -> CIJob:
+    """Job ``wanted`` of ``service``'s CI file, as a (scheduled when ``daily``) run sees it,
+    with what the process environment ``env`` overrides (``job_environment``: the same
+    computation ``build`` makes; the wheel it names follows from it)."""
+    env = env or {}
     ci_file = config.by_provider(service)
     if ci_file is None:
         found = ", ".join(f.provider for f in config.files) or "none"
@@ -254,12 +323,16 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
         else:
             raise
     defined = [v for v in (*ci_file.global_env, *job.env) if v.name is not None]
-    # ${{ inputs.… }} and the like: empty on a push or scheduled run, which is what is shown.
-    runtime = tuple(f"{v.name} ({v.location})" for v in defined if "${{" in (v.value or ""))
-    variables = [
-        (v.name, v.value, str(v.location))
+    runtime = tuple(
+        f"{v.name} ({v.location}): {why}"
         for v in defined
-        if v.name is not None and v.value is not None and "${{" not in v.value
+        if v.value is not None and (why := _left_out(v)) is not None
+    )
+    reproduced = job_environment(env, ci_file=ci_file, job=job)
+    file_values = job_definitions(ci_file, job)
+    variables = [
+        (name, reproduced.values[name], _source(name, reproduced.sources[name], file_values))
+        for name in reproduced.sources
     ]
     secure = tuple(str(v.location) for v in (*ci_file.global_env, *job.env) if v.value is None)
     os_name = job_os(ci_file.provider, job.os)
@@ -270,20 +343,34 @@ def describe(config: CIConfig, service: Service, wanted: str, *, daily: bool) ->
             "MB_PYTHON_VERSION/PLAT (or PYTHON_VERSION/PYTHON_ARCH)"
         )
         raise SelectionError(msg, hint=_wheel_jobs_hint(ci_file))
+    # As that CI would run it: its own definition is the one shown (an Azure job's is in its
+    # template; the files agree, or resolve_commit refuses).
+    commit = resolve_commit(config, marker_env(ci_file.provider, daily=daily))
+    own = file_values.get(commit.variable)
+    if own is not None and own.value is not None and own.value.strip() == commit.commit:
+        commit = dataclasses.replace(commit, location=own.location)
     return CIJob(
         ci_file=ci_file,
         index=index,
         job=job,
         os_name=os_name,
         identifier=identifier,
-        # As that CI would run it: its own file's definition is the one shown.
-        commit=resolve_commit(config, marker_env(ci_file.provider, daily=daily)),
+        commit=commit,
         variables=tuple(variables),
         secure=secure,
         plan=_plan_or_none(identifier),
         runtime=runtime,
         ci_env=tuple(runner_env(ci_file.provider, os_name).items()),
+        unused=unused_commit(env, commit),
     )
+
+
+def _source(name: str, where: str, file_values: Mapping[str, EnvVar]) -> str:
+    """Where a reproduced job's value comes from; a process override names what it hides."""
+    hidden = file_values.get(name)
+    if where != FROM_PROCESS or hidden is None:
+        return where
+    return f"{FROM_PROCESS} (over {hidden.value!r} at {hidden.location})"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -364,9 +451,7 @@ def coverage(config: CIConfig, shares: Mapping[str, Sequence[str]]) -> list[Find
         built: dict[str, list[Job]] = {}
         for ci_file in files:
             for job in ci_file.jobs:
-                values = {
-                    v.name: v.value for v in (*ci_file.global_env, *job.env) if v.name and v.value
-                }
+                values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
                 try:
                     key = job_identifier(values, job_os(ci_file.provider, job.os))
                 except SelectionError as exc:

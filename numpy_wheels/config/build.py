@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from numpy_wheels.ci import SERVICES, HostOS, on_ci, runner_os, running_service
-from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit
+from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit, unused_commit
 from numpy_wheels.cifiles.jobs import Shares, job_identifier, run_environment
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig, Location
@@ -626,19 +626,14 @@ def resolve_build_options(
     host_id = host_id or _this_host()
     project = read_project_config(root)
     config = ci_config or read_ci_files(root, project)
-    # The CI files' global environment is the local run's default; the process overrides it.
-    given = env.get("BUILD_COMMIT")
-    env = run_environment(env, config=config)
+    # The CI files' global environment is the local run's default; the process overrides it
+    # (but for the commit, which the files name: a different one exported is said unused).
+    process = env
+    env = run_environment(process, config=config)
     commit = resolve_commit(config, env)
-    if commit.variable == "BUILD_COMMIT" and given and given.strip() != commit.commit:
-        # the one exception to "the process overrides": what is built is what the CI files
-        # say, so that every job and every maintainer builds one commit (issue 12 tryout:
-        # BUILD_COMMIT=v0.2.0 in the environment was ignored without a word)
-        log.warning(
-            f"BUILD_COMMIT={given.strip()!r} in the environment is not used: the CI files "
-            f"name the commit to build, {commit.commit} ({commit.location}); change them "
-            f"with `bump {given.strip()}`"
-        )
+    unused = unused_commit(process, commit)
+    if unused is not None:
+        log.warning(unused)
     chosen, reason = choose_backend(request.backend, env, engine_available=engine_available)
     identifiers = choose_identifiers(
         project,

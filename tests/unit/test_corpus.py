@@ -5,6 +5,7 @@ numeric-looking values are read as written, flagged with file:line, and bumped c
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.__main__ import main
+from numpy_wheels.cifiles.jobs import job_identifiers
 from numpy_wheels.cifiles.readers import read_config
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -152,6 +154,47 @@ def test_reproduce_dry_run(
     assert f"builds {identifier} on " in out + err
     # A job's plan exists only for identifiers this tool builds; the others say so.
     assert (got["plan"] is None) == ("not in resources/matrix.toml" in out + err)
+
+
+def test_every_job_of_an_azure_template_pipeline(run: Run) -> None:
+    """pandas-wheels' azure-pipelines.yml runs azure/posix.yml and azure/windows.yml as
+    templates (parameters name/vmImage/matrix): the template's `variables:` are each job's
+    environment under its matrix entry's, every job is in `matrix`, and `reproduce --dry-run`
+    works for each (issue 12 tryout: Linux jobs missing from matrix, job 6 exit 5, job 16
+    exit 3, the parameters shown as variables)."""
+    root = CORPUS / "pandas-wheels-2023-05"
+    config = read_config(root)
+    azure = config.by_provider("azure")
+    assert azure is not None
+    listed = [(ident, job) for ident, f, job in job_identifiers(config) if f is azure]
+    assert [job for _, job in listed] == list(azure.jobs)
+    assert len(listed) == 18
+    code, out, err = run(root, "matrix", "--json")
+    matrix = first_json(out)
+    assert isinstance(matrix, dict)
+    in_matrix = {i["identifier"] for i in matrix["include"]} | set(matrix["unbuildable"])
+    for n, (ident, _) in enumerate(listed):
+        code, out, err = run(root, "reproduce", "--ci", "azure", "--job", str(n), "--dry-run")
+        assert code == 0, (n, err)
+        assert f"builds {ident} on " in out + err
+        assert ident in in_matrix
+        assert "vmImage" not in out + err
+    code, out, err = run(root, "reproduce", "--ci", "azure", "--job", "6", "--dry-run", "--json")
+    got = first_json(out)
+    assert isinstance(got, dict)
+    variables = got["variables"]
+    assert (variables["REPO_DIR"], variables["PLAT"], variables["MB_ML_VER"]) == (
+        "pandas",
+        "x86_64",
+        "2014",
+    )
+    assert variables["NIGHTLY_BUILD"] == "true"  # the matrix entry's, over the template's
+    assert "name" not in variables
+    assert re.search(r"BUILD_COMMIT=v1\.5\.3 \(\S*azure/posix\.yml:12\)", err)  # its own
+    # an Azure Windows job of pandas sets no REPO_DIR: shown, with what `build` would say there
+    code, out, err = run(root, "reproduce", "--ci", "azure", "--job", "5", "--dry-run")
+    assert code == 0, err
+    assert "`build` would stop (exit 3, ConfigError): no project to build" in out + err
 
 
 def test_bump_edits_an_azure_template_once(run: Run, tmp_path: Path) -> None:

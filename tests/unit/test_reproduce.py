@@ -4,12 +4,13 @@ by the option resolution ``build`` runs on that job's runner."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from numpy_wheels.__main__ import main
 from numpy_wheels.cifiles.jobs import describe
-from numpy_wheels.config.build import read_ci_files
+from numpy_wheels.config.build import BuildRequest, read_ci_files, resolve_build_options
 from numpy_wheels.errors import SelectionError, UsageError
 from tests.conftest import REPO
 
@@ -76,3 +77,48 @@ def test_bad_job_and_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
         == UsageError.return_code
     )
     assert "no azure CI file" in capsys.readouterr().err
+
+
+PANDAS = REPO / "tests" / "corpus" / "pandas-wheels-2023-05"
+
+
+def test_the_process_environment_overrides_a_reproduced_job(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """reproduce takes the job's environment from the one computation `build` makes
+    (cifiles.jobs.job_environment): the process environment overrides the CI file's values,
+    BUILD_COMMIT excepted (issue 12 tryout: PLAT and TEST_DEPENDS were ignored)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PLAT": "i686",
+        "TEST_DEPENDS": "pytest==8.3.5 hypothesis",
+        "BUILD_COMMIT": "v9.9.9",
+        "CI": "true",
+    }
+    argv = ["--root", str(PANDAS), "reproduce", "--ci", "travis", "--job", "3", "--dry-run"]
+    assert main([*argv, "--json"], env=env) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["identifier"] == "cp311-manylinux_i686"  # the file says PLAT=aarch64
+    assert data["variables"]["PLAT"] == "i686"
+    assert data["variables"]["TEST_DEPENDS"] == "pytest==8.3.5 hypothesis"
+    assert data["commit"] == data["variables"]["BUILD_COMMIT"] == "v1.5.3"
+    assert "BUILD_COMMIT='v9.9.9' in the environment is not used" in err
+    assert main(argv, env=env) == 0
+    shown = "".join(capsys.readouterr())
+    assert re.search(r"PLAT +i686 +the process environment \(over 'aarch64' at \S+:13\)", shown)
+    assert "TEST_DEPENDS" in shown
+    assert "pytest==8.3.5 hypothesis" in shown
+    # what a local run of the job gets, and what `build` resolves from it
+    config = read_ci_files(PANDAS)
+    rep = describe(config, "travis", "3", daily=False, env={**env, "PLAT": "x86_64"})
+    local = rep.job_env({**env, "PLAT": "x86_64"})
+    assert (local["PLAT"], local["BUILD_COMMIT"], "CI" in local) == ("x86_64", "v1.5.3", False)
+    opts = resolve_build_options(
+        BuildRequest(root=PANDAS, only=rep.identifier, backend="host"),
+        env=local,
+        host_id=rep.identifier,
+        ci_config=config,
+    )
+    assert [b.key for b in opts.identifiers] == ["cp311-manylinux_x86_64"]
+    assert opts.test_depends == ("pytest==8.3.5", "hypothesis")
