@@ -40,6 +40,15 @@ SCHEDULE_MARKER: Mapping[Service, tuple[str, str]] = {
     "github": ("GITHUB_EVENT_NAME", "schedule"),
     "azure": ("BUILD_REASON", "Schedule"),
 }
+#: GitHub-hosted runner labels GitHub has retired, with the date (actions/runner-images
+#: announcements: #10721 macOS 12, #11101 Ubuntu 20.04, #12045 Windows 2019, #13046 macOS 13).
+#: A job naming one no longer runs; ``reproduce`` says so instead of showing another runner.
+RETIRED_RUNNERS: Mapping[str, str] = {
+    "macos-12": "2024-12-03",
+    "ubuntu-20.04": "2025-04-15",
+    "windows-2019": "2025-06-30",
+    "macos-13": "2025-12-04",
+}
 #: Variables that make a process believe it runs on CI (backend choice, log folding).
 CI_MARKERS: tuple[str, ...] = ("CI", *RUNNING_MARKER.values(), "BUILD_REASON")
 

@@ -410,6 +410,7 @@ def _job_json(
             "variables": {name: value for name, value, _ in job.variables},
             "ci": {
                 "runner": job.runner(),
+                "runner_notes": job.runner_notes(),
                 "env": job.ci_job_env(),
                 "commands": [shlex.join(c) for c in job.ci_commands()],
                 "error": _error_json(stopped),
@@ -432,6 +433,7 @@ def _job_json(
         "variables": {name: value for name, value, _ in job.variables},
         "ci": {
             "runner": job.runner(),
+            "runner_notes": job.runner_notes(),
             "env": job.ci_job_env(),
             "commands": [shlex.join(c) for c in job.ci_commands()],
             "backend": on_ci.backend,
@@ -461,6 +463,8 @@ def _show_job(
         log.write(f"encrypted value at {where}: not available locally (upload step only)")
     if job.unused is not None:
         log.warning(job.unused)
+    for note in job.runner_notes():
+        log.warning(note)
     log.write(f"on CI ({job.runner()}) the job runs:")
     for step in job.ci_commands():
         log.write(f"  {shlex.join(step)}")

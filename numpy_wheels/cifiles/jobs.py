@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from numpy_wheels.ci import (
     CI_MARKERS,
+    RETIRED_RUNNERS,
     SCHEDULE_MARKER,
     HostOS,
     Service,
@@ -245,11 +246,45 @@ class CIJob:
         return [list(CI_BUILD_COMMAND)] + ([] if self.ci_file.provider == "github" else [upload])
 
     def runner(self) -> str:
-        """GitHub's runner label (from the plan: numpy's runner for the platform), else the
-        service and the job's image label."""
+        """The runner the CI file names (GitHub ``runs-on``, Azure ``vmImage``, Travis
+        ``os``) as written; the plan's (numpy's runner for the platform) only where the file
+        leaves it to an expression evaluated at run time; else the service and the OS."""
+        written = self.job.os
+        if written and "${{" not in written:
+            return (
+                written
+                if self.ci_file.provider == "github"
+                else f"{self.ci_file.provider} {written}"
+            )
         if self.ci_file.provider == "github" and self.plan is not None:
             return self.plan.runner
-        return f"{self.ci_file.provider} {self.job.os or self.os_name}"
+        return f"{self.ci_file.provider} {self.os_name}"
+
+    def runner_notes(self) -> list[str]:
+        """What to know about the runner the file names: retired by its service (the job no
+        longer runs), or another than the one this tool's plan builds the wheel on."""
+        written = self.job.os
+        if not written or "${{" in written or self.ci_file.provider != "github":
+            return []
+        notes = []
+        retired = RETIRED_RUNNERS.get(written.lower())
+        what = f"the workflow says runs-on: {written}"
+        if retired is not None:
+            notes.append(
+                f"{what} (retired by GitHub on {retired}): this job no longer runs on CI as "
+                "written; change runs-on"
+                + (
+                    f" (the plan builds {self.identifier} on {self.plan.runner})"
+                    if self.plan
+                    else ""
+                )
+            )
+        elif self.plan is not None and self.plan.runner != written:
+            notes.append(
+                f"{what}; this tool's plan builds {self.identifier} on {self.plan.runner} "
+                "(`matrix --json` gives that runner); shown as the workflow says"
+            )
+        return notes
 
     def job_env(self, base: Mapping[str, str]) -> dict[str, str]:
         """The local run's environment (``job_environment`` of the job, ``base`` the process

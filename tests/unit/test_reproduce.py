@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,46 @@ def test_the_process_environment_overrides_a_reproduced_job(
     )
     assert [b.key for b in opts.identifiers] == ["cp311-manylinux_x86_64"]
     assert opts.test_depends == ("pytest==8.3.5", "hypothesis")
+
+
+WORKFLOW_ON_MACOS_13 = """\
+env:
+  BUILD_COMMIT: v2.4.6
+  REPO_DIR: fooext
+jobs:
+  build:
+    runs-on: macos-13
+    env:
+      MB_PYTHON_VERSION: "3.12"
+      PLAT: x86_64
+    steps:
+      - run: python -m numpy_wheels build
+"""
+
+
+def test_the_runner_is_the_one_the_workflow_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reproduce showed macos-15-intel (numpy's runner for the wheel) for a job that says
+    runs-on: macos-13: the runner shown is the file's, and its retirement is said."""
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "wheels.yml").write_text(WORKFLOW_ON_MACOS_13)
+    argv = ["--root", str(tmp_path), "reproduce", "--ci", "github", "--job", "0", "--dry-run"]
+    assert main([*argv, "--json"], env={}) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["identifier"] == "cp312-macosx_x86_64"
+    assert data["ci"]["backend"] == "cibuildwheel"
+    assert data["ci"]["runner"] == "macos-13"
+    (note,) = data["ci"]["runner_notes"]
+    assert "runs-on: macos-13 (retired by GitHub on 2025-12-04)" in note
+    assert "on CI (macos-13) the job runs" in err
+    assert "macos-15-intel" in note  # where this tool's plan builds it, named as such
+    # a runner GitHub still has, other than the plan's: shown as written, the plan's named
+    (workflows / "wheels.yml").write_text(WORKFLOW_ON_MACOS_13.replace("macos-13", "macos-14"))
+    assert main([*argv, "--json"], env={}) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ci"]["runner"] == "macos-14"
+    (note,) = data["ci"]["runner_notes"]
+    assert "the workflow says runs-on: macos-14; this tool's plan builds" in note
