@@ -342,6 +342,7 @@ class _Scope:
     caller: Path  # the file the parameter values are written in (the matrix rows' file)
     base: Path  # the directory its templates are found from (the file's own, as Azure's)
     depth: int = 0
+    used: list[Path] = dataclasses.field(default_factory=list)  # templates read, shared
 
 
 def _literal(value: Any) -> bool:
@@ -465,6 +466,7 @@ def _azure_template(job: Mapping[str, Any], scope: _Scope, line: int) -> Iterato
             msg = f"{Location(path=scope.path, line=line)}: templates nested deeper than "
             msg += f"{MAX_TEMPLATE_DEPTH} levels (Azure's limit)"
             raise ConfigError(msg)
+        scope.used.append(target)
         data = _load_yaml(target)
         data = _expect(data, Mapping, "a template", target, 1)
         defaults = _declared_parameters(data.get("parameters"), target, 1)
@@ -474,12 +476,13 @@ def _azure_template(job: Mapping[str, Any], scope: _Scope, line: int) -> Iterato
             caller=scope.path,
             base=target.parent,
             depth=scope.depth + 1,
+            used=scope.used,
         )
         for key in ("jobs", "stages"):
             yield from _azure_jobs(data.get(key), inner, key, _line(data, key, 1))
         return
     os_label = _image(params.get("vmImage"))
-    name = params.get("name") if _literal(params.get("name")) else ref
+    name = (params.get("name") if _literal(params.get("name")) else None) or ref
     rows = _matrix_rows_azure(params.get("matrix"), scope, line)
     for entry, row, where in rows:
         env = _mapping_env(row, where.path, where.line, f"matrix entry {entry}")
@@ -555,7 +558,13 @@ def read_azure(path: Path, data: Any, *, templates: Path | None = None) -> CIFil
     jobs = list(_azure_jobs(data.get("jobs"), scope, "jobs", _line(data, "jobs", 1))) + list(
         _azure_jobs(data.get("stages"), scope, "stages", _line(data, "stages", 1))
     )
-    return CIFile(path=path, provider="azure", global_env=tuple(global_env), jobs=tuple(jobs))
+    return CIFile(
+        path=path,
+        provider="azure",
+        global_env=tuple(global_env),
+        jobs=tuple(jobs),
+        templates=tuple(dict.fromkeys(scope.used)),
+    )
 
 
 _MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
@@ -848,4 +857,9 @@ def read_config(
             msg = f"CI file {p} {'does not exist' if kind == 'missing' else 'is ' + kind}"
             raise ConfigError(msg)
     files = tuple(read_file(p, generated=generated) for p in paths)
+    # An Azure template (azure/posix.yml) is found as a CI file too, but Azure never runs it
+    # on its own: its jobs are the pipeline's that use it (counted once), its values are
+    # read there; the file stays listed.
+    used = {t.resolve() for f in files for t in f.templates}
+    files = tuple(dataclasses.replace(f, jobs=()) if f.path.resolve() in used else f for f in files)
     return CIConfig(root=root, files=files)

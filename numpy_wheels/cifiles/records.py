@@ -103,6 +103,8 @@ class CIFile:
     global_env: tuple[EnvVar, ...]
     jobs: tuple[Job, ...]
     excluded: tuple[Job, ...] = ()
+    # Azure: the template files this pipeline's jobs are expanded from (read into its jobs)
+    templates: tuple[Path, ...] = ()
 
     def definitions(self) -> Iterator[EnvVar]:
         """Every variable definition in the file, global first, then per job."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.cifiles.jobs import job_identifiers
 from numpy_wheels.cifiles.readers import read_config, read_file
 from numpy_wheels.cifiles.records import CIFile, split_assignments
 from numpy_wheels.errors import ConfigError
@@ -79,10 +80,17 @@ def test_azure_top_level_template_and_matrix_variables() -> None:
     top, template = config.files
     assert top.provider == template.provider == "azure"
     assert values(top) == {"BUILD_COMMIT": "v1.19.0", "NIGHTLY_BUILD_COMMIT": "master"}
-    # the template read on its own (bump and lint see its variables there too)
-    assert [j.name for j in template.jobs] == [
+    # the template on its own: Azure never runs it, its jobs are the pipeline's that use it
+    # (each wheel counted once), its own reading has them with the parameters unfilled
+    assert top.templates == (template.path,)
+    assert template.jobs == ()
+    assert [j.name for j in read_file(template.path).jobs] == [
         "${{ parameters.name }} py_3.8_64",
         "${{ parameters.name }} py_3.7_32",
+    ]
+    assert [i for i, _, _ in job_identifiers(config)] == [
+        "cp38-manylinux_x86_64",
+        "cp37-manylinux_i686",
     ]
     # the pipeline's template job is the template's jobs, as Azure expands them: the
     # template's own matrix (the caller's `matrix` parameter is not inserted by this
