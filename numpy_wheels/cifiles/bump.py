@@ -11,15 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from numpy_wheels.cifiles.checks import lint
-from numpy_wheels.cifiles.readers import implicit_type, read_file
-from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, is_valid_ref, shown
+from numpy_wheels.cifiles.readers import read_file
+from numpy_wheels.cifiles.records import (
+    DAILY_NAMES,
+    CIConfig,
+    EnvVar,
+    Location,
+    is_valid_ref,
+    shown,
+)
+from numpy_wheels.cifiles.scalars import readings
+from numpy_wheels.cifiles.spans import Scalar, Slot, block_content, separating_tabs, slots
 from numpy_wheels.errors import ConfigError, LintError, UsageError
 from numpy_wheels.files import read_config_text
 
@@ -75,7 +86,7 @@ def _needs_yaml_quotes(value: str) -> bool:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    if implicit_type(value) is not None:
+    if readings(value):
         return True
     try:
         loaded = YAML(typ="safe", pure=True).load(f"k: {value}\n")
@@ -84,29 +95,157 @@ def _needs_yaml_quotes(value: str) -> bool:
     return not isinstance(loaded, dict) or loaded.get("k") != value
 
 
-def _edit_line(line: str, var: EnvVar, new: str) -> str:
+#: (start, end, replacement) in a file's text.
+Edit: TypeAlias = tuple[int, int, str]
+
+
+def _value_edit(text: str, scalar: Scalar, new: str, *, key_end: int) -> Edit:
+    """Replace a mapping value (a commit-ish) with ``new``, written in the same form: the same
+    quotes, the same block style and header, the anchor and tag before it kept."""
+    match scalar.style:
+        case "|" | ">":
+            start, end = block_content(text, scalar)
+            if start == end:  # an empty block: the value goes on the line after the header
+                return _empty_block(text, scalar, new)
+            return start, end, new
+        case '"' | "'":
+            return scalar.start, scalar.end, f"{scalar.style}{new}{scalar.style}"
+        case _:
+            quote = '"' if scalar.tag is None and _needs_yaml_quotes(new) else ""
+            if not scalar.value and scalar.anchor is None and scalar.tag is None:
+                # An empty value: no text of its own; it goes after the key's colon.
+                after = text.index(":", key_end) + 1
+                if text[after : after + 1] in (" ", "\t"):
+                    return after + 1, after + 1, f"{quote}{new}{quote}"
+                return after, after, f" {quote}{new}{quote}"
+            return scalar.start, scalar.end, f"{quote}{new}{quote}"
+
+
+def _empty_block(text: str, scalar: Scalar, new: str) -> Edit:
+    """A block scalar with no text yet (``BUILD_COMMIT: |``): one line under its header,
+    indented two more than the header's line."""
+    line_start = text.rfind("\n", 0, scalar.start) + 1
+    line = text[line_start : scalar.start]
+    indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+    header_end = text.find("\n", scalar.start)
+    if header_end < 0:  # the header ends the file
+        return len(text), len(text), f"\n{indent}{new}"
+    eol = "\r\n" if text[header_end - 1 : header_end] == "\r" else "\n"
+    return header_end + 1, header_end + 1, f"{indent}{new}{eol}"
+
+
+def _assignment_edit(text: str, scalar: Scalar, var: EnvVar, new: str) -> Edit | None:
+    """Replace ``NAME=old`` inside a Travis env string (any YAML form), shell quotes kept."""
     assert var.name is not None
     assert var.value is not None
-    old = re.escape(var.value)
+    if scalar.style in ("|", ">"):
+        start, end = block_content(text, scalar)
+    elif scalar.style:  # inside the YAML quotes
+        start, end = scalar.start + 1, scalar.end - 1
+    else:
+        start, end = scalar.start, scalar.end
     pattern = re.compile(
-        rf"(?P<pre>(?<![A-Za-z0-9_]){re.escape(var.name)}\s*(?P<sep>[=:])\s*)"
-        rf"(?P<q>[\"']?){old}(?P=q)(?![A-Za-z0-9_.\-/])"
+        rf"(?<![A-Za-z0-9_]){re.escape(var.name)}=(?P<q>[\"']?){re.escape(var.value)}(?P=q)"
+        r"(?![A-Za-z0-9_.\-/])"
     )
-    match = pattern.search(line)
-    if match is None:
-        msg = f"{var.location}: cannot find {var.name}={var.value} on this line to edit"
+    found = pattern.search(text, start, end)
+    if found is None:
+        return None
+    quote = found.group("q")
+    return found.start(), found.end(), f"{var.name}={quote}{new}{quote}"
+
+
+def _where_written(slots_: Sequence[Slot], var: EnvVar) -> Slot | None:
+    """The slot a reader's definition came from: the key on its line, or the string (mapping
+    value or list item) on its line that assigns the name."""
+    line = var.location.line
+    for slot in slots_:
+        if slot.line != line:
+            continue
+        if var.form == "mapping" and slot.key == var.name:
+            return slot
+        if var.form == "string" and slot.scalar is not None and f"{var.name}=" in slot.scalar.value:
+            return slot
+    return None
+
+
+def _edit_for(
+    text: str, slots_: Sequence[Slot], var: EnvVar, new: str, names: Sequence[str]
+) -> Edit:
+    """Where and how to write ``new`` for one definition; a ConfigError naming file:line and
+    the form when it cannot be edited in place."""
+    slot = _where_written(slots_, var)
+    form = "a mapping value" if var.form == "mapping" else "a NAME=value string"
+    if slot is None or slot.scalar is None:
+        msg = (
+            f"{var.location}: cannot find where {var.name} is written as {form}; "
+            f'edit it by hand (write it as {var.name}: "{new}")'
+        )
         raise ConfigError(msg)
-    quote = match.group("q")
-    if not quote and match.group("sep") == ":" and _needs_yaml_quotes(new):
-        quote = '"'
-    return line[: match.start()] + match.group("pre") + quote + new + quote + line[match.end() :]
+    if var.form == "mapping" and (slot.alias is not None or slot.scalar.anchor is not None):
+        _check_anchor_users(slots_, slot, var, names)
+    if var.form == "mapping":
+        tag = slot.scalar.tag
+        if tag is not None and tag not in ("!!str", "tag:yaml.org,2002:str"):
+            msg = (
+                f"{var.location}: {var.name} has the tag {tag}, which makes YAML read it as "
+                f"another type than a string; write it without the tag ({var.name}: "
+                f'"{var.value}") and run bump again'
+            )
+            raise ConfigError(msg)
+        return _value_edit(text, slot.scalar, new, key_end=slot.key_end)
+    edit = _assignment_edit(text, slot.scalar, var, new)
+    if edit is None:
+        shown_style = {None: "plain", '"': "double-quoted", "'": "single-quoted"}
+        style = shown_style.get(slot.scalar.style, f"{slot.scalar.style} block")
+        msg = (
+            f"{var.location}: {var.name}={var.value} is not written as such in this "
+            f"{style} string (escapes or line breaks inside it?); write it on one line "
+            f"as {var.name}={new}"
+        )
+        raise ConfigError(msg)
+    return edit
+
+
+def _check_anchor_users(
+    slots_: Sequence[Slot], slot: Slot, var: EnvVar, names: Sequence[str]
+) -> None:
+    """An anchored value is also the value of every alias of it: editing it changes them all.
+    Allowed only when each use is a value being bumped; else a ConfigError naming the anchor's
+    file:line and the other use."""
+    scalar = slot.scalar
+    assert scalar is not None
+    name = slot.alias or scalar.anchor
+    others = [s for s in slots_ if s.scalar is scalar and s.key not in names]
+    if not others:
+        return
+    other = others[0]
+    path = var.location.path
+    used = (
+        f"{other.key} ({Location(path=path, line=other.line)})"
+        if other.key
+        else f"the item at {Location(path=path, line=other.line)}"
+    )
+    anchor = Location(path=path, line=scalar.line)
+    if slot.alias is not None:
+        what = f"{var.name} is the alias *{name} of the anchor &{name} at {anchor}"
+        fix = f"write {var.name}'s own value there instead of the alias"
+    else:
+        what = f"{var.name}'s value is the anchor &{name}"
+        fix = f"write the other use's own value instead of *{name}"
+    msg = (
+        f"{var.location}: {what}, which {used} also uses: bump cannot change one without "
+        f"the other; {fix}"
+    )
+    raise ConfigError(msg)
 
 
 def plan_bump(
     config: CIConfig, new: str, *, daily: bool = False, force: bool = False
 ) -> list[FileEdit]:
     """The edits that set the (daily) commit to ``new`` in every file that defines it
-    otherwise; empty when every file already has it."""
+    otherwise; empty when every file already has it. A ConfigError (file:line, the form, how
+    to rewrite it) for a value that cannot be edited in place."""
     validate_ref(new)
     names = DAILY_NAMES if daily else ("BUILD_COMMIT",)
     if not force:
@@ -126,11 +265,9 @@ def plan_bump(
     for path, found in by_file.items():
         targets = list(found.values())
         text = read_config_text(path)
-        lines = _lines(text)
-        for var in targets:
-            index = var.location.line - 1
-            lines[index] = _edit_line(lines[index], var, new)
-        new_text = "".join(lines)
+        written = slots(separating_tabs(text, where=str(path)))
+        spans = {_edit_for(text, written, var, new, names) for var in targets}
+        new_text = _applied(text, spans, path)
         if new_text == text:  # already the value, written as it should be
             continue
         # read as the round trip reads it (a computed GitHub matrix stays unexpanded)
@@ -142,7 +279,7 @@ def plan_bump(
                 relative=_relative(path, config.root),
                 old_text=text,
                 new_text=new_text,
-                lines=tuple(sorted({v.location.line for v in targets})),
+                lines=tuple(sorted({text.count("\n", 0, start) + 1 for start, _, _ in spans})),
                 mode=path.stat().st_mode & 0o777,
             )
         )
@@ -150,6 +287,18 @@ def plan_bump(
         msg = f"no CI file defines {' or '.join(names)}; nothing to bump"
         raise LintError(msg)
     return edits
+
+
+def _applied(text: str, spans: set[Edit], path: Path) -> str:
+    """``text`` with the edits made, last first (positions before an edit stay valid)."""
+    ordered = sorted(spans, reverse=True)
+    for (start, _, _), (_, end, _) in itertools.pairwise(ordered):
+        if end > start:  # two definitions written in one place, edited two ways
+            msg = f"{path}: two values to bump overlap at offset {start}; edit them by hand"
+            raise ConfigError(msg)
+    for start, end, replacement in ordered:
+        text = text[:start] + replacement + text[end:]
+    return text
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -188,20 +337,23 @@ def _check_round_trip(
         probe.parent.mkdir(parents=True)
         probe.write_bytes(new_text.encode("utf-8"))
         after = _values(probe, templates=path.parent)
+    # A block scalar (``|``) keeps its line break after the new text as after the old one.
+    got = [(n, v.strip() if n in names and v is not None else v) for n, v in after]
     expected = [(n, new if n in names else v) for n, v in before]
-    if after != expected:
-        msg = f"{path}: editing the value in place would change other values; edit it by hand"
+    if got != expected:
+        changed = next(
+            (
+                f"{n} ({shown(v or '')} → {shown(w or '')})"
+                for (n, v), (_, w) in zip(expected, got, strict=False)
+                if v != w
+            ),
+            "the number of values",
+        )
+        msg = (
+            f"{path}: editing the value in place would change {changed}; nothing was changed "
+            "(edit it by hand)"
+        )
         raise ConfigError(msg)
-
-
-def _lines(text: str) -> list[str]:
-    r"""Lines as YAML counts them (split after ``\n`` only), each with its own line ending,
-    so a CRLF file keeps CRLF on every line it does not change and on the one it does.
-
-    >>> _lines("a: 1\r\nb: 2\x0c\n")
-    ['a: 1\r\n', 'b: 2\x0c\n']
-    """
-    return re.findall(r"[^\n]*\n|[^\n]+", text)
 
 
 def _current(path: Path) -> bytes | None:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from numpy_wheels.cifiles.readers import rendered
 from numpy_wheels.cifiles.records import (
     DAILY_NAMES,
     CIConfig,
@@ -21,6 +20,7 @@ from numpy_wheels.cifiles.records import (
     is_valid_ref,
     shown,
 )
+from numpy_wheels.cifiles.scalars import changes_text
 
 Kind: TypeAlias = Literal[
     "disagree",
@@ -168,23 +168,24 @@ def _python_agreement(config: CIConfig) -> Finding | None:
 
 
 def _yaml_type_finding(var: EnvVar) -> Finding | None:
-    """A plain value YAML 1.1 or 1.2 reads as a number/bool/null where a string is meant."""
+    """A value YAML 1.1 or 1.2 reads as a number/bool/null/date where a string is meant: a
+    plain scalar (``scalars.describe`` says which version reads what), or any scalar whose
+    explicit tag (``!!float``) says so."""
     if var.yaml_type is None or var.name is None or var.value is None:
         return None
-    changed = rendered(var.value)
-    if var.name not in STRING_NAMES and var.name not in READ_NAMES and changed is None:
-        return None  # e.g. PYTHON_ARCH: 32: every loader gives back the same text
+    string = var.name in READ_NAMES or var.name in STRING_NAMES
+    if var.yaml_tag is None and not string and not changes_text(var.value):
+        return None  # e.g. PYTHON_ARCH: 64: every loader gives back the same text
     where = var.typed_at or var.location
-    giving = f", giving back {changed!r}" if changed is not None else ""
-    fix = (
-        f"quote the matrix value at {where}: '{var.value}'"
-        if var.typed_at is not None
-        else f'quote it: {var.name}: "{var.value}"'
-    )
+    if var.yaml_tag is not None:
+        fix = f'write it without the tag (or as !!str): {var.name}: "{var.value}"'
+    elif var.typed_at is not None:
+        fix = f"quote the matrix value at {where}: '{var.value}'"
+    else:
+        fix = f'quote it: {var.name}: "{var.value}"'
     return Finding(
         kind="yaml-type",
-        message=f"{var.name}: {var.value} is read as {var.yaml_type}{giving}, not as the "
-        f"string written; {fix}",
+        message=f"{var.name}: {var.value} is not read as the text written: {var.yaml_type}; {fix}",
         locations=(where,),
         subject=var.name,
     )

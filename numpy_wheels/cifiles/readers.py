@@ -3,10 +3,10 @@
 Shapes accepted are listed in records.py; each value keeps the file and line it came from.
 
 Values are the text the author wrote, never a number re-rendered: the YAML is loaded with a
-constructor that keeps every plain scalar as its text (``680841e1`` stays ``680841e1``, not the
+constructor that keeps every scalar as its text (``680841e1`` stays ``680841e1``, not the
 float ``6808410.0``; ``3.10`` stays ``3.10``, not ``3.1``), and notes what YAML 1.1 (Travis's
-Ruby, AppVeyor) or YAML 1.2 (GitHub Actions, ruamel) would read it as, so ``lint`` can ask for
-quotes.
+Ruby) or YAML 1.2 (GitHub Actions) would read a plain one as (``scalars.describe``), or the
+type an explicit tag gives (``!!str`` a string), so ``lint`` can ask for quotes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from numpy_wheels.cifiles.records import (
     CIConfig,
@@ -30,6 +30,8 @@ from numpy_wheels.cifiles.records import (
     Provider,
     split_assignments,
 )
+from numpy_wheels.cifiles.scalars import describe, tagged
+from numpy_wheels.cifiles.spans import separating_tabs
 from numpy_wheels.errors import ConfigError
 from numpy_wheels.files import not_a_file, read_config_text
 
@@ -48,85 +50,26 @@ def _line(node: Any, key: Any, fallback: int) -> int:
 class Text(str):
     """A plain YAML scalar as written, with what a YAML loader would have made of it.
 
-    ``yaml_type``: e.g. ``"float in YAML 1.1 and 1.2"``, or None when every loader reads a
-    string; ``line``: 1-based line of the scalar.
+    ``yaml_type``: what YAML 1.1/1.2 read instead of the string (``scalars.describe``), or None
+    when every loader reads a string; ``line``: 1-based line of the scalar.
     """
 
     yaml_type: str | None = None
+    tag: str | None = None  # an explicit tag as written (``!!float``)
     line: int = 0
-
-
-_YAML_VERSIONS: Final = ((1, 1), (1, 2))
-_TYPE_NAMES: Final = {"int": "an integer", "float": "a float", "bool": "a boolean"}
-
-
-@functools.cache
-def implicit_type(text: str) -> str | None:
-    """What YAML 1.1 / 1.2 read an unquoted scalar as, when not a string.
-
-    >>> implicit_type("680841e1")
-    'a float in YAML 1.1 and 1.2'
-    >>> implicit_type("yes")
-    'a boolean in YAML 1.1'
-    >>> implicit_type("v2.4.6") is None
-    True
-    """
-    from ruamel.yaml.nodes import ScalarNode
-    from ruamel.yaml.resolver import VersionedResolver
-
-    kinds: dict[str, list[str]] = {}
-    for version in _YAML_VERSIONS:
-        tag = VersionedResolver(version=version).resolve(ScalarNode, text, (True, False))
-        kind = str(getattr(tag, "value", tag)).rsplit(":", 1)[-1]
-        if kind != "str":
-            kinds.setdefault(kind, []).append(f"{version[0]}.{version[1]}")
-    if not kinds:
-        return None
-    return "; ".join(
-        f"{_TYPE_NAMES.get(kind, kind)} in YAML {' and '.join(versions)}"
-        for kind, versions in kinds.items()
-    )
-
-
-@functools.cache
-def rendered(text: str) -> str | None:
-    """The text a YAML 1.1 or 1.2 loader turns an unquoted scalar into, when it differs.
-
-    >>> rendered("3.10")
-    '3.1'
-    >>> rendered("0123456")  # YAML 1.1: an octal number
-    '42798'
-    >>> rendered("1.5") is None
-    True
-    """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    for version in _YAML_VERSIONS:
-        yaml = YAML(typ="safe", pure=True)
-        yaml.version = version
-        try:
-            with warnings.catch_warnings():  # ruamel warns about YAML 1.1 floats like 1e3
-                warnings.simplefilter("ignore")
-                value = yaml.load(f"k: {text}\n")["k"]
-        except (YAMLError, TypeError, KeyError):
-            continue
-        if value is None:
-            out = ""
-        elif isinstance(value, bool):
-            out = "true" if value else "false"
-        else:
-            out = str(value)
-        if out != text:
-            return out
-    return None
 
 
 def _construct_text(constructor: Any, node: Any) -> Text:
     del constructor
-    text = Text(node.value)
-    if node.style is None:
-        text.yaml_type = implicit_type(node.value) if node.value else None
+    # ruamel's round-trip parser marks where a folded (``>``) scalar was folded with "\a";
+    # its own constructor removes them, so must this one (they are no part of the value).
+    text = Text(node.value.replace("\a", "") if node.style == ">" else node.value)
+    handle = getattr(node.ctag, "handle", None)
+    if handle is not None:  # an explicit tag (``!!str 680841e1``) decides the type
+        text.yaml_type = tagged(f"{handle}{node.ctag.suffix}", node.value)
+        text.tag = f"{handle}{node.ctag.suffix}"
+    elif node.style is None:
+        text.yaml_type = describe(node.value) if node.value else None
     text.line = node.start_mark.line + 1
     return text
 
@@ -194,6 +137,7 @@ def _mapping_env(node: Any, path: Path, fallback: int, what: str = "env") -> lis
                     form="mapping",
                     location=loc,
                     yaml_type=_typed(value),
+                    yaml_tag=getattr(value, "tag", None),
                 )
             )
     return out
@@ -403,6 +347,7 @@ def _azure_variables(node: Any, path: Path, line: int, scope: _Scope | None = No
                             form="mapping",
                             location=Location(path=path, line=_line(node, i, line)),
                             yaml_type=_typed(value),
+                            yaml_tag=getattr(value, "tag", None),
                         ),
                         params,
                         scope,
@@ -424,7 +369,10 @@ def _substituted(var: EnvVar, params: Mapping[str, Any], scope: _Scope | None) -
     if _typed(value) and var.yaml_type is None:
         line = getattr(value, "line", 0) or 1
         out = dataclasses.replace(
-            out, yaml_type=_typed(value), typed_at=Location(path=scope.caller, line=line)
+            out,
+            yaml_type=_typed(value),
+            typed_at=Location(path=scope.caller, line=line),
+            yaml_tag=getattr(value, "tag", None),
         )
     return out
 
@@ -761,20 +709,26 @@ def _as_written() -> type:
 
 def _load_yaml(path: Path) -> Any:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.error import ReusedAnchorWarning, YAMLError
 
     text = read_config_text(path)
     if _nesting(text) > MAX_YAML_DEPTH:
         msg = f"{path}: nested deeper than {MAX_YAML_DEPTH} levels"
         raise ConfigError(msg)
     try:
+        text = separating_tabs(text, where=str(path))
         yaml = YAML(typ="rt", pure=True)
         yaml.Constructor = _as_written()
-        data = yaml.load(text)
+        with warnings.catch_warnings():
+            # An anchor defined again is valid YAML (the alias takes the latest definition).
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            data = yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "'\\t'" in problem:  # ruamel names the character as an escape: '\t'
+            problem += " (a tab where YAML needs spaces: indentation is spaces only)"
         msg = f"{where}: not valid YAML: {problem}"
         raise ConfigError(msg) from None
     except RecursionError:

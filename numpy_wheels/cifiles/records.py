@@ -76,12 +76,14 @@ class EnvVar:
     form: Form
     location: Location
     problem: str | None = None  # e.g. an unbalanced quote found while parsing the item
-    # What a YAML 1.1/1.2 loader reads this plain (unquoted) value as when it is not a string,
-    # e.g. "float in YAML 1.1 and 1.2"; ``typed_at`` is where that scalar is written (the
-    # matrix entry when the value came through ``${{ matrix.X }}``). The value itself is always
-    # the text as written.
+    # What a YAML 1.1/1.2 loader reads this value as when it is not a string, e.g. "YAML 1.1
+    # and 1.2 read the float 1.1" (scalars.describe); ``typed_at`` is where that scalar is
+    # written (the matrix entry when the value came through ``${{ matrix.X }}``); ``yaml_tag``
+    # the explicit tag written before it (``!!float``), which quoting does not undo. The value
+    # itself is always the text as written.
     yaml_type: str | None = None
     typed_at: Location | None = None
+    yaml_tag: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

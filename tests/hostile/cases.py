@@ -659,8 +659,32 @@ case("bump/daily", 4, OK, lambda sb: root(sb, "bump", "main2", "--daily"), owns=
 case(
     "bump/value-in-folded-string",
     4,
-    CONFIG,
+    OK,
     travis("env:\n  global:\n    - >-\n      BUILD_COMMIT=v1\n      X=1\n", "bump", "v2"),
+    owns=("repo/.travis.yml",),
+    expect="+      BUILD_COMMIT=v2",
+)
+case(
+    "bump/value-in-literal-block",
+    4,
+    OK,
+    ci_file(
+        "appveyor.yml", "environment:\n  global:\n    BUILD_COMMIT: |\n      v1\n", "bump", "v2"
+    ),
+    owns=("repo/appveyor.yml",),
+    expect="+      v2",
+)
+case(
+    "bump/alias-of-another-value",
+    4,
+    CONFIG,
+    ci_file(
+        "appveyor.yml",
+        "environment:\n  global:\n    OTHER: &c v1\n    BUILD_COMMIT: *c\n",
+        "bump",
+        "v2",
+    ),
+    expect="appveyor.yml:4: BUILD_COMMIT is the alias *c of the anchor &c at",
 )
 
 

@@ -12,7 +12,7 @@ from numpy_wheels.__main__ import main
 from numpy_wheels.cifiles.bump import apply, plan_bump, validate_ref
 from numpy_wheels.cifiles.commit import resolve_commit
 from numpy_wheels.cifiles.readers import read_config
-from numpy_wheels.errors import LintError, UsageError
+from numpy_wheels.errors import ConfigError, LintError, UsageError
 
 FIXTURES = ["travis2018", "travis2021", "travisrows", "appveyor", "azure", "github", "this-repo"]
 
@@ -151,3 +151,105 @@ def test_dry_run_plan_writes_nothing(data_copy: Callable[[str], Path]) -> None:
 def test_invalid_refs(ref: str) -> None:
     with pytest.raises(UsageError):
         validate_ref(ref)
+
+
+# -- every YAML form a value can be written in (issue 12 tryout) -------------------------------
+
+APPVEYOR_AT = "environment:\n  global:\n    {}\n    PYTHON_ARCH: 64  # kept\n"
+TRAVIS_AT = "env:\n  global:\n    {}\n    - Z=1  # kept\n"
+# (form, file, what is written, what bump v2.4.7 writes instead)
+FORMS = [
+    ("anchored", APPVEYOR_AT, 'BUILD_COMMIT: &commit "abc"', 'BUILD_COMMIT: &commit "v2.4.7"'),
+    ("tagged", APPVEYOR_AT, "BUILD_COMMIT: !!str 680841e1", "BUILD_COMMIT: !!str v2.4.7"),
+    (
+        "folded",
+        APPVEYOR_AT,
+        "BUILD_COMMIT: >-  # c\n      abc",
+        "BUILD_COMMIT: >-  # c\n      v2.4.7",
+    ),
+    ("literal", APPVEYOR_AT, "BUILD_COMMIT: |\n      abc", "BUILD_COMMIT: |\n      v2.4.7"),
+    ("quoted-lines", APPVEYOR_AT, 'BUILD_COMMIT: "ab\n      c"', 'BUILD_COMMIT: "v2.4.7"'),
+    ("plain-lines", APPVEYOR_AT, "BUILD_COMMIT: ab\n      c", "BUILD_COMMIT: v2.4.7"),
+    ("single-quoted", APPVEYOR_AT, "BUILD_COMMIT: 'abc'", "BUILD_COMMIT: 'v2.4.7'"),
+    ("empty", APPVEYOR_AT, "BUILD_COMMIT:", "BUILD_COMMIT: v2.4.7"),
+    (
+        "alias-of-bumped-values",
+        "environment:\n  global:\n    {}\n  matrix:\n    - BUILD_COMMIT: *c\n",
+        "BUILD_COMMIT: &c abc",
+        "BUILD_COMMIT: &c v2.4.7",
+    ),
+    (
+        "travis-anchored",
+        TRAVIS_AT,
+        "- &c BUILD_COMMIT=abc\n    - *c",
+        "- &c BUILD_COMMIT=v2.4.7\n    - *c",
+    ),
+    ("travis-tagged", TRAVIS_AT, "- !!str BUILD_COMMIT=abc", "- !!str BUILD_COMMIT=v2.4.7"),
+    (
+        "travis-folded",
+        TRAVIS_AT,
+        "- >-\n      X=1\n      BUILD_COMMIT=abc\n      Y=2",
+        "- >-\n      X=1\n      BUILD_COMMIT=v2.4.7\n      Y=2",
+    ),
+    (
+        "travis-literal",
+        TRAVIS_AT,
+        "- |\n      BUILD_COMMIT=abc X=1",
+        "- |\n      BUILD_COMMIT=v2.4.7 X=1",
+    ),
+    (
+        "travis-quoted-lines",
+        TRAVIS_AT,
+        "- \"X=2\n      BUILD_COMMIT='abc' Y=3\"",
+        "- \"X=2\n      BUILD_COMMIT='v2.4.7' Y=3\"",
+    ),
+]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize(("form", "layout", "written", "bumped"), FORMS, ids=[f[0] for f in FORMS])
+def test_bump_edits_the_value_in_every_yaml_form(
+    tmp_path: Path, form: str, layout: str, written: str, bumped: str, eol: str
+) -> None:
+    """Only the value changes — the anchor, the tag, the block style and its header comment,
+    the quotes, CRLF and every other byte stay."""
+    name = ".travis.yml" if form.startswith("travis") else "appveyor.yml"
+    path = tmp_path / name
+    path.write_bytes(layout.format(written).replace("\n", eol).encode())
+    apply(plan_bump(read_config(tmp_path), "v2.4.7", force=True))
+    assert path.read_bytes() == layout.format(bumped).replace("\n", eol).encode()
+    assert resolve_commit(read_config(tmp_path), {}).commit == "v2.4.7"
+
+
+REFUSED = [
+    (
+        "alias-of-another-value",
+        "    OTHER: &c abc\n    BUILD_COMMIT: *c\n",
+        r"appveyor.yml:4: BUILD_COMMIT is the alias \*c of the anchor &c at \S*appveyor.yml:3, "
+        r"which OTHER \(\S*appveyor.yml:3\) also uses",
+    ),
+    (
+        "anchor-used-elsewhere",
+        "    BUILD_COMMIT: &c abc\n    OTHER: *c\n",
+        r"appveyor.yml:3: BUILD_COMMIT's value is the anchor &c, which OTHER "
+        r"\(\S*appveyor.yml:4\) also uses",
+    ),
+    (
+        "float-tag",
+        "    BUILD_COMMIT: !!float 1.5\n",
+        r"appveyor.yml:3: BUILD_COMMIT has the tag !!float, .* write it without the tag "
+        r'\(BUILD_COMMIT: "1.5"\)',
+    ),
+]
+
+
+@pytest.mark.parametrize(("form", "body", "message"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_a_form_bump_cannot_edit_alone_is_refused_naming_file_line(
+    tmp_path: Path, form: str, body: str, message: str
+) -> None:
+    del form
+    path = tmp_path / "appveyor.yml"
+    path.write_text("environment:\n  global:\n" + body)
+    with pytest.raises(ConfigError, match=message) as info:
+        plan_bump(read_config(tmp_path), "v2.4.7", force=True)
+    assert "\n" not in str(info.value)

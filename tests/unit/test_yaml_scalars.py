@@ -100,7 +100,7 @@ def test_python_versions_in_a_github_matrix_and_appveyor(tmp_path: Path) -> None
     # The matrix value is named where it is written (line 8), once for all jobs using it.
     assert places == [".github/workflows/wheels.yml:8", "appveyor.yml:6"]
     matrix = next(f for f in findings if "wheels.yml" in str(f.locations[0]))
-    assert "giving back '3.1'" in matrix.message
+    assert "YAML 1.1 and 1.2 read the float 3.1;" in matrix.message
     assert "quote the matrix value at " in matrix.message
     assert "wheels.yml:8: '3.10'" in matrix.message
 
@@ -143,3 +143,49 @@ def test_a_numeric_commit_that_disagrees_is_named_as_written(tmp_path: Path) -> 
     (root / ".travis.yml").write_text(TRAVIS.format(commit="680841e2"))
     with pytest.raises(LintError, match="BUILD_COMMIT='680841e1'"):
         resolve_commit(read_config(root), {})
+
+
+@pytest.mark.parametrize(
+    ("written", "flagged"),
+    [
+        ("!!str 680841e1", None),  # an explicit !!str tag makes it a string: nothing to quote
+        ("!!str 0123456", None),
+        ("!!float 680841e1", "its tag !!float makes every YAML version read a float"),
+        ('!!int "123"', "its tag !!int makes every YAML version read an int"),
+    ],
+)
+def test_explicit_tags_decide_the_type(tmp_path: Path, written: str, flagged: str | None) -> None:
+    (tmp_path / "appveyor.yml").write_text(
+        f"environment:\n  global:\n    BUILD_COMMIT: {written}\n"
+    )
+    findings = [f for f in lint(read_config(tmp_path)) if f.kind == "yaml-type"]
+    if flagged is None:
+        assert findings == []
+    else:
+        (finding,) = findings
+        assert flagged in finding.message
+        assert "write it without the tag (or as !!str)" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        # YAML 1.1 floats need a dot (and an exponent a sign): these are 1.1 strings.
+        ("680841e1", "YAML 1.2 reads the float 6808410.0 (YAML 1.1 reads the string)"),
+        ("1e5", "YAML 1.2 reads the float 100000.0 (YAML 1.1 reads the string)"),
+        ("0123456", "YAML 1.1 reads the integer 42798 (octal), YAML 1.2 the integer 123456"),
+        ("1.10", "YAML 1.1 and 1.2 read the float 1.1"),
+        ("yes", "YAML 1.1 reads the boolean true (YAML 1.2 reads the string)"),
+        ("0o17", "YAML 1.2 reads the integer 15 (octal) (YAML 1.1 reads the string)"),
+        ("1:20", "YAML 1.1 reads the integer 80 (base 60) (YAML 1.2 reads the string)"),
+        ("~", "YAML 1.1 and 1.2 read null (no value)"),
+    ],
+)
+def test_the_message_says_which_yaml_version_reads_what(
+    tmp_path: Path, written: str, said: str
+) -> None:
+    (tmp_path / "appveyor.yml").write_text(
+        f"environment:\n  global:\n    BUILD_COMMIT: {written}\n"
+    )
+    (finding,) = [f for f in lint(read_config(tmp_path)) if f.kind == "yaml-type"]
+    assert f"BUILD_COMMIT: {written} is not read as the text written: {said};" in finding.message
