@@ -85,7 +85,7 @@ def _hook_findings(root: Path, config: CIConfig, env: Mapping[str, str]) -> list
 
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from numpy_wheels.cifiles.checks import lint
+    from numpy_wheels.cifiles.checks import hints, lint
     from numpy_wheels.cifiles.jobs import coverage, share_findings
     from numpy_wheels.config.build import read_ci_files, read_project_config, resolve_shares
 
@@ -124,13 +124,22 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         log.error(f"{message} [portability]")
     if errors or untested:
         msg = f"{len(errors) + len(untested)} problem(s) in {len(config.files)} CI file(s)"
-        raise LintError(msg)
+        # each kind of finding its own advice, once (a quoting problem is not fixed by bump)
+        advice = [h for h in (hints(errors), PORTABILITY_HINT if untested else "") if h]
+        raise LintError(msg, hint="\nhint: ".join(advice))
     if not args.json:
+        count = len(config.files)
         log.write(
-            f"{len(config.files)} CI files agree: "
+            f"{count} CI file{' agrees' if count == 1 else 's agree'}: "
             + ", ".join(str(f.path.relative_to(config.root)) for f in config.files)
         )
     return 0
+
+
+PORTABILITY_HINT = (
+    "Name a test image for each Linux platform (DOCKER_TEST_IMAGE, or "
+    "[tool.numpy-wheels.test-images] in pyproject.toml)."
+)
 
 
 def _untested_platforms(root: Path, config: Any, env: Mapping[str, str]) -> list[str]:

@@ -285,7 +285,7 @@ def plan_bump(
         )
     if not defined:
         msg = f"no CI file defines {' or '.join(names)}; nothing to bump"
-        raise LintError(msg)
+        raise LintError(msg, hint=f"Set {names[0]} in a CI file's global environment first.")
     return edits
 
 

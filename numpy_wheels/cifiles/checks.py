@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
@@ -36,6 +37,7 @@ Kind: TypeAlias = Literal[
     "not-honoured",
     "coverage",
     "sourced-helpers",
+    "stray-character",
 ]
 Severity: TypeAlias = Literal["error", "warning"]
 
@@ -91,6 +93,33 @@ _REFERENCE = re.compile(r"^\s*(\$\{\{.*\}\}|\$\(.*\)|\$\{?[A-Za-z_][A-Za-z0-9_]*
 _UNEXPANDED = re.compile(r"\$\{\{.*?\}\}|\$\([A-Za-z_][A-Za-z0-9_.]*\)")
 
 
+#: What to do about each kind of finding (the error's hint; lint prints each kind's once).
+HINTS: Mapping[Kind, str] = {
+    "disagree": "Set the same value in every CI file that sets it.",
+    "double-equals": "Write the assignment with one '=': NAME=value.",
+    "unbalanced-quote": "Close the quote, or remove it.",
+    "not-assignment": "A Travis env item is NAME=value assignments separated by spaces.",
+    "unexpanded": "Write the literal value: this tool does not expand CI expressions.",
+    "plain-credential": "Move it into the CI service's encrypted variables (secure:/secrets) "
+    "and revoke the one written here.",
+    "unknown-name": "Correct the variable's name (README: the variables this tool reads).",
+    "missing": "Set BUILD_COMMIT (a tag, branch or commit hash) in a CI file's global environment.",
+    "bad-ref": "Write a tag, branch or commit hash; `python -m numpy_wheels bump REF` writes "
+    "it in every CI file.",
+    "yaml-type": "Write the value as the message says, so every YAML version reads the text "
+    "written.",
+    "not-honoured": "Remove the variable, or do what it did in config.sh.",
+    "coverage": "Make each CI file build exactly its share of the wheels ([tool.numpy-wheels.ci] "
+    "in pyproject.toml; `python -m numpy_wheels matrix --ci NAME` lists a share).",
+    "sourced-helpers": "Define the helpers named in the hook file itself to override the "
+    "tool's own.",
+    "stray-character": "Delete the character named (an invisible one: most editors do not "
+    "show it).",
+}
+#: The hint of a disagreement on the commit: bump rewrites it in every file at once.
+BUMP_HINT = "Make the CI files agree (`python -m numpy_wheels bump REF` edits all of them)."
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Finding:
     kind: Kind
@@ -102,6 +131,19 @@ class Finding:
     def __str__(self) -> str:
         where = " vs ".join(str(loc) for loc in self.locations)
         return f"{where}: {self.message}"
+
+    @property
+    def hint(self) -> str:
+        """What to do about it: the kind's own advice (bump only for the commit)."""
+        if self.kind == "disagree" and self.subject in ("BUILD_COMMIT", *DAILY_NAMES):
+            return BUMP_HINT
+        return HINTS[self.kind]
+
+
+def hints(findings: Iterable[Finding]) -> str:
+    """The distinct hints of ``findings`` in the order first met, joined so that ``main``
+    prints each on its own ``hint:`` line."""
+    return "\nhint: ".join(dict.fromkeys(f.hint for f in findings))
 
 
 def definitions(config: CIConfig, names: Iterable[str]) -> list[EnvVar]:
@@ -200,6 +242,9 @@ def value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
     if var.name is None or var.value is None:
         return
     yield from _written_findings(var.name, var.value, (var.location,))
+    stray = _stray_character(var.name, var.value)
+    if stray is not None:
+        yield Finding(kind="stray-character", message=stray, locations=(var.location,))
     typed = _yaml_type_finding(var)
     if typed is not None:
         yield typed
@@ -237,6 +282,35 @@ def _written_findings(name: str, value: str, loc: tuple[Location, ...]) -> Itera
             "hash: letters, digits, ._/+-)",
             locations=loc,
         )
+
+
+def _stray_character(name: str, value: str) -> str | None:
+    r"""A character in ``value`` no author means: an invisible one (a non-breaking space, a
+    zero-width space, a BOM), a line break ending it (a ``|`` block scalar keeps the last one),
+    or a ``|`` ending a value the tool reads (a shell pipe in a Travis string). The value of a
+    credential is never shown, only the character.
+
+    >>> print(_stray_character("BUILD_COMMIT", "v2.4.6\u00a0"))
+    BUILD_COMMIT: its value 'v2.4.6\xa0' has U+00A0 (NO-BREAK SPACE) at position 7 of 7
+    >>> _stray_character("BUILD_COMMIT", "v2.4.6") is None
+    True
+    """
+    its = "its value" if _CREDENTIAL.search(name) else f"its value {shown(value)}"
+    for index, char in enumerate(value):
+        if char in " \t\n\r" or not (char.isspace() or unicodedata.category(char) == "Cf"):
+            continue
+        what = unicodedata.name(char, "a control character")
+        return (
+            f"{name}: {its} has U+{ord(char):04X} ({what}) at position {index + 1} of {len(value)}"
+        )
+    if value.endswith(("\n", "\r")):
+        return (
+            f"{name}: {its} ends with a line break (a `|` block scalar keeps the last one: "
+            "write `|-`, or the value on the key's line)"
+        )
+    if name in READ_NAMES and name not in ("BUILD_COMMIT", *DAILY_NAMES) and value.endswith("|"):
+        return f"{name}: {its} ends with '|' (a shell pipe in a Travis string)"
+    return None
 
 
 def _name_findings(var: EnvVar, name: str, value: str, known: frozenset[str]) -> Iterable[Finding]:
@@ -332,19 +406,43 @@ GLOBAL_DEFAULTS = (
 
 
 def _globals_agreement(config: CIConfig) -> Iterable[Finding]:
+    """CI files that give a global different values, or where one building file sets it and
+    another does not (absent counts as disagreeing: that file's jobs run without it)."""
+    building = [f for f in config.files if any(v.name == "BUILD_COMMIT" for v in f.definitions())]
     for name in GLOBAL_DEFAULTS:
         defs = [
             v for f in config.files if (v := f.get_global(name)) is not None and v.value is not None
         ]
-        if len({v.value for v in defs}) <= 1:
+        if not defs:
             continue
-        listing = "; ".join(f"{v.location} says {v.value!r}" for v in defs)
-        error = name in ("REPO_DIR", "REPO_URL")
-        yield Finding(
-            kind="disagree",
-            message=f"CI files disagree on the global {name}: {listing}"
-            + ("" if error else f"; a local run uses {defs[0].value!r} ({defs[0].location})"),
-            locations=tuple(v.location for v in defs),
-            subject=name,
-            severity="error" if error else "warning",
-        )
+        if len({v.value for v in defs}) > 1:
+            listing = "; ".join(f"{v.location} says {v.value!r}" for v in defs)
+            error = name in ("REPO_DIR", "REPO_URL")
+            yield Finding(
+                kind="disagree",
+                message=f"CI files disagree on the global {name}: {listing}"
+                + ("" if error else f"; a local run uses {defs[0].value!r} ({defs[0].location})"),
+                locations=tuple(v.location for v in defs),
+                subject=name,
+                severity="error" if error else "warning",
+            )
+            continue
+        without = [f for f in building if not any(v.name == name for v in f.definitions())]
+        if without:
+            yield Finding(
+                kind="disagree",
+                message=f"CI files disagree on the global {name}: set in "
+                + ", ".join(str(v.location) for v in defs)
+                + f" but not in {', '.join(_shown_path(f, config) for f in without)}, whose "
+                f"jobs run without it; a local run uses {defs[0].value!r}",
+                locations=tuple(v.location for v in defs),
+                subject=name,
+                severity="warning",
+            )
+
+
+def _shown_path(ci_file: CIFile, config: CIConfig) -> str:
+    try:
+        return ci_file.path.relative_to(config.root).as_posix()
+    except ValueError:
+        return str(ci_file.path)

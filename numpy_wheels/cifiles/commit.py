@@ -9,7 +9,13 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from numpy_wheels.ci import running_service, scheduled
-from numpy_wheels.cifiles.checks import READ_NAMES, agreement, definitions, value_findings
+from numpy_wheels.cifiles.checks import (
+    HINTS,
+    READ_NAMES,
+    agreement,
+    definitions,
+    value_findings,
+)
 from numpy_wheels.cifiles.records import DAILY_NAMES, CIConfig, EnvVar, Location
 from numpy_wheels.errors import LintError
 
@@ -59,20 +65,20 @@ def resolve_commit(config: CIConfig, env: Mapping[str, str]) -> ResolvedCommit:
     label = "the daily commit" if mode == "daily" else "BUILD_COMMIT"
     disagreement = agreement(config, names, label)
     if disagreement is not None:
-        raise LintError(str(disagreement.message))
+        raise LintError(str(disagreement.message), hint=disagreement.hint)
     defs = [v for v in definitions(config, names) if v.value is not None]
     if not defs:
         msg = f"{reason}, so this is a {mode} build, but no CI file sets {' or '.join(names)}"
-        raise LintError(msg)
+        raise LintError(msg, hint=HINTS["missing"])
     chosen = _primary(config, defs, env)
     assert chosen.value is not None
     assert chosen.name is not None
     for finding in value_findings(chosen, READ_NAMES):
         if finding.kind in ("double-equals", "unbalanced-quote", "unexpanded", "bad-ref"):
-            raise LintError(str(finding))
+            raise LintError(str(finding), hint=finding.hint)
     if not chosen.value.strip():
         msg = f"{chosen.location}: {chosen.name} is empty"
-        raise LintError(msg)
+        raise LintError(msg, hint=HINTS["bad-ref"])
     return ResolvedCommit(
         commit=chosen.value.strip(),
         mode=mode,

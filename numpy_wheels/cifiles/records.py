@@ -198,7 +198,7 @@ def _shell_words(text: str) -> tuple[list[str], str | None]:
         elif ch in "\"'":
             quote = ch
             in_token = True
-        elif ch.isspace():
+        elif ch in " \t\n":  # the shell's blanks: a no-break space is part of a word
             if in_token:
                 tokens.append("".join(buf))
                 buf, in_token = [], False

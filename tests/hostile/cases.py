@@ -446,6 +446,35 @@ case(
     env={"TRAVIS_EVENT_TYPE": "cron"},
 )
 case("values/build-commit-empty/commit", 3, LINT, build_commit('""', "commit"))
+case(
+    "values/build-commit-no-break-space/lint",
+    3,
+    LINT,
+    build_commit("v2.4.6\u00a0", "lint"),
+    expect="has U+00A0 (NO-BREAK SPACE)",
+    absent="Make the CI files agree",  # bump's hint: wrong for a stray character
+)
+case(
+    "values/build-commit-literal-block/lint",
+    3,
+    LINT,
+    ci_file("appveyor.yml", "environment:\n  global:\n    BUILD_COMMIT: |\n      v1\n", "lint"),
+    expect="appveyor.yml:3: BUILD_COMMIT: its value 'v1\\n' ends with a line break",
+)
+case(
+    "values/tab-after-colon/commit",
+    3,
+    OK,
+    ci_file("appveyor.yml", "environment:\n  global:\n    BUILD_COMMIT:\tv1\n", "commit"),
+    expect="v1",
+)
+case(
+    "values/tab-indentation/lint",
+    3,
+    CONFIG,
+    ci_file("appveyor.yml", "environment:\n  global:\n\tBUILD_COMMIT: v1\n", "lint"),
+    expect="appveyor.yml:3: not valid YAML",
+)
 
 for label, ref in (
     ("metachar", "v1;touch x"),

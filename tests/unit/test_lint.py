@@ -199,3 +199,105 @@ def test_this_repository_is_clean() -> None:
     config = read_ci_files(root, project)
     assert lint(config, check_pythons=False) == []
     assert coverage(config, shares) == []
+
+
+# -- each finding kind its own hint; stray characters; tabs; globals set in one file only ------
+
+
+def lint_cli(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from numpy_wheels.__main__ import main
+
+    capsys.readouterr()
+    code = main(["--root", str(root), "lint"], env={})
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ('BUILD_COMMIT: "v1"\n    MB_PYTHON_VERSION: 3.10', "so every YAML version reads"),
+        ('BUILD_COMMIT: "v1"\n    BUILD_COMIT: v1', "Correct the variable's name"),
+        ("BUILD_COMMIT: v1 v2", "Write a tag, branch or commit hash"),
+    ],
+)
+def test_each_finding_kind_has_its_own_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, hint: str
+) -> None:
+    """A quoting problem or a typo is not fixed by making the files agree with bump."""
+    (tmp_path / "appveyor.yml").write_text(f"environment:\n  global:\n    {line}\n")
+    code, output = lint_cli(tmp_path, capsys)
+    assert code == 4
+    hints = [h for h in output.splitlines() if h.startswith("hint: ")]
+    assert len(hints) == 1
+    assert hint in hints[0]
+    assert "Make the CI files agree" not in output
+
+
+def test_a_commit_disagreement_keeps_the_bump_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = lint_cli(repo(tmp_path, appveyor="v1.1"), capsys)
+    assert code == 4
+    assert "hint: Make the CI files agree (`python -m numpy_wheels bump REF`" in output
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("BUILD_COMMIT: v2.4.6\u00a0", "has U+00A0 (NO-BREAK SPACE) at position 7 of 7"),
+        ('BUILD_COMMIT: "v2.4.6\u200b"', "has U+200B (ZERO WIDTH SPACE) at position 7 of 7"),
+        ("BUILD_COMMIT: |\n      v2.4.6", "ends with a line break (a `|` block scalar keeps"),
+        (
+            "BUILD_COMMIT: v2.4.6\n    REPO_DIR: numpy|",
+            "REPO_DIR: its value 'numpy|' ends with '|'",
+        ),
+        ('BUILD_COMMIT: v1\n    API_TOKEN: "$X\u00a0"', "API_TOKEN: its value has U+00A0"),
+    ],
+)
+def test_stray_characters_are_flagged(tmp_path: Path, written: str, said: str) -> None:
+    (tmp_path / "appveyor.yml").write_text(f"environment:\n  global:\n    {written}\n")
+    found = [f for f in lint(read_config(tmp_path)) if f.kind == "stray-character"]
+    assert len(found) == 1
+    assert said in found[0].message
+    line = 4 if "REPO_DIR" in said or "API_TOKEN" in said else 3
+    assert str(found[0].locations[0]).endswith(f"appveyor.yml:{line}")
+    assert "$X" not in found[0].message  # a credential's value is never shown
+
+
+def test_stray_character_in_a_travis_string(tmp_path: Path) -> None:
+    (tmp_path / ".travis.yml").write_text("env:\n  global:\n    - BUILD_COMMIT=v2.4.6\u00a0\n")
+    (finding,) = [f for f in lint(read_config(tmp_path)) if f.kind == "stray-character"]
+    assert str(finding.locations[0]).endswith(".travis.yml:3")
+
+
+def test_a_tab_after_the_colon_is_read(tmp_path: Path) -> None:
+    """``key:<TAB>value`` is valid YAML (separation is spaces or tabs); ruamel refuses it."""
+    (tmp_path / "appveyor.yml").write_text("environment:\n  global:\n    BUILD_COMMIT:\tv1\n")
+    config = read_config(tmp_path)
+    assert resolve_commit(config, {}).commit == "v1"
+    assert lint(config) == []
+
+
+def test_a_tab_in_indentation_names_file_line(tmp_path: Path) -> None:
+    from numpy_wheels.errors import ConfigError
+
+    (tmp_path / "appveyor.yml").write_text("environment:\n  global:\n\tBUILD_COMMIT: v1\n")
+    with pytest.raises(ConfigError, match=r"appveyor\.yml:3: .*a tab where YAML needs spaces"):
+        read_config(tmp_path)
+
+
+def test_a_global_set_in_one_file_only_is_a_warning(tmp_path: Path) -> None:
+    root = repo(tmp_path, extra="")
+    travis = root / ".travis.yml"
+    travis.write_text(
+        travis.read_text().replace("global:\n", "global:\n    - REPO_URL=https://x/y\n")
+    )
+    (finding,) = lint(read_config(root))
+    assert (finding.kind, finding.subject, finding.severity) == ("disagree", "REPO_URL", "warning")
+    assert ".travis.yml:3 but not in appveyor.yml" in finding.message
+
+
+def test_one_ci_file_agrees(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "appveyor.yml").write_text("environment:\n  global:\n    BUILD_COMMIT: v1\n")
+    assert lint_cli(tmp_path, capsys) == (0, "1 CI file agrees: appveyor.yml\n")
