@@ -157,7 +157,8 @@ def _assignment_edit(text: str, scalar: Scalar, var: EnvVar, new: str) -> Edit |
 
 def _where_written(slots_: Sequence[Slot], var: EnvVar) -> Slot | None:
     """The slot a reader's definition came from: the key on its line, or the string (mapping
-    value or list item) on its line that assigns the name."""
+    value or list item) on its line that assigns the name. A key merged in (``<<: *defaults``)
+    is not on the definition's line: then the one key of that name written with that value."""
     line = var.location.line
     for slot in slots_:
         if slot.line != line:
@@ -166,7 +167,15 @@ def _where_written(slots_: Sequence[Slot], var: EnvVar) -> Slot | None:
             return slot
         if var.form == "string" and slot.scalar is not None and f"{var.name}=" in slot.scalar.value:
             return slot
-    return None
+    same = [
+        s
+        for s in slots_
+        if var.form == "mapping"
+        and s.key == var.name
+        and s.scalar is not None
+        and s.scalar.value == var.value
+    ]
+    return same[0] if len(same) == 1 else None
 
 
 def _edit_for(

@@ -179,6 +179,12 @@ FORMS = [
         "BUILD_COMMIT: &c v2.4.7",
     ),
     (
+        "merged-key",
+        "defaults: &d\n  {}\nenvironment:\n  global:\n    <<: *d\n    X: 1\n",
+        "BUILD_COMMIT: abc",
+        "BUILD_COMMIT: v2.4.7",
+    ),
+    (
         "travis-anchored",
         TRAVIS_AT,
         "- &c BUILD_COMMIT=abc\n    - *c",
