@@ -350,9 +350,10 @@ def _check_round_trip(
     got = [(n, v.strip() if n in names and v is not None else v) for n, v in after]
     expected = [(n, new if n in names else v) for n, v in before]
     if got != expected:
+        # the bumped value's texts are shown; another value's never (it may be a credential)
         changed = next(
             (
-                f"{n} ({shown(v or '')} → {shown(w or '')})"
+                f"{n} ({shown(v or '')} → {shown(w or '')})" if n in names else f"{n}'s value"
                 for (n, v), (_, w) in zip(expected, got, strict=False)
                 if v != w
             ),

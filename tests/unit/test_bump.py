@@ -259,3 +259,14 @@ def test_a_form_bump_cannot_edit_alone_is_refused_naming_file_line(
     with pytest.raises(ConfigError, match=message) as info:
         plan_bump(read_config(tmp_path), "v2.4.7", force=True)
     assert "\n" not in str(info.value)
+
+
+def test_an_edit_that_would_change_another_value_is_refused(tmp_path: Path) -> None:
+    """A Travis string shared through an alias with another variable: editing it would change
+    that one too. The round-trip check names it (and never shows its value)."""
+    path = tmp_path / ".travis.yml"
+    text = 'env:\n  global:\n    - &s "BUILD_COMMIT=v1"\n    - MY_TOKEN: *s\n'
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"would change MY_TOKEN's value; nothing was changed"):
+        plan_bump(read_config(tmp_path), "v2.4.7")
+    assert path.read_text() == text
