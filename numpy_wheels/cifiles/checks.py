@@ -20,6 +20,7 @@ from numpy_wheels.cifiles.records import (
     Location,
     is_valid_ref,
     shown,
+    shown_path,
 )
 from numpy_wheels.cifiles.scalars import changes_text
 
@@ -433,16 +434,9 @@ def _globals_agreement(config: CIConfig) -> Iterable[Finding]:
                 kind="disagree",
                 message=f"CI files disagree on the global {name}: set in "
                 + ", ".join(str(v.location) for v in defs)
-                + f" but not in {', '.join(_shown_path(f, config) for f in without)}, whose "
+                + f" but not in {', '.join(str(shown_path(f.path)) for f in without)}, whose "
                 f"jobs run without it; a local run uses {defs[0].value!r}",
                 locations=tuple(v.location for v in defs),
                 subject=name,
                 severity="warning",
             )
-
-
-def _shown_path(ci_file: CIFile, config: CIConfig) -> str:
-    try:
-        return ci_file.path.relative_to(config.root).as_posix()
-    except ValueError:
-        return str(ci_file.path)

@@ -61,10 +61,14 @@ class Location:
     line: int  # 1-based
 
     def __str__(self) -> str:
-        path = self.path
-        if path.is_absolute() and path.is_relative_to(Path.cwd()):
-            path = path.relative_to(Path.cwd())
-        return f"{path}:{self.line}"
+        return f"{shown_path(self.path)}:{self.line}"
+
+
+def shown_path(path: Path) -> Path:
+    """``path`` as messages name it: relative to the working directory when under it."""
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        return path.relative_to(Path.cwd())
+    return path
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
