@@ -194,6 +194,12 @@ def make_plan(build_id: BuildId, *, openblas: bool = True, project: str = "numpy
     when the project configuration asks for it (``openblas``), and numpy's own test and meson
     options only for numpy: a C extension that uses no BLAS gets a plain build, repair and
     its ``run_tests`` hook (issue 12, point 3)."""
+    if build_id.variant == "accelerate" and not openblas:
+        msg = (
+            f"{build_id.key}: the Accelerate variant is a BLAS choice, and the project "
+            "configuration asks for no BLAS (openblas = false)"
+        )
+        raise SelectionError(msg, hint="Build the identifier without +accelerate.")
     plan = _PLANNERS[build_id.platform.os](build_id)
     if not openblas:
         plan = _without_blas(plan)

@@ -165,3 +165,8 @@ def test_plan_command_reads_the_project_configuration(
     job = json.loads(capsys.readouterr().out)
     assert job["plan"]["blas_package"] is None
     assert job["plan"]["environment"] == {}  # was numpy's PKG_CONFIG_PATH={project}/.openblas
+
+
+def test_accelerate_is_no_choice_without_blas() -> None:
+    with pytest.raises(SelectionError, match="asks for no BLAS"):
+        make_plan(load_catalogue().find("cp313-macosx_arm64+accelerate"), openblas=False)
