@@ -4,6 +4,7 @@ tags them, pure wheels of an all-platform project (release/validate.py), on file
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
 import zipfile
 from pathlib import Path
@@ -141,4 +142,77 @@ def test_a_damaged_member_fails_its_crc(tmp_path: Path) -> None:
     raw[at] ^= 0x01
     path.write_bytes(bytes(raw))
     with pytest.raises(InvalidDistribution, match=f"{member}: CRC check failed"):
+        check_file(path)
+
+
+def deflated(path: Path) -> Path:
+    """The wheel rewritten with every member deflated (as real wheels are)."""
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_a_damaged_deflated_member_is_a_damaged_archive(tmp_path: Path) -> None:
+    """A deflated member whose compressed bytes are damaged: zlib's own error was not caught
+    (it is no BadZipFile) and escaped as an internal error instead of the refusal."""
+    member = "numpy/__init__.py"
+    path = deflated(
+        make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, payload=bytes(range(256)) * 64)
+    )
+    check_file(path)  # deflated and intact: valid
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    raw = bytearray(path.read_bytes())
+    raw[info.header_offset + 30 + len(member.encode()) + 12] ^= 0xFF  # inside the deflate stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InvalidDistribution, match=f"{member}: .*a damaged archive"):
+        check_file(path)
+
+
+_EOCD = struct.Struct("<4s4H2LH")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile.structCentralDir
+
+
+def with_central_entry_repeated(path: Path, member: str) -> None:
+    """The wheel's central directory with ``member``'s entry listed twice (both pointing at
+    the one local header): what a zip that hashes one big member N times looks like."""
+    raw = path.read_bytes()
+    sig, disk, cd_disk, count, total, size, offset, _ = _EOCD.unpack(raw[-_EOCD.size :])
+    central = raw[offset : offset + size]
+    at = 0
+    entry = b""
+    while not entry:
+        fields = _CENTRAL.unpack(central[at : at + _CENTRAL.size])
+        length = _CENTRAL.size + fields[12] + fields[13] + fields[14]
+        if central[at + _CENTRAL.size : at + _CENTRAL.size + fields[12]] == member.encode():
+            entry = central[at : at + length]
+        at += length
+    eocd = _EOCD.pack(sig, disk, cd_disk, count + 1, total + 1, size + len(entry), offset, 0)
+    path.write_bytes(raw[:offset] + central + entry + eocd)
+
+
+def test_two_directory_entries_for_one_member_are_refused(tmp_path: Path) -> None:
+    """Overlapping entries (CPython 3.12's zipfile refuses them, 3.11.7's does not): refused
+    before the member is hashed twice, whichever Python runs the release."""
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=4096)
+    with_central_entry_repeated(path, "numpy/blob.bin")
+    with pytest.raises(InvalidDistribution, match=r"numpy/blob\.bin: .*a damaged archive"):
+        check_file(path)
+
+
+def test_a_local_header_naming_another_member_is_refused(tmp_path: Path) -> None:
+    """The central directory and the local header disagree about a stored member's name (what
+    zipfile checks when it opens a member; the RECORD pass reads stored members itself)."""
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=4096)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("numpy/blob.bin")
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30
+    assert raw[start : start + 14] == b"numpy/blob.bin"
+    raw[start : start + 14] = b"numpy/blob.txt"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InvalidDistribution, match="its local header names another file"):
         check_file(path)
