@@ -31,17 +31,18 @@ def make_wheel(
     size: int = 0,
     metadata_version: str | None = None,
     members: dict[str, bytes] | None = None,
+    metadata: bytes | None = None,
 ) -> Path:
     """A wheel pip and ``twine check --strict`` accept: METADATA (with a description), WHEEL,
     RECORD; ``payload``/``size`` vary its bytes; ``metadata_version`` makes METADATA lie;
-    ``members`` adds files (listed in RECORD)."""
+    ``members`` adds files (listed in RECORD); ``metadata`` replaces METADATA."""
     directory.mkdir(parents=True, exist_ok=True)
     dist_info = f"{name}-{version}.dist-info"
     files = {
         f"{name}/__init__.py": b"VALUE = 1\n" + payload,
         f"{name}/blob.bin": bytes(size),
         **(members or {}),
-        f"{dist_info}/METADATA": _metadata(name, metadata_version or version),
+        f"{dist_info}/METADATA": metadata or _metadata(name, metadata_version or version),
         f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: "
         f"{'true' if tag.endswith('any') else 'false'}\nTag: {tag}\n".encode(),
     }

@@ -569,3 +569,38 @@ def test_a_wheel_whose_binary_overclaims_its_valid_name_is_refused_at_release(
     assert on_index(pypi) == {}
     report = json.loads((tmp_path / "dl" / "release-fooext-0.1.0.json").read_text())
     assert report["error"]["class"] == "ReleaseGateError"
+
+
+@pytest.mark.parametrize(
+    ("description", "why"),
+    [
+        # reStructuredText that does not render: twine's error names the line
+        (
+            "Description-Content-Type: text/x-rst\n\nA `broken inline literal\n",
+            "would not be rendered on PyPI",
+        ),
+        # no content type: only a warning, which --strict makes a failure
+        ("\nA description.\n", "`long_description_content_type` missing"),
+    ],
+)
+def test_a_description_twine_check_refuses_stops_the_release(
+    tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str], description: str, why: str
+) -> None:
+    """``twine check --strict`` (run in process, once per distinct METADATA) refuses the
+    wheels' METADATA: a ReleaseGateError naming twine's reason, nothing uploaded."""
+    repo = wheels_repo(tmp_path, "fooext")
+    house = tmp_path / "house"
+    files = built_set(house, "fooext", "0.1.0")
+    metadata = f"Metadata-Version: 2.1\nName: fooext\nVersion: 0.1.0\n{description}".encode()
+    for wheel in files[:-1]:
+        tag = wheel.name.removeprefix("fooext-0.1.0-").removesuffix(".whl")
+        make_wheel(house, tag=tag, metadata=metadata)
+    store = stage_local(tmp_path, repo, house, capsys)
+    argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
+            "-w", str(tmp_path / "dl")]  # fmt: skip
+    code, output = numpy_wheels(capsys, argv, twine_env())
+    assert code == ReleaseGateError.return_code, output
+    assert "twine check --strict fooext-0.1.0-" in output
+    assert why in output
+    assert "uploading" not in output
+    assert on_index(pypi) == {}
