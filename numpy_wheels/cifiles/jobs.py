@@ -77,6 +77,12 @@ _EXPANDED_BY_CI = re.compile(r"\$\{\{|\$\(|\$\{?[A-Za-z_]|%[A-Za-z_][A-Za-z0-9_]
 _CREDENTIAL = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|USERNAME")
 
 
+# multibuild's own placeholder for the architecture in DOCKER_IMAGE (``$plat``), replaced when
+# the image is chosen (config.build.container_image): not a variable of the CI service.
+_MB_PLACEHOLDER = re.compile(r"\$\{plat\}|\$plat(?![A-Za-z0-9_])")
+_SHELL_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
 def _left_out(var: EnvVar) -> str | None:
     """Why a CI file's definition is not part of a local run's environment (None: it is)."""
     if var.name is None or var.value is None:
@@ -85,9 +91,40 @@ def _left_out(var: EnvVar) -> str | None:
         return var.problem
     if _CREDENTIAL.search(var.name):
         return "a credential: the upload step only"
-    if _EXPANDED_BY_CI.search(var.value):
+    if _EXPANDED_BY_CI.search(_MB_PLACEHOLDER.sub("", var.value)):
         return "computed by the service at run time (empty on push/schedule)"
     return None
+
+
+def _expanded(var: EnvVar, known: Mapping[str, str], provider: str) -> EnvVar:
+    """``var`` as Travis exports it: through bash, in order, so ``$NAME``/``${NAME}`` of a
+    variable defined before it is that value (scipy-wheels:
+    ``DOCKER_IMAGE=quay.io/pypa/manylinux2014_${PLAT}``); multibuild's ``$plat`` stays for
+    the image choice, and an unknown reference stays (the definition is then left out)."""
+    if provider != "travis" or var.value is None or "$" not in var.value:
+        return var
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return match.group(0) if name == "plat" else known.get(name, match.group(0))
+
+    return dataclasses.replace(var, value=_SHELL_REFERENCE.sub(value_of, var.value))
+
+
+def _in_order(variables: Iterable[EnvVar], provider: str) -> dict[str, EnvVar]:
+    """Name -> definition as the service exports them in order: a later definition of a name
+    wins, one left out still hides an earlier one (``_left_out``), Travis expands references
+    to the ones before (``_expanded``)."""
+    out: dict[str, EnvVar] = {}
+    for written in variables:
+        if written.name is None:
+            continue
+        out.pop(written.name, None)
+        known = {name: v.value for name, v in out.items() if v.value is not None}
+        var = _expanded(written, known, provider)
+        if _usable(var):
+            out[written.name] = var
+    return out
 
 
 def _usable(var: EnvVar) -> bool:
@@ -105,9 +142,8 @@ def ci_globals(config: CIConfig, *, service: Service | None = None) -> dict[str,
         files = (own,) if own is not None else ()
     out: dict[str, EnvVar] = {}
     for ci_file in files:
-        for var in ci_file.global_env:
-            if _usable(var) and var.name not in out:
-                out[var.name] = var  # type: ignore[index]
+        for name, var in _in_order(ci_file.global_env, ci_file.provider).items():
+            out.setdefault(name, var)
     return out
 
 
@@ -117,13 +153,7 @@ def job_definitions(ci_file: CIFile, job: Job) -> dict[str, EnvVar]:
     entry), a later definition of a name winning, as on CI (Azure: matrix over job over
     pipeline variables; GitHub: job ``env`` over workflow ``env``; Travis/AppVeyor: the job
     row over ``global``). Definitions a local run cannot use are left out (``_left_out``)."""
-    out: dict[str, EnvVar] = {}
-    for var in (*ci_file.global_env, *job.env):
-        if var.name is not None:
-            out.pop(var.name, None)  # a later one that is left out still hides an earlier one
-            if _usable(var):
-                out[var.name] = var
-    return out
+    return _in_order((*ci_file.global_env, *job.env), ci_file.provider)
 
 
 #: Where a value that came from the process environment is said to come from.
@@ -301,7 +331,8 @@ def pick_job(ci_file: CIFile, wanted: str) -> tuple[int, Job]:
     if wanted.isdigit():
         index = int(wanted)
         if index >= len(jobs):
-            msg = f"{ci_file.path.name} has {len(jobs)} jobs (0-{len(jobs) - 1}), not {index}"
+            count = f"{len(jobs)} job" + ("s" if len(jobs) != 1 else "")
+            msg = f"{ci_file.path.name} has {count} (0-{len(jobs) - 1}), not {index}"
             raise SelectionError(msg)
         return index, jobs[index]
     exact = [i for i, j in enumerate(jobs) if j.name == wanted]
@@ -358,13 +389,14 @@ def describe(
         else:
             raise
     defined = [v for v in (*ci_file.global_env, *job.env) if v.name is not None]
+    file_values = job_definitions(ci_file, job)
+    kept = {v.location for v in file_values.values()}
     runtime = tuple(
         f"{v.name} ({v.location}): {why}"
         for v in defined
-        if v.value is not None and (why := _left_out(v)) is not None
+        if v.value is not None and v.location not in kept and (why := _left_out(v)) is not None
     )
     reproduced = job_environment(env, ci_file=ci_file, job=job)
-    file_values = job_definitions(ci_file, job)
     variables = [
         (name, reproduced.values[name], _source(name, reproduced.sources[name], file_values))
         for name in reproduced.sources

@@ -262,3 +262,32 @@ def test_an_unquoted_short_hash_in_a_real_file(run: Run, tmp_path: Path, name: s
     assert first_json(out)["commit"] == "0123456"  # type: ignore[index]
     code, out, _ = run(root, "lint", "--json")
     assert not [f for f in json.JSONDecoder().raw_decode(out)[0] if "BUILD_COMMIT" in f["message"]]
+
+
+def test_travis_expands_a_reference_to_an_earlier_variable(run: Run, tmp_path: Path) -> None:
+    """scipy-wheels' aarch64 jobs: DOCKER_IMAGE=quay.io/pypa/manylinux2014_${PLAT} after
+    PLAT=aarch64. Travis exports them through bash in order, so the image is the expanded
+    one (it was left out as 'computed by the service'); multibuild's own $plat placeholder
+    stays for the image choice, and a reference to nothing defined is still left out."""
+    code, out, err = run(
+        CORPUS / "scipy-wheels-2021-09", "reproduce", "--ci", "travis", "--job", "2",
+        "--dry-run", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    got = first_json(out)
+    assert isinstance(got, dict)
+    assert got["variables"]["DOCKER_IMAGE"] == "quay.io/pypa/manylinux2014_aarch64"
+    assert "left out here: DOCKER_IMAGE" not in out + err
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / ".travis.yml").write_text(
+        "env:\n  global:\n    - REPO_DIR=fooext\n    - BUILD_COMMIT=v0.1.0\n"
+        "    - DOCKER_IMAGE=quay.io/pypa/manylinux2014_$plat\n    - OTHER=${NOT_DEFINED}/x\n"
+        "jobs:\n  include:\n    - os: linux\n      env: [MB_PYTHON_VERSION=3.12, PLAT=x86_64]\n"
+    )
+    code, out, err = run(root, "reproduce", "--ci", "travis", "--job", "0", "--dry-run", "--json")
+    assert code == 0, err
+    got = first_json(out)
+    assert isinstance(got, dict)
+    assert got["variables"]["DOCKER_IMAGE"] == "quay.io/pypa/manylinux2014_$plat"
+    assert "OTHER" not in got["variables"]
