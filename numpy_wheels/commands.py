@@ -458,6 +458,8 @@ def _show_job(
     plan: Plan | None,
     stopped: FatalError | None = None,
 ) -> None:
+    from numpy_wheels.cifiles.jobs import FROM_PROCESS
+
     log.write(
         f"job {job.index} of {job.ci_file.path.name} ({job.job.location}): {job.job.name}\n"
         f"builds {job.identifier} on {job.os_name}; {job.commit.mode} mode builds "
@@ -465,6 +467,15 @@ def _show_job(
     )
     rows = [list(v) for v in job.variables]
     rows += [[k, v, f"set by the {job.ci_file.provider} runner"] for k, v in job.ci_env]
+    for name, value, where in job.variables:
+        if where.startswith(f"{FROM_PROCESS} (over "):
+            # a shell's own PYTHON_VERSION (the official Python images set one) or PLAT
+            # changes what is reproduced: said out loud, not only in the table
+            log.warning(
+                f"{name}={value} from the process environment overrides the job's value "
+                f"{where.removeprefix(f'{FROM_PROCESS} (over ').removesuffix(')')}; "
+                f"unset {name} to reproduce the job as written"
+            )
     log.write(format_table(["variable", "value", "from"], rows))
     for what in job.runtime:
         log.write(f"left out here: {what}")

@@ -108,6 +108,9 @@ def test_the_process_environment_overrides_a_reproduced_job(
     assert main(argv, env=env) == 0
     shown = "".join(capsys.readouterr())
     assert re.search(r"PLAT +i686 +the process environment \(over 'aarch64' at \S+:13\)", shown)
+    # and said as a warning: a shell's own PLAT/PYTHON_VERSION changes what is reproduced
+    assert "Warning: PLAT=i686 from the process environment overrides the job's value" in shown
+    assert "unset PLAT to reproduce the job as written" in shown
     assert "TEST_DEPENDS" in shown
     assert "pytest==8.3.5 hypothesis" in shown
     # what a local run of the job gets, and what `build` resolves from it
