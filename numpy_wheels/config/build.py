@@ -361,6 +361,9 @@ class ProjectSource:
     repo_url: str | None
     kind: SourceKind
     reason: str
+    # the name is only REPO_DIR's, of a directory that does not hold the project: a typo
+    # there must not pick another project's sdist from the index
+    name_guessed: bool = False
 
 
 def resolve_project(
@@ -382,14 +385,18 @@ def resolve_project(
         )
         raise ConfigError(msg)
     repo_dir = root / repo_dir_name
+    env_url = env.get("REPO_URL")
+    repo_url = env_url or project.repo_url
+    guessed = False
     if project.project:
         name, name_from = project.project, "[tool.numpy-wheels] project"
     elif (found := tree_project_name(repo_dir)) is not None:
         name, name_from = found, f"the metadata in {repo_dir_name}/"
+    elif repo_url and (from_url := _url_name(repo_url)):
+        # not cloned yet: the repository's name (the clone's metadata names it next time)
+        name, name_from = from_url, f"REPO_URL={repo_url}"
     else:
-        name, name_from = repo_dir.name, f"REPO_DIR={repo_dir_name}"
-    env_url = env.get("REPO_URL")
-    repo_url = env_url or project.repo_url
+        name, name_from, guessed = repo_dir.name, f"REPO_DIR={repo_dir_name}", True
     kind: SourceKind
     if source is not None:
         kind, reason = source, "chosen with --source"
@@ -423,7 +430,14 @@ def resolve_project(
         repo_url=repo_url,
         kind=kind,
         reason=reason,
+        name_guessed=guessed,
     )
+
+
+def _url_name(url: str) -> str | None:
+    """The repository name at the end of a git URL (``…/myext.git`` → ``myext``)."""
+    last = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    return last if PROJECT_NAME.fullmatch(last) else None
 
 
 _GITMODULES_PATH = re.compile(r"^\s*path\s*=\s*(.+?)\s*$", re.MULTILINE)
@@ -645,6 +659,19 @@ def resolve_build_options(
     if chosen == "cibuildwheel" and reason.startswith("on CI"):
         _engine_check(identifiers, engine_available=engine_available)
     where = resolve_project(root, env, project, source=request.source)
+    if where.kind == "sdist" and request.source is None and where.name_guessed:
+        shown = where.repo_dir
+        shown = shown.relative_to(root) if shown.is_relative_to(root) else shown
+        msg = (
+            f"REPO_DIR {shown} does not hold the project (no git "
+            "checkout, no metadata) and no REPO_URL says where to clone it from"
+        )
+        hint = (
+            "Check REPO_DIR's spelling (CI files or environment), or set REPO_URL. To build "
+            "the release sdist from the package index, name the project "
+            "([tool.numpy-wheels] project in pyproject.toml) or pass --source sdist."
+        )
+        raise ConfigError(msg, hint=hint)
     return BuildOptions(
         root=root,
         project=project,

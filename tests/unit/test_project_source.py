@@ -77,11 +77,31 @@ def test_the_project_is_what_repo_dir_holds(tmp_path: Path) -> None:
 
 
 def test_a_repo_url_makes_git_the_source(tmp_path: Path) -> None:
-    env = {"REPO_DIR": "fooext", "REPO_URL": "https://example.invalid/fooext.git"}
+    env = {"REPO_DIR": "checkout", "REPO_URL": "https://example.invalid/myext.git"}
     found = resolve_project(tmp_path, env, ProjectConfig())
     assert found.kind == "git"
-    assert found.repo_url == "https://example.invalid/fooext.git"
-    assert found.name == "fooext"  # nothing cloned yet: REPO_DIR's name
+    assert found.repo_url == "https://example.invalid/myext.git"
+    # nothing cloned yet: the repository's name, not REPO_DIR's (issue 12 tryout: the first
+    # build was "checkout", the next "myext", with two build places and two sha256s)
+    assert (found.name, found.name_from) == ("myext", "REPO_URL=https://example.invalid/myext.git")
+    assert not found.name_guessed
+
+
+def test_a_repo_dir_that_holds_nothing_is_no_licence_for_the_index(tmp_path: Path) -> None:
+    """REPO_DIR=myextt (a typo), not checked out, no REPO_URL, no configured project: the
+    build stopped at the index's 404 for myextt; a typo that is another project's name
+    would have built that project's sdist."""
+    (tmp_path / ".travis.yml").write_text(TRAVIS.replace("REPO_DIR=fooext", "REPO_DIR=myextt"))
+    (tmp_path / "config.sh").write_text("")
+    request = BuildRequest(root=tmp_path)
+    env = {"HOME": str(tmp_path)}
+    with pytest.raises(ConfigError, match="REPO_DIR myextt does not hold the project") as err:
+        resolve_build_options(request, env=env, host_id="cp311-manylinux_x86_64")
+    assert "--source sdist" in err.value.hint
+    # asked for, the index sdist is still there
+    chosen = BuildRequest(root=tmp_path, source="sdist")
+    opts = resolve_build_options(chosen, env=env, host_id="cp311-manylinux_x86_64")
+    assert (opts.source, opts.project_name) == ("sdist", "myextt")
 
 
 def test_a_configured_repo_url_is_only_where_git_clones_from(tmp_path: Path) -> None:

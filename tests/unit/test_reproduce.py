@@ -132,6 +132,7 @@ WORKFLOW_ON_MACOS_13 = """\
 env:
   BUILD_COMMIT: v2.4.6
   REPO_DIR: fooext
+  REPO_URL: https://github.com/example/fooext.git
 jobs:
   build:
     runs-on: macos-13
