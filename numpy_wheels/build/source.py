@@ -55,6 +55,38 @@ def _git(*args: str, cwd: Path, env: Mapping[str, str], capture: bool = False) -
     return call("git", *args, cwd=cwd, env=env, capture=capture, error=SourceError)
 
 
+#: What the tool itself writes in the project: the cibuildwheel backend's staging directory
+#: and the licence text it appends to LICENSE.txt (``append_licence``).
+_OWN_FILES = (":(exclude).numpy_wheels", ":(exclude)LICENSE.txt")
+
+
+def _refuse_local_changes(repo_dir: Path, env: Mapping[str, str]) -> None:
+    """Stop before ``checkout --force`` and ``clean -fxd`` would delete a user's work in an
+    existing REPO_DIR checkout: changed tracked files and untracked (not ignored) ones. CI
+    checkouts are clean; a local one may hold edits (issue 12 tryout: an uncommitted edit
+    and a NOTES.txt were destroyed without a word).
+
+    Raises:
+        SourceError: naming up to five of the files and how to keep them."""
+    status = _git(
+        "status", "--porcelain", "--untracked-files=normal", "--", ".", *_OWN_FILES,
+        cwd=repo_dir, env=env, capture=True,
+    )  # fmt: skip
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    if not changed:
+        return
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    msg = (
+        f"REPO_DIR {repo_dir.name} has local changes the build's checkout of BUILD_COMMIT and "
+        f"its clean (git clean -fxd, as multibuild's clean_code) would delete: {shown}"
+    )
+    hint = (
+        f"Commit or stash them first (git -C {repo_dir} stash --include-untracked), or "
+        "build from another clone."
+    )
+    raise SourceError(msg, hint=hint)
+
+
 def _absorb_submodule_gitfile(repo: Path, env: Mapping[str, str]) -> None:
     """A submodule's ``.git`` is a file pointing into the superproject; make it a real repo.
 
@@ -91,7 +123,9 @@ def checkout(
 ) -> SourceInfo:
     """Clone or fetch, check out ``commit`` (tag, branch or hash), clean, update submodules."""
     git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
-    if not (repo_dir / ".git").exists():
+    if (repo_dir / ".git").exists():
+        _refuse_local_changes(repo_dir, git_env)
+    else:
         if repo_url is None:
             msg = f"{repo_dir} is not a git checkout and no REPO_URL says where to clone it from"
             raise SourceError(msg)

@@ -48,13 +48,22 @@ def test_clone_and_checkout_any_commit_ish(
 
 
 def test_checkout_cleans_the_tree(project: Path, tmp_path: Path, build_env: dict[str, str]) -> None:
+    """Ignored build products go (git clean -fxd, as multibuild's clean_code); a user's own
+    work stops the build before anything is deleted (issue 12 tryout: an uncommitted edit
+    and an untracked NOTES.txt were destroyed without a word)."""
     clone = tmp_path / "clone"
     checkout(repo_dir=clone, repo_url=str(project), commit="v0.1.0", env=build_env)
+    (clone / ".git" / "info" / "exclude").write_text("*.o\n")
     (clone / "stray.o").write_text("x")
-    (clone / "setup.py").write_text("modified")
+    (clone / ".numpy_wheels").mkdir()  # the cibuildwheel backend's own staging
     checkout(repo_dir=clone, repo_url=str(project), commit="v0.1.0", env=build_env)
     assert not (clone / "stray.o").exists()
-    assert "setuptools" in (clone / "setup.py").read_text()
+    (clone / "setup.py").write_text("modified")
+    (clone / "NOTES.txt").write_text("mine")
+    with pytest.raises(SourceError, match=r"local changes .* delete: .*(setup.py.*NOTES.txt|NOTES.txt.*setup.py)"):
+        checkout(repo_dir=clone, repo_url=str(project), commit="v0.1.0", env=build_env)
+    assert (clone / "setup.py").read_text() == "modified"
+    assert (clone / "NOTES.txt").read_text() == "mine"
 
 
 def test_unknown_commit_names_the_remote(
