@@ -445,6 +445,7 @@ def _job_json(
             "runner_notes": job.runner_notes(),
             "env": job.ci_job_env(),
             "commands": [shlex.join(c) for c in job.ci_commands()],
+            "file_runs_tool": job.ci_file.runs_tool,  # False: the commands are this tool's
             "backend": on_ci.backend,
             "backend_reason": on_ci.backend_reason,
         },
@@ -485,7 +486,13 @@ def _show_job(
         log.warning(job.unused)
     for note in job.runner_notes():
         log.warning(note)
-    log.write(f"on CI ({job.runner()}) the job runs:")
+    if job.ci_file.runs_tool:
+        log.write(f"on CI ({job.runner()}) the job runs:")
+    else:
+        log.write(
+            f"on CI ({job.runner()}) the job runs the file's own script ({job.ci_file.path.name} "
+            "does not call numpy_wheels); with this tool it would run:"
+        )
     for step in job.ci_commands():
         log.write(f"  {shlex.join(step)}")
     if stopped is not None:

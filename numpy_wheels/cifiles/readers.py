@@ -11,6 +11,7 @@ type an explicit tag gives (``!!str`` a string), so ``lint`` can ask for quotes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -790,6 +791,15 @@ def read_file(
     return READERS[provider](path, data)
 
 
+def _runs_tool(ci_file: CIFile) -> bool:
+    """Whether the file, or a template it uses, calls this tool (``python -m numpy_wheels``)."""
+    for path in (ci_file.path, *ci_file.templates):
+        with contextlib.suppress(OSError):
+            if "numpy_wheels" in path.read_text(encoding="utf-8", errors="replace"):
+                return True
+    return False
+
+
 def read_config(
     root: Path,
     paths: Sequence[Path] = (),
@@ -814,6 +824,7 @@ def read_config(
     # An Azure template (azure/posix.yml) is found as a CI file too, but Azure never runs it
     # on its own: its jobs are the pipeline's that use it (counted once), its values are
     # read there; the file stays listed.
+    files = tuple(dataclasses.replace(f, runs_tool=_runs_tool(f)) for f in files)
     used = {t.resolve() for f in files for t in f.templates}
     files = tuple(dataclasses.replace(f, jobs=()) if f.path.resolve() in used else f for f in files)
     return CIConfig(root=root, files=files)

@@ -111,6 +111,9 @@ class CIFile:
     excluded: tuple[Job, ...] = ()
     # Azure: the template files this pipeline's jobs are expanded from (read into its jobs)
     templates: tuple[Path, ...] = ()
+    # the file (or a template of it) runs this tool; a multibuild-era file runs its own
+    # script, which reproduce must not pass off as this tool's commands
+    runs_tool: bool = True
 
     def definitions(self) -> Iterator[EnvVar]:
         """Every variable definition in the file, global first, then per job."""

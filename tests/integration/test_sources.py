@@ -60,7 +60,9 @@ def test_checkout_cleans_the_tree(project: Path, tmp_path: Path, build_env: dict
     assert not (clone / "stray.o").exists()
     (clone / "setup.py").write_text("modified")
     (clone / "NOTES.txt").write_text("mine")
-    with pytest.raises(SourceError, match=r"local changes .* delete: .*(setup.py.*NOTES.txt|NOTES.txt.*setup.py)"):
+    with pytest.raises(
+        SourceError, match=r"local changes .* delete: .*(setup.py.*NOTES.txt|NOTES.txt.*setup.py)"
+    ):
         checkout(repo_dir=clone, repo_url=str(project), commit="v0.1.0", env=build_env)
     assert (clone / "setup.py").read_text() == "modified"
     assert (clone / "NOTES.txt").read_text() == "mine"

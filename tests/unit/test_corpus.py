@@ -291,3 +291,15 @@ def test_travis_expands_a_reference_to_an_earlier_variable(run: Run, tmp_path: P
     assert isinstance(got, dict)
     assert got["variables"]["DOCKER_IMAGE"] == "quay.io/pypa/manylinux2014_$plat"
     assert "OTHER" not in got["variables"]
+
+
+def test_reproduce_does_not_pass_a_multibuild_script_off_as_this_tools(run: Run) -> None:
+    """numpy-wheels' 2018 .travis.yml runs multibuild's steps, not numpy_wheels: reproduce
+    says so rather than 'on CI the job runs: python -m numpy_wheels build' (issue 12 tryout)."""
+    code, out, err = run(
+        CORPUS / "numpy-wheels-2018-04", "reproduce", "--ci", "appveyor", "--job", "0",
+        "--dry-run",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "runs the file's own script (appveyor.yml does not call numpy_wheels)" in out + err
+    assert "the job runs:" not in out + err
