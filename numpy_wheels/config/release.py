@@ -28,6 +28,8 @@ class Target:
     simple_url: str
     config_file: str
     origin: str = "default"  # what chose it: --repository-url, TWINE_REPOSITORY_URL, -r, ...
+    # None: the section is written in config_file; else why twine's default URL is used
+    not_in_pypirc: str | None = None
 
     @property
     def is_pypi(self) -> bool:
@@ -40,11 +42,16 @@ class Target:
         return {k: v for k, v in env.items() if k not in TARGET_VARIABLES}
 
     def describe(self) -> str:
-        section = f" (pypirc section {self.repository!r} of {self.config_file})"
-        return (
-            f"{self.repository_url}{section if self.repository else ''}, from {self.origin}; "
-            f"simple index {self.simple_url}"
-        )
+        """The URL and where it came from: a pypirc section only when the file has it (twine
+        gives ``pypi``/``testpypi`` their default URLs without one; issue 12 tryout: a run
+        with no ~/.pypirc named "pypirc section 'pypi' of ~/.pypirc")."""
+        if not self.repository:
+            section = ""
+        elif self.not_in_pypirc is None:
+            section = f" (pypirc section {self.repository!r} of {self.config_file})"
+        else:
+            section = f" (twine's default for {self.repository!r}: {self.not_in_pypirc})"
+        return f"{self.repository_url}{section}, from {self.origin}; simple index {self.simple_url}"
 
 
 #: twine's own variables naming the target; the upload is given the resolved target
@@ -108,6 +115,21 @@ def _spaced_sections(cfg: str) -> list[str]:
     except (configparser.Error, OSError, UnicodeDecodeError):
         return []
     return [name for name in parser.sections() if len(name.split()) > 1]
+
+
+def _not_in_pypirc(cfg: str, section: str) -> str | None:
+    """Why the pypirc ``cfg`` does not give ``section`` (None: it does). twine then uses its
+    default URL for ``pypi``/``testpypi`` (``twine.utils.get_config``); ``_read_pypirc`` has
+    already refused any other missing section and an unreadable file."""
+    path = Path(cfg).expanduser()
+    if not path.is_file():
+        return f"there is no {cfg}"
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return f"{cfg} is not readable"
+    return None if parser.has_section(section) else f"{cfg} has no [{section}] section"
 
 
 def _read_pypirc(cfg: str, section: str, url_given: str | None) -> dict[str, Any]:
@@ -183,6 +205,7 @@ def resolve_target(
             refuse_unexpanded(source, str(value) if value else None)
     url = str(found["repository"])
     return Target(
+        not_in_pypirc=_not_in_pypirc(cfg, section or "pypi"),
         repository=None if url_given else section,
         repository_url=url,
         simple_url=index_url or simple_index_for(url),

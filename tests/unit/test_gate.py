@@ -150,6 +150,25 @@ def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
         )
 
 
+def test_release_target_names_a_pypirc_section_only_when_the_file_has_it(tmp_path: Path) -> None:
+    """twine gives ``pypi`` its default URL when the pypirc lacks the section: the target
+    says so, not "pypirc section 'pypi' of FILE" (issue 12 tryout, with no ~/.pypirc)."""
+    from numpy_wheels.config.release import resolve_target
+
+    pypirc = tmp_path / "pypirc"
+    pypirc.write_text("[distutils]\nindex-servers =\n  other\n\n[other]\nrepository = http://h/\n")
+    default = resolve_target(
+        repository=None, repository_url=None, index_url=None, config_file=str(pypirc)
+    )
+    assert default.repository_url == "https://upload.pypi.org/legacy/"
+    assert "pypirc section" not in default.describe()
+    assert f"(twine's default for 'pypi': {pypirc} has no [pypi] section)" in default.describe()
+    other = resolve_target(
+        repository="other", repository_url=None, index_url=None, config_file=str(pypirc)
+    )
+    assert f"(pypirc section 'other' of {pypirc})" in other.describe()
+
+
 @pytest.mark.parametrize(
     ("cli_url", "cli_repo", "env", "chosen"),
     [
