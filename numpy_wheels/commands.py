@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from numpy_wheels.errors import FatalError, LintError, UsageError
+from numpy_wheels.errors import FatalError, LintError, SelectionError, UsageError
 from numpy_wheels.files import megabytes
 from numpy_wheels.log import format_table, log
 
@@ -186,20 +186,16 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
 
 def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.config.build import project_name, read_project_config
-    from numpy_wheels.errors import SelectionError
-    from numpy_wheels.model.matrix import assign, load_catalogue, manifest, select
+    from numpy_wheels.config.selection import wheels_selection
+    from numpy_wheels.model.matrix import assign, manifest
     from numpy_wheels.model.plan import matrix_rows
 
     root = _root(args)
     project = read_project_config(root)
-    build = tuple(args.build) if args.build else project.build
-    skip = tuple(args.skip) if args.skip else project.skip
-    unbuildable: list[str] = []
-    if args.build or project.has_selection or args.only:
-        ids = select(load_catalogue(), build=build, skip=skip, only=args.only)
-    else:  # a multibuild-style repository: what its CI jobs build
-        found, unbuildable = _ci_matrix(root, skip)
-        ids = tuple(found)
+    chosen = wheels_selection(
+        root, env, build=args.build or (), skip=args.skip or (), only=args.only
+    )
+    ids = chosen.ids
     if args.ci:
         ids = assign(ids, project.ci).get(args.ci, ()) if project.ci else ids
         if not ids:
@@ -216,38 +212,13 @@ def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return 0
     if args.json:
         # unbuildable: CI jobs' identifiers resources/matrix.toml does not have (not built)
-        _emit_json({"include": matrix_rows(ids), "unbuildable": unbuildable})
+        _emit_json({"include": matrix_rows(ids), "unbuildable": list(chosen.unbuildable)})
     else:
         for b in ids:
             log.write(b.key)
-        for identifier in unbuildable:
+        for identifier in chosen.unbuildable:
             log.write(f"{identifier}  (a CI job's; not in resources/matrix.toml, not built)")
     return 0
-
-
-def _ci_matrix(root: Path, skip: tuple[str, ...]) -> tuple[list[Any], list[str]]:
-    """Without a configured selection, the matrix is what the CI jobs build (multibuild's
-    MB_PYTHON_VERSION + PLAT per job, in file and job order): the identifiers this tool
-    builds, and the others (e.g. cp27 in a 2016 file), named apart."""
-    from numpy_wheels.cifiles.jobs import job_identifiers
-    from numpy_wheels.cifiles.readers import discover, read_config
-    from numpy_wheels.model.matrix import load_catalogue, select, selector_matches
-
-    if not discover(root):  # no CI files either: everything this tool can build
-        return list(select(load_catalogue(), build=("*",), skip=skip)), []
-    # by key: the identifier alone is every variant's, so the last one listed (macOS's
-    # +accelerate) stood for a job that asks for no BLAS_BACKEND (issue 12 tryout)
-    known = {b.key: b for b in load_catalogue().all_ids()}
-    buildable: dict[str, Any] = {}
-    other: dict[str, None] = {}
-    for identifier, _, _ in job_identifiers(read_config(root)):
-        if any(selector_matches(s, identifier) for s in skip):
-            continue
-        if identifier in known:
-            buildable.setdefault(identifier, known[identifier])
-        else:
-            other.setdefault(identifier)
-    return list(buildable.values()), list(other)
 
 
 def _store_args(args: argparse.Namespace, *, timeout: float) -> Any:
@@ -272,19 +243,20 @@ def _store_args(args: argparse.Namespace, *, timeout: float) -> Any:
 
 
 def _project_selection(root: Path, env: Mapping[str, str]) -> tuple[str, Any]:
-    from numpy_wheels.config.build import project_name, read_project_config
-    from numpy_wheels.model.matrix import load_catalogue, select
+    """The project's name and the wheels its release holds: what ``matrix --wheels`` lists
+    (one function, config.selection.wheels_selection)."""
+    from numpy_wheels.config.build import project_name
+    from numpy_wheels.config.selection import wheels_selection
 
-    project = read_project_config(root)
-    ids = select(load_catalogue(), build=project.build, skip=project.skip)
-    return project_name(root, env), ids
+    return project_name(root, env), wheels_selection(root, env).ids
 
 
 def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     import shlex
 
     from numpy_wheels.config.build import project_name, read_project_config
-    from numpy_wheels.model.matrix import load_catalogue
+    from numpy_wheels.config.selection import run_defaults
+    from numpy_wheels.model.matrix import load_catalogue, with_multibuild
     from numpy_wheels.model.plan import make_plan
 
     key = args.identifier
@@ -300,8 +272,11 @@ def cmd_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     root = _root(args)
     # The project's configuration decides numpy's BLAS and test (issue 12, point 3).
     project = project_name(root, env)
-    openblas = read_project_config(root).openblas
-    plan = make_plan(load_catalogue().find(key), openblas=openblas, project=project)
+    config = read_project_config(root)
+    # MB_ML_VER / MB_PYTHON_OSX_VER as a plain `build` takes them: the CI files' globals
+    # under the process environment (one computation, cifiles.jobs.run_environment)
+    build_id = with_multibuild(load_catalogue().find(key), run_defaults(root, env))
+    plan = make_plan(build_id, openblas=config.openblas, project=project)
     if args.json:
         _emit_json(plan.as_json())
         return 0

@@ -97,6 +97,9 @@ from setuptools import Extension, setup
 setup(
     name="fooext",
     version="0.1.0",
+    # twine check --strict (the release) wants a description, as any released project has
+    long_description="Triples numbers in C.",
+    long_description_content_type="text/plain",
     packages=["fooext"],
     ext_modules=[Extension("fooext._ext", ["src/_ext.c"])],
 )

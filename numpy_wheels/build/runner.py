@@ -526,7 +526,8 @@ def multibuild_env(env: Mapping[str, str], build_id: BuildId) -> dict[str, str]:
     out: dict[str, str] = {}
     osx_ver = env.get("MB_PYTHON_OSX_VER")
     if osx_ver and build_id.platform.os == "macos" and not env.get("MACOSX_DEPLOYMENT_TARGET"):
-        out["MACOSX_DEPLOYMENT_TARGET"] = osx_ver
+        # the wheel's tag (model.matrix.with_multibuild: not below the arch's or library's floor)
+        out["MACOSX_DEPLOYMENT_TARGET"] = build_id.deployment_target or osx_ver
     prefix = env.get("BUILD_PREFIX")
     if prefix:
         for name, value, sep in (

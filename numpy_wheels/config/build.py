@@ -34,6 +34,7 @@ from numpy_wheels.model.matrix import (
     idle_selectors,
     load_catalogue,
     select,
+    with_multibuild,
 )
 from numpy_wheels.model.plan import matrix_rows
 
@@ -582,7 +583,9 @@ def choose_identifiers(
                 "--backend cibuildwheel, or run with the matching interpreter"
             )
             raise SelectionError(msg)
-    return select(catalogue, build=project.build, skip=project.skip, only=only)
+    chosen = select(catalogue, build=project.build, skip=project.skip, only=only)
+    # MB_ML_VER / MB_PYTHON_OSX_VER: the wheel's platform tag, as plan and the manifest say
+    return tuple(with_multibuild(b, env) for b in chosen)
 
 
 def choose_backend(

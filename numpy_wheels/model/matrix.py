@@ -12,11 +12,11 @@ import fnmatch
 import functools
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Literal, TypeAlias, TypeVar, get_args
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from numpy_wheels.ci import HostOS
 from numpy_wheels.errors import ConfigError, SelectionError
@@ -89,13 +89,64 @@ class PlatformSpec:
         return self.variants[0]
 
 
+#: The legacy manylinux names (PEP 513, 571, 599) and the glibc version each is an alias of,
+#: as auditwheel's ``manylinux-policy.json`` lists them ("aliases"; test_matrix checks the
+#: pinned auditwheel's copy). multibuild's MB_ML_VER spells these ``1``, ``2010``, ``2014``.
+_LEGACY_POLICY = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
+_ML_VER = re.compile(r"_(\d+)_(\d+)")
+
+
+def ml_policy(ml_ver: str, *, libc: str = "manylinux") -> tuple[int, int]:
+    """multibuild's ``MB_ML_VER`` as the policy's libc version (PEP 600/656).
+
+    ``1``/``2010``/``2014`` are the legacy manylinux names, ``_2_28`` (``_1_2`` with
+    MB_ML_LIBC=musllinux) a PEP 600/656 one (multibuild's ``quay.io/pypa/${libc}${MB_ML_VER}``
+    image names). ConfigError naming MB_ML_VER for anything else.
+
+    >>> ml_policy("2014"), ml_policy("_2_28"), ml_policy("_1_2", libc="musllinux")
+    ((2, 17), (2, 28), (1, 2))
+    """
+    legacy = {name.removeprefix("manylinux"): v for v, name in _LEGACY_POLICY.items()}
+    if libc == "manylinux" and ml_ver in legacy:
+        return legacy[ml_ver]
+    match = _ML_VER.fullmatch(ml_ver)
+    if match is None:
+        known = "1, 2010, 2014, _2_24, _2_28 …" if libc == "manylinux" else "_1_1, _1_2"
+        msg = f"MB_ML_VER={ml_ver!r} is not a {libc} policy multibuild names ({known})"
+        raise ConfigError(msg, hint="Set MB_ML_VER as multibuild spells it, or unset it.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def policy_tags(libc: str, version: tuple[int, int], arch: str) -> tuple[str, ...]:
+    """The platform tags ``auditwheel repair --plat`` writes for a policy: its PEP 600/656
+    name and its legacy alias (auditwheel's ``abis = [policy.name, *policy.aliases]``), sorted
+    as auditwheel joins them in the file name (``wheeltools.add_platforms``).
+
+    >>> policy_tags("manylinux", (2, 17), "x86_64")
+    ('manylinux2014_x86_64', 'manylinux_2_17_x86_64')
+    >>> policy_tags("musllinux", (1, 2), "aarch64")
+    ('musllinux_1_2_aarch64',)
+    """
+    tags = [f"{libc}_{version[0]}_{version[1]}_{arch}"]
+    if libc == "manylinux" and version in _LEGACY_POLICY:
+        tags.append(f"{_LEGACY_POLICY[version]}_{arch}")
+    return tuple(sorted(tags))
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildId:
-    """One wheel to build: an identifier (cibuildwheel's) and its BLAS variant."""
+    """One wheel to build: an identifier (cibuildwheel's) and its BLAS variant.
+
+    ``policy``/``macos_target``: multibuild's MB_ML_VER / MB_PYTHON_OSX_VER of the job (None:
+    the catalogue's platform tag); ``with_multibuild`` sets them. They change the wheel's
+    platform tag, never the identifier.
+    """
 
     python: PythonSpec
     platform: PlatformSpec
     blas: VariantSpec
+    policy: tuple[int, int] | None = None  # Linux: the libc version of MB_ML_VER's policy
+    macos_target: str | None = None  # macOS: MB_PYTHON_OSX_VER
 
     @property
     def identifier(self) -> str:
@@ -125,11 +176,33 @@ class BuildId:
         """
         if self.platform.os != "macos":
             return None
-        floors = [self.python.macos_min, self.platform.macos_min, self.blas.macos_min]
+        # MB_PYTHON_OSX_VER takes the place of the Python's floor (multibuild: the python.org
+        # installer's target, exported as the wheel's platform, _PYTHON_HOST_PLATFORM); the
+        # architecture's and the bundled library's floors stay (arm64: 11.0, as multibuild's
+        # macos_arm64_*_build_setup; delocate refuses a lower tag than a library's).
+        floors = [self.macos_target or self.python.macos_min, self.platform.macos_min]
+        floors.append(self.blas.macos_min)
         return max((f for f in floors if f), key=_version_tuple)
 
     @property
+    def libc(self) -> str:
+        """``manylinux`` or ``musllinux`` (Linux platforms)."""
+        return "musllinux" if self.platform.name.startswith("musllinux") else "manylinux"
+
+    @property
+    def repair_plat(self) -> str | None:
+        """auditwheel's ``--plat`` for MB_ML_VER's policy (None: the image's or auditwheel's
+        own default); the PEP 600/656 name, which auditwheel takes as its alias too."""
+        if self.policy is None or self.platform.os != "linux":
+            return None
+        return f"{self.libc}_{self.policy[0]}_{self.policy[1]}_{self.platform.arch}"
+
+    @property
     def wheel_platform(self) -> str:
+        """The repaired wheel's platform tags as the manifest names them (``accepts_platforms``
+        says which other tag sets auditwheel may write for the same build)."""
+        if self.policy is not None and self.platform.os == "linux":
+            return ".".join(policy_tags(self.libc, self.policy, self.platform.arch))
         target = self.deployment_target
         return self.platform.wheel_platform.format(macos=(target or "").replace(".", "_"))
 
@@ -445,6 +518,129 @@ def manifest(
     if sdist:
         names.add(sdist_name(project, version))
     return tuple(sorted(names))
+
+
+_MACOS_VERSION = re.compile(r"\d+\.\d+")
+
+
+def with_multibuild(build_id: BuildId, values: Mapping[str, str]) -> BuildId:
+    """``build_id`` under a job's multibuild variables: MB_ML_VER picks the Linux policy
+    (``ml_policy``), MB_PYTHON_OSX_VER the macOS target; the one place the wheel's platform
+    tag follows them (plan, reproduce, ``matrix --wheels``, the release manifest and its
+    check). ConfigError naming the variable for a value multibuild would not take.
+
+    >>> cp312 = load_catalogue().find("cp312-manylinux_x86_64")
+    >>> with_multibuild(cp312, {"MB_ML_VER": "2014"}).wheel_platform
+    'manylinux2014_x86_64.manylinux_2_17_x86_64'
+    >>> mac = load_catalogue().find("cp312-macosx_x86_64")
+    >>> with_multibuild(mac, {"MB_PYTHON_OSX_VER": "10.9"}).wheel_platform
+    'macosx_10_9_x86_64'
+    """
+    ml_ver = (values.get("MB_ML_VER") or "").strip()
+    osx_ver = (values.get("MB_PYTHON_OSX_VER") or "").strip()
+    policy = None
+    if ml_ver and build_id.platform.os == "linux":
+        policy = ml_policy(ml_ver, libc=build_id.libc)
+    target = None
+    if osx_ver and build_id.platform.os == "macos":
+        if _MACOS_VERSION.fullmatch(osx_ver) is None:
+            msg = f"MB_PYTHON_OSX_VER={osx_ver!r} is not a macOS version like 10.9 or 11.0"
+            raise ConfigError(msg, hint="Set MB_PYTHON_OSX_VER as multibuild spells it.")
+        target = osx_ver
+    if (policy, target) == (build_id.policy, build_id.macos_target):
+        return build_id
+    return dataclasses.replace(build_id, policy=policy, macos_target=target)
+
+
+def _linux_policy_of(tag: str) -> tuple[str, tuple[int, int], str] | None:
+    """(libc, version, arch) of a manylinux/musllinux platform tag, legacy names included.
+
+    >>> _linux_policy_of("manylinux1_x86_64"), _linux_policy_of("win_amd64")
+    (('manylinux', (2, 5), 'x86_64'), None)
+    """
+    for version, name in _LEGACY_POLICY.items():
+        if tag.startswith(f"{name}_"):
+            return "manylinux", version, tag.removeprefix(f"{name}_")
+    match = re.fullmatch(r"(manylinux|musllinux)_(\d+)_(\d+)_(.+)", tag)
+    if match is None:
+        return None
+    return match.group(1), (int(match.group(2)), int(match.group(3))), match.group(4)
+
+
+def accepts(expected: str, found: str) -> bool:
+    """Whether ``found`` is the manifest's wheel ``expected`` as auditwheel may write it.
+
+    ``auditwheel repair --plat P`` (auditwheel 6, ``main_repair``) tags the wheel with P's
+    tags, and, when the wheel is eligible for an older (higher priority) policy Q, with Q's
+    name and aliases too: ``--plat manylinux2014_x86_64`` gives a simple extension
+    ``manylinux1_x86_64.manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_5_x86_64``.
+    So a found wheel is accepted when it is the expected name, or the same name, version,
+    build and Python/ABI tags with the expected platform tags plus exactly one older policy's
+    tags (same libc and architecture). Nothing else is: a newer glibc, another architecture,
+    a missing expected tag or two extra policies stay unexpected.
+
+    >>> e = "x-1-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+    >>> accepts(e, "x-1-cp312-cp312-manylinux1_x86_64.manylinux2014_x86_64"
+    ...            ".manylinux_2_17_x86_64.manylinux_2_5_x86_64.whl")
+    True
+    >>> accepts(e, "x-1-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64"
+    ...            ".manylinux_2_28_x86_64.whl")
+    False
+    """
+    if expected == found:
+        return True
+    if not (expected.endswith(".whl") and found.endswith(".whl")):
+        return False
+    try:
+        want, got = parse_wheel_filename(expected), parse_wheel_filename(found)
+    except InvalidWheelFilename:
+        return False
+    if want[:3] != got[:3]:
+        return False
+    if {(t.interpreter, t.abi) for t in want[3]} != {(t.interpreter, t.abi) for t in got[3]}:
+        return False
+    wanted = {t.platform for t in want[3]}
+    extra = {t.platform for t in got[3]} - wanted
+    if not extra or not wanted <= {t.platform for t in got[3]}:
+        return False
+    policies = {_linux_policy_of(p) for p in wanted | extra}
+    if None in policies:
+        return False
+    libcs_arches = {(p[0], p[2]) for p in policies if p is not None}
+    extra_versions = {p[1] for p in map(_linux_policy_of, extra) if p is not None}
+    if len(libcs_arches) != 1 or len(extra_versions) != 1:
+        return False
+    (libc, arch), (older,) = next(iter(libcs_arches)), extra_versions
+    lowest = min(p[1] for p in map(_linux_policy_of, wanted) if p is not None)
+    return older < lowest and extra == set(policy_tags(libc, older, arch))
+
+
+def match_manifest(wanted: Iterable[str], found: Iterable[str]) -> dict[str, str]:
+    """Found name -> the manifest entry of ``wanted`` it is: the same name, or the same wheel
+    with the older-policy tags auditwheel adds (``accepts``: its rule and source). Compared
+    only within one name-version-python-abi prefix, so a long listing stays linear.
+
+    >>> match_manifest(["x-1-cp312-cp312-manylinux_2_28_x86_64.whl"],
+    ...                ["x-1-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+    ...                 "x-1-cp312-cp312-win32.whl"])  # doctest: +NORMALIZE_WHITESPACE
+    {'x-1-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl':
+     'x-1-cp312-cp312-manylinux_2_28_x86_64.whl'}
+    """
+    exact = set(wanted)
+    by_prefix: dict[str, list[str]] = {}
+    for name in exact:
+        if name.endswith(".whl"):
+            by_prefix.setdefault(name.rsplit("-", 1)[0], []).append(name)
+    out = {}
+    for name in found:
+        if name in exact:
+            out[name] = name
+        elif name.endswith(".whl"):
+            same = by_prefix.get(name.rsplit("-", 1)[0], ())
+            hit = next((w for w in sorted(same) if accepts(w, name)), None)
+            if hit is not None:
+                out[name] = hit
+    return out
 
 
 def identifier_from_multibuild(

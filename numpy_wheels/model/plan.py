@@ -166,6 +166,9 @@ def _windows(build_id: BuildId) -> Plan:
 def _linux(build_id: BuildId) -> Plan:
     arch = build_id.platform.arch
     blas = build_id.platform.blas
+    # MB_ML_VER's policy, as multibuild's images gave it (AUDITWHEEL_PLAT); else the image's
+    plat = build_id.repair_plat
+    repair = AUDITWHEEL if plat is None else (*AUDITWHEEL[:2], "--plat", plat, *AUDITWHEEL[2:])
     return Plan(
         identifier=build_id.identifier,
         os="linux",
@@ -180,11 +183,24 @@ def _linux(build_id: BuildId) -> Plan:
         setup_args=("-Duse-ilp64=true", "-Dallow-noblas=false"),
         environment=(("PKG_CONFIG_PATH", "{project}/.openblas"),),
         build=(),
-        repair=AUDITWHEEL,
+        repair=repair,
         test=NUMPY_TEST,
         testable=True,
-        notes=(f"in {build_id.platform.image}",) if build_id.platform.image else (),
+        notes=_image_note(build_id),
     )
+
+
+def _image_note(build_id: BuildId) -> tuple[str, ...]:
+    """Where a Linux wheel is built: MB_ML_VER's image (multibuild's
+    ``quay.io/pypa/${libc}${MB_ML_VER}_${plat}``, as config.build.container_image picks it),
+    else the catalogue's."""
+    if build_id.policy is not None:
+        major, minor = build_id.policy
+        name = f"{build_id.libc}_{major}_{minor}"
+        legacy = [t for t in build_id.wheel_platform.split(".") if not t.startswith(name)]
+        image = legacy[0] if legacy else f"{name}_{build_id.platform.arch}"
+        return (f"in quay.io/pypa/{image} (MB_ML_VER)",)
+    return (f"in {build_id.platform.image}",) if build_id.platform.image else ()
 
 
 def make_plan(build_id: BuildId, *, openblas: bool = True, project: str = "numpy") -> Plan:

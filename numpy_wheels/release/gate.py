@@ -18,6 +18,7 @@ from packaging.version import Version
 
 from numpy_wheels.errors import ReleaseGateError
 from numpy_wheels.files import BadDistribution, dist_metadata, parse_dist
+from numpy_wheels.model.matrix import match_manifest
 from numpy_wheels.release.validate import set_problems
 
 WheelType: TypeAlias = Literal[
@@ -136,10 +137,13 @@ def check(
 
     The manifest (``matrix --wheels``) names every file: one wheel per (identifier, BLAS
     variant) — macOS OpenBLAS and Accelerate wheels differ in their platform tag — and the
-    sdist when the project releases one (only ``-t all`` selects it).
+    sdist when the project releases one (only ``-t all`` selects it). A staged wheel with the
+    older-policy tags auditwheel adds to the manifest's (``model.matrix.accepts``) is that
+    manifest entry.
     """
     wanted = sorted(n for n in expected if of_type(n, wheel_type))
-    wanted_set, found_set = set(wanted), set(found)
+    matched = match_manifest(wanted, found)
+    present = set(matched.values())
     wheels = [n for n in found if n.endswith(".whl")]
     tags = {n: wheel_tags(n) for n in wheels}
     # Linear in the listing: each tag remembers the first wheel that claimed it (a listing
@@ -154,9 +158,9 @@ def check(
     return GateReport(
         expected=tuple(wanted),
         found=tuple(found),
-        missing=tuple(n for n in wanted if n not in found_set),
+        missing=tuple(n for n in wanted if n not in present),
         # the sdist is a file of the release like any wheel: a second one (.zip) is unexpected
-        unexpected=tuple(n for n in found if n not in wanted_set),
+        unexpected=tuple(n for n in found if n not in matched),
         duplicates=tuple(duplicates),
         unsupported=tuple(
             n for n in wheels if any(t.platform.startswith("linux_") for t in tags[n])

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from numpy_wheels.files import megabytes
-from numpy_wheels.model.matrix import BuildId, sdist_name
+from numpy_wheels.model.matrix import BuildId, match_manifest, sdist_name
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -132,8 +132,12 @@ def _version_section(
     grid, and the files of the version the grid has no cell for."""
     ids = {b.wheel_name(project, version): b for b in expected}
     source = sdist_name(project, version) if sdist else None
+    # a staged wheel with the older-policy tags auditwheel adds is the manifest's (as the
+    # release gate takes it: model.matrix.match_manifest)
+    matched = match_manifest(ids, (r.filename for r in by_name.values() if r.version == version))
+    staged = {want: by_name[name] for name, want in matched.items()}
     wanted = len(ids) + (1 if source else 0)
-    present = sum(1 for name in ids if name in by_name) + (1 if source in by_name else 0)
+    present = sum(1 for name in ids if name in staged) + (1 if source in by_name else 0)
     out = [
         f"<h2 id='v{html.escape(version)}'>{html.escape(version)}: {present} of "
         f"{wanted} expected files</h2>"
@@ -148,11 +152,11 @@ def _version_section(
             else f"<td class='missing'>{html.escape(source)} missing"
         )
         out.append(f"<table><tr><th>sdist</th>{state}</td></tr></table>")
-    out += _grid(ids, by_name, expected)
+    out += _grid(ids, staged, expected)
     others = sorted(
         r.filename
         for r in by_name.values()
-        if r.version == version and r.filename not in ids and r.filename != source
+        if r.version == version and r.filename not in matched and r.filename != source
     )
     if others:
         out.append(
@@ -164,10 +168,11 @@ def _version_section(
 
 
 def _grid(
-    ids: Mapping[str, BuildId], by_name: Mapping[str, Record], expected: Sequence[BuildId]
+    ids: Mapping[str, BuildId], staged: Mapping[str, Record], expected: Sequence[BuildId]
 ) -> list[str]:
-    """A row per Python, a column per platform (and variant): present (size, sha256 link),
-    missing, or empty where no wheel is expected."""
+    """A row per Python, a column per platform (and variant): present (size, sha256 link to
+    the staged file), missing, or empty where no wheel is expected. ``staged``: manifest
+    name -> the record of the file staged for it."""
     pythons = list(dict.fromkeys(b.python.tag for b in expected))
     platforms = list(dict.fromkeys(_column(b) for b in expected))
     cells = {(b.python.tag, _column(b)): name for name, b in ids.items()}
@@ -180,14 +185,14 @@ def _grid(
         row = [f"<tr><th>{html.escape(py)}</th>"]
         for plat in platforms:
             name = cells.get((py, plat))
-            record = by_name.get(name) if name else None
+            record = staged.get(name) if name else None
             if name is None:
                 row.append("<td></td>")
             elif record is None:
                 row.append(f"<td class='missing' title='{html.escape(name)}'>missing</td>")
             else:
                 row.append(
-                    f"<td class='present'><a href='{html.escape(name)}#sha256="
+                    f"<td class='present'><a href='{html.escape(record.filename)}#sha256="
                     f"{record.sha256}'>{megabytes(record.size)}</a><br>"
                     f"<code>{record.sha256[:16]}</code></td>"
                 )

@@ -82,6 +82,42 @@ def test_a_multibuild_repo_builds_repairs_and_tests(tmp_path: Path) -> None:
         "cp311-win_amd64",
         "cp312-win_amd64",
     ]
+    _release_dry_run_takes_the_built_wheel(root, wheel, tmp_path)
+
+
+def _release_dry_run_takes_the_built_wheel(root: Path, wheel: Path, tmp_path: Path) -> None:
+    """The staged wheel, as auditwheel named it for MB_ML_VER=2014 (with the older policy it
+    is eligible for), is the manifest's: the gate expects `matrix --wheels`' set, not numpy's
+    catalogue, and the target names where it comes from (issue 12 tryout: "1 wheel found,
+    79 wheels and 1 sdist expected", the wheel "unexpected", "pypirc section 'pypi' of
+    ~/.pypirc" with no ~/.pypirc)."""
+    manifest = run_cli(root, "matrix", "--wheels", "0.1.0", "--json", home=tmp_path / "home")
+    names = json.loads(manifest.stdout)["wheels"]
+    assert len(names) == 5  # 4 jobs' wheels and the sdist
+    (expected,) = (n for n in names if n.startswith("fooext-0.1.0-cp311-cp311-manylinux"))
+    assert {t.platform for t in parse_wheel_filename(expected)[3]} == {
+        "manylinux2014_x86_64",
+        "manylinux_2_17_x86_64",
+    }
+    store = tmp_path / "store"
+    store.mkdir()
+    upload = ["upload", "wheels", "--local-root", str(store), "--local-folder", "wheelhouse"]
+    staged = run_cli(root, *upload, home=tmp_path / "home")
+    assert staged.returncode == 0, staged.stderr
+    release = run_cli(
+        root,
+        *("release", "0.1.0", "--provider-name", "local", "--local-root", str(store)),
+        *("--container", "wheels", "--dry-run", "--allow-incomplete", "-w", str(tmp_path / "dl")),
+        home=tmp_path / "home",
+    )
+    out = release.stdout + release.stderr
+    assert release.returncode == 0, out
+    assert "fooext 0.1.0 (all): 1 wheel found, 4 wheels and 1 sdist expected" in out
+    assert "unexpected" not in out
+    assert f"missing (expected, not staged): {expected}" not in out
+    assert (tmp_path / "dl" / wheel.name).is_file()
+    assert "target: https://upload.pypi.org/legacy/ (twine's default for 'pypi': there is " in out
+    assert "pypirc section" not in out
 
 
 def test_a_submodule_not_checked_out_says_how(
@@ -105,3 +141,40 @@ def test_a_submodule_not_checked_out_says_how(
     assert f"git -C {root} submodule update --init fooext" in err
     assert "Fix the file named above" not in err
     assert main(["--root", str(root), "matrix"], env=env) == 0  # reading it still works
+
+
+def _cli(root: Path, capsys: pytest.CaptureFixture[str], *argv: str, **env: str) -> tuple[int, str]:
+    base = {"PATH": os.environ["PATH"], "HOME": str(root.parent / "home"), **env}
+    code = main(["--root", str(root), *argv], env=base)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+def test_mb_ml_ver_is_what_plan_reproduce_and_matrix_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MB_ML_VER=2014 (the Travis global) is the wheel's policy everywhere, not only in
+    `build`: plan, reproduce --dry-run, matrix --json and --wheels (issue 12 tryout: they
+    said manylinux_2_27.manylinux_2_28 in quay.io/pypa/manylinux_2_28_x86_64)."""
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    tags = "manylinux2014_x86_64.manylinux_2_17_x86_64"
+    code, out = _cli(root, capsys, "plan", "cp311-manylinux_x86_64", "--json")
+    assert code == 0, out
+    plan = json.loads(out)
+    assert plan["wheel_platform"] == tags
+    assert plan["repair"][:4] == ["auditwheel", "repair", "--plat", "manylinux_2_17_x86_64"]
+    assert plan["notes"][0] == "in quay.io/pypa/manylinux2014_x86_64 (MB_ML_VER)"
+    code, out = _cli(root, capsys, "reproduce", "--ci", "travis", "--job", "1", "--dry-run")
+    assert code == 0, out
+    assert f"builds cp312-manylinux_x86_64 (none, {tags})" in out
+    code, out = _cli(root, capsys, "matrix", "--json")
+    rows = json.loads(out[: out.rindex("}") + 1])["include"]
+    linux = [r["wheel_platform"] for r in rows if r["os"] == "linux"]
+    assert linux == [tags, tags]
+    # the process environment overrides the CI files' global, as for `build`
+    code, out = _cli(root, capsys, "plan", "cp311-manylinux_x86_64", "--json", MB_ML_VER="_2_28")
+    assert json.loads(out)["wheel_platform"] == "manylinux_2_28_x86_64"
+    code, out = _cli(root, capsys, "plan", "cp311-manylinux_x86_64", MB_ML_VER="2015")
+    assert code == 3
+    assert "MB_ML_VER='2015' is not a manylinux policy" in out

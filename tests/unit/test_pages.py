@@ -38,3 +38,20 @@ def test_grid_has_a_cell_for_each_variant_and_the_sdist() -> None:
         sdist=True,
     )
     assert "<th>sdist</th><td class='present'>" in page
+
+
+def test_a_wheel_with_auditwheels_older_policy_tags_fills_its_cell() -> None:
+    """MB_ML_VER=2014: auditwheel adds the tags of the older policy the wheel is eligible for;
+    the grid counts it as the manifest's wheel and links the staged file, as the release gate
+    takes it (it was shown missing, the file under "Other files")."""
+    from numpy_wheels.model.matrix import with_multibuild
+
+    cp312 = with_multibuild(load_catalogue().find("cp312-manylinux_x86_64"), {"MB_ML_VER": "2014"})
+    written = (
+        "numpy-2.4.6-cp312-cp312-manylinux1_x86_64.manylinux2014_x86_64.manylinux_2_17_x86_64"
+        ".manylinux_2_5_x86_64.whl"
+    )
+    page = index_html([_record(written)], project="numpy", expected=[cp312], sdist=False)
+    assert "2.4.6: 1 of 1 expected files" in page
+    assert f"<td class='present'><a href='{written}#sha256=" in page
+    assert "Other files" not in page

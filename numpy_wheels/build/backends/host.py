@@ -33,16 +33,6 @@ def config_setting_args(settings: dict[str, str | tuple[str, ...]]) -> list[str]
     return out
 
 
-def _policy(job: WheelJob) -> str | None:
-    """multibuild's MB_ML_VER as auditwheel's --plat (``2014`` → ``manylinux2014_x86_64``,
-    ``_2_28`` → ``manylinux_2_28_x86_64``); None: auditwheel's highest policy."""
-    version = job.options.build_env.get("MB_ML_VER")
-    if not version:
-        return None
-    libc = "musllinux" if job.build_id.platform.name.startswith("musllinux") else "manylinux"
-    return f"{libc}{version}_{job.build_id.platform.arch}"
-
-
 # Run inside the build venv: the build requirements of the project, as ``build`` would install
 # them into an isolated environment (pyproject's, then the backend's own for a wheel).
 _REQUIRES = """\
@@ -298,7 +288,7 @@ class HostBackend:
         match job.build_id.platform.os:
             case "linux":
                 return auditwheel_repair(
-                    wheel, dest=job.options.wheelhouse, env=job.env, plat=_policy(job)
+                    wheel, dest=job.options.wheelhouse, env=job.env, plat=job.build_id.repair_plat
                 )
             case "macos" | "windows":
                 msg = (

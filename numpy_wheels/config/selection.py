@@ -1,0 +1,89 @@
+"""What a wheels repository builds, hence what its release must contain: one function for
+``matrix``, ``matrix --wheels``, ``upload``'s pages and the release gate (issue 12 tryout:
+the gate expected numpy's whole catalogue of another project).
+
+A repository with a selection (``[tool.numpy-wheels] build``, ``--build``, ``--only``) builds
+that selection; a multibuild-style one without it builds what its CI jobs build (multibuild's
+MB_PYTHON_VERSION + PLAT per job). Either way each wheel's platform tag follows the job's
+MB_ML_VER / MB_PYTHON_OSX_VER (``model.matrix.with_multibuild``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from numpy_wheels.cifiles.jobs import job_definitions, job_identifiers, run_environment
+from numpy_wheels.cifiles.readers import discover, read_config
+from numpy_wheels.config.build import read_ci_files, read_project_config
+from numpy_wheels.model.matrix import (
+    BuildId,
+    load_catalogue,
+    select,
+    selector_matches,
+    with_multibuild,
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Selection:
+    """The wheels built (``ids``, in CI-job or catalogue order) and the CI jobs' identifiers
+    this tool cannot build (``unbuildable``: not in resources/matrix.toml), each once."""
+
+    ids: tuple[BuildId, ...]
+    unbuildable: tuple[str, ...] = ()
+
+
+def wheels_selection(
+    root: Path,
+    env: Mapping[str, str],
+    *,
+    build: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    only: str | None = None,
+) -> Selection:
+    """The wheels the repository at ``root`` builds (``build``/``skip``/``only`` override the
+    configuration, as on ``matrix``'s command line). SelectionError for a selector that
+    matches nothing; ConfigError for a malformed MB_ML_VER / MB_PYTHON_OSX_VER."""
+    project = read_project_config(root)
+    chosen_build = tuple(build) or project.build
+    chosen_skip = tuple(skip) or project.skip
+    if build or project.has_selection or only:
+        ids = select(load_catalogue(), build=chosen_build, skip=chosen_skip, only=only)
+        values = run_defaults(root, env)
+        return Selection(ids=tuple(with_multibuild(b, values) for b in ids))
+    if not discover(root):  # no CI files either: everything this tool can build
+        ids = select(load_catalogue(), build=("*",), skip=chosen_skip)
+        return Selection(ids=tuple(with_multibuild(b, env) for b in ids))
+    return _ci_jobs_selection(root, chosen_skip)
+
+
+def run_defaults(root: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """A plain run's variables: the CI files' globals under the process environment (as
+    `build` takes them, cifiles.jobs.run_environment); the environment alone without CI
+    files."""
+    if not discover(root):
+        return dict(env)
+    return run_environment(env, config=read_ci_files(root))
+
+
+def _ci_jobs_selection(root: Path, skip: Sequence[str]) -> Selection:
+    """What the CI jobs build, in file and job order, each wheel under its own job's
+    variables (as that job's runner builds it); the identifiers this tool has no plan for
+    (cp27 in a 2016 file, manylinux_i686) named apart."""
+    config = read_config(root)
+    # by key: the identifier alone is every variant's, so the last one listed (macOS's
+    # +accelerate) stood for a job that asks for no BLAS_BACKEND (issue 12 tryout)
+    known = {b.key: b for b in load_catalogue().all_ids()}
+    buildable: dict[str, BuildId] = {}
+    other: dict[str, None] = {}
+    for identifier, ci_file, job in job_identifiers(config):
+        if any(selector_matches(s, identifier) for s in skip):
+            continue
+        if identifier not in known:
+            other.setdefault(identifier)
+        elif identifier not in buildable:
+            values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+            buildable[identifier] = with_multibuild(known[identifier], values)
+    return Selection(ids=tuple(buildable.values()), unbuildable=tuple(other))
