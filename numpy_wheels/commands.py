@@ -212,7 +212,8 @@ def cmd_matrix(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return 0
     if args.json:
         # unbuildable: CI jobs' identifiers resources/matrix.toml does not have (not built)
-        _emit_json({"include": matrix_rows(ids), "unbuildable": list(chosen.unbuildable)})
+        rows = matrix_rows(ids, openblas=project.openblas)
+        _emit_json({"include": rows, "unbuildable": list(chosen.unbuildable)})
     else:
         for b in ids:
             log.write(b.key)

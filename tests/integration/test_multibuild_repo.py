@@ -156,7 +156,8 @@ def test_mb_ml_ver_is_what_plan_reproduce_and_matrix_say(
 ) -> None:
     """MB_ML_VER=2014 (the Travis global) is the wheel's policy everywhere, not only in
     `build`: plan, reproduce --dry-run, matrix --json and --wheels (issue 12 tryout: they
-    said manylinux_2_27.manylinux_2_28 in quay.io/pypa/manylinux_2_28_x86_64)."""
+    said manylinux_2_27.manylinux_2_28 in quay.io/pypa/manylinux_2_28_x86_64). A project
+    without OpenBLAS has the plan's variant, none, in every matrix row."""
     root = make_multibuild_repo(tmp_path / "fooext-wheels")
     tags = "manylinux2014_x86_64.manylinux_2_17_x86_64"
     code, out = _cli(root, capsys, "plan", "cp311-manylinux_x86_64", "--json")
@@ -170,6 +171,8 @@ def test_mb_ml_ver_is_what_plan_reproduce_and_matrix_say(
     assert f"builds cp312-manylinux_x86_64 (none, {tags})" in out
     code, out = _cli(root, capsys, "matrix", "--json")
     rows = json.loads(out[: out.rindex("}") + 1])["include"]
+    assert {r["variant"] for r in rows} == {"none"}
+    assert {r["blas_backend"] for r in rows} == {"openblas"}  # the key's: BLAS_BACKEND unset
     linux = [r["wheel_platform"] for r in rows if r["os"] == "linux"]
     assert linux == [tags, tags]
     # the process environment overrides the CI files' global, as for `build`
