@@ -33,6 +33,7 @@ from numpy_wheels.model.matrix import (
     identifier_from_multibuild,
     idle_selectors,
     load_catalogue,
+    plat_arch,
     select,
     with_multibuild,
 )
@@ -572,10 +573,15 @@ def choose_identifiers(
     the host's own identifier; then the project selection. The host backend builds only the
     host's identifier: anything else is a clear error, not a mislabelled wheel."""
     catalogue = load_catalogue()
+    plat = (env.get("PLAT") or "").strip()
+    if plat:
+        plat_arch(plat)  # PLAT=bogus is a ConfigError, not an identifier nothing matches
     if only is None:
         os_name = runner_os(env) or _PLATFORM_OS.get(host_platform, "linux")
         only = job_identifier(env, os_name)
     if host is not None:
+        if plat and only is None:
+            _host_plat_check(plat, host)
         only = only or host
         if only.partition("+")[0] != host:
             msg = (
@@ -586,6 +592,30 @@ def choose_identifiers(
     chosen = select(catalogue, build=project.build, skip=project.skip, only=only)
     # MB_ML_VER / MB_PYTHON_OSX_VER: the wheel's platform tag, as plan and the manifest say
     return tuple(with_multibuild(b, env) for b in chosen)
+
+
+def _host_plat_check(plat: str, host: str) -> None:
+    """PLAT names the architecture to build; the host backend builds only its own (issue 12
+    tryout: PLAT=i686 built and shipped cp311-manylinux_x86_64 with exit 0). SelectionError
+    naming PLAT when it is another, as an MB_PYTHON_VERSION of another Python is."""
+    platform = host.partition("-")[2]
+    os_name: HostOS = (
+        "macos"
+        if platform.startswith("macosx")
+        else ("windows" if platform.startswith("win") else "linux")
+    )
+    libc = "musllinux" if platform.startswith("musllinux") else "manylinux"
+    wanted = identifier_from_multibuild(
+        python_version="3.11", plat=plat, os_name=os_name, libc=libc
+    ).partition("-")[2]
+    if wanted != platform:
+        msg = (
+            f"PLAT={plat} asks for {wanted}, but the host backend builds only this machine's "
+            f"{platform} ({host})"
+        )
+        raise SelectionError(
+            msg, hint="Build it with --backend cibuildwheel, or unset PLAT for this machine's."
+        )
 
 
 def choose_backend(

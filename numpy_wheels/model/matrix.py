@@ -522,6 +522,28 @@ def manifest(
 
 _MACOS_VERSION = re.compile(r"\d+\.\d+")
 
+#: Architectures multibuild's PLAT (and AppVeyor's PYTHON_ARCH mapping) names: Linux's uname
+#: machines, macOS's arm64/universal2/intel, Windows' AMD64/x64/x86/win32 spellings.
+ARCHITECTURES = (
+    "x86_64", "i686", "aarch64", "arm64", "ppc64le", "s390x", "armv7l", "riscv64",
+    "universal2", "intel", "amd64", "x64", "x86", "win32",
+)  # fmt: skip
+
+
+def plat_arch(plat: str) -> str:
+    """multibuild's ``PLAT`` checked to be an architecture (case-insensitive, as
+    identifier_from_multibuild maps it); ConfigError naming PLAT otherwise.
+
+    >>> plat_arch("x86_64"), plat_arch("AMD64")
+    ('x86_64', 'amd64')
+    """
+    arch = plat.strip().lower()
+    if arch not in ARCHITECTURES:
+        shown = plat if len(plat) <= 40 else plat[:40] + "…"
+        msg = f"PLAT={shown!r} is not an architecture (multibuild's: {', '.join(ARCHITECTURES)})"
+        raise ConfigError(msg, hint="Set PLAT to the architecture to build, or unset it.")
+    return arch
+
 
 def with_multibuild(build_id: BuildId, values: Mapping[str, str]) -> BuildId:
     """``build_id`` under a job's multibuild variables: MB_ML_VER picks the Linux policy

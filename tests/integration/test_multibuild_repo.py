@@ -16,7 +16,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from numpy_wheels.__main__ import main
-from numpy_wheels.errors import SourceError
+from numpy_wheels.errors import ConfigError, SelectionError, SourceError
 from tests.mb_repo import make_multibuild_repo
 
 
@@ -181,3 +181,24 @@ def test_mb_ml_ver_is_what_plan_reproduce_and_matrix_say(
     code, out = _cli(root, capsys, "plan", "cp311-manylinux_x86_64", MB_ML_VER="2015")
     assert code == 3
     assert "MB_ML_VER='2015' is not a manylinux policy" in out
+
+
+@pytest.mark.parametrize(
+    ("plat", "code", "text"),
+    [
+        ("i686", SelectionError.return_code, "PLAT=i686 asks for manylinux_i686, but the host"),
+        ("bogus", ConfigError.return_code, "PLAT='bogus' is not an architecture"),
+    ],
+)
+def test_host_build_refuses_a_plat_it_cannot_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plat: str, code: int, text: str
+) -> None:
+    """PLAT in the process environment (over the CI files' x86_64): the host backend builds
+    only this machine's architecture, so another PLAT is exit 5 naming PLAT, and a PLAT that
+    is no architecture a ConfigError (issue 12 tryout: both built cp311-manylinux_x86_64 and
+    exited 0). Refused before anything is built."""
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    got, out = _cli(root, capsys, "build", "--backend", "host", "--no-test", PLAT=plat)
+    assert got == code, out
+    assert text in out
+    assert not (root / "wheelhouse").exists()
