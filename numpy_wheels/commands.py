@@ -86,7 +86,7 @@ def _hook_findings(root: Path, config: CIConfig, env: Mapping[str, str]) -> list
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from numpy_wheels.cifiles.checks import hints, lint
-    from numpy_wheels.cifiles.jobs import coverage, share_findings
+    from numpy_wheels.cifiles.jobs import coverage, share_findings, unbuildable_findings
     from numpy_wheels.config.build import read_ci_files, read_project_config, resolve_shares
 
     root = _root(args)
@@ -97,6 +97,7 @@ def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if shares is not None:
         findings += share_findings(config, shares) + coverage(config, shares.wheels)
     findings += _hook_findings(root, config, env)
+    findings += unbuildable_findings(config)
     untested = _untested_platforms(root, config, env) if args.require_portability_test else []
     if args.json:
         _emit_json(
@@ -316,6 +317,10 @@ def cmd_reproduce(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.json:
         _emit_json(_job_json(job, on_ci, plan, stopped))
     _show_job(job, on_ci, plan, stopped)
+    if job.plan is None and not args.dry_run:
+        # as `build --only` of it: a job of a wheel this tool cannot build is not reproduced
+        msg = f"{job.identifier}: this tool cannot build it: {_unbuildable(job.identifier)}"
+        raise SelectionError(msg, hint="`lint` names every such job; --dry-run shows the job.")
     native = job.os_name == "linux"
     backend: Backend = args.backend or "host"
     steps = _job_commands(job.identifier, backend)
@@ -403,6 +408,7 @@ def _job_json(
             # None: not in resources/matrix.toml (this tool does not build it), or `build`
             # would stop on the job's runner ("ci"."error")
             "plan": None,
+            "unbuildable": None if job.plan is not None else _unbuildable(job.identifier),
         }
     (build_id,) = on_ci.identifiers
     return {
@@ -478,9 +484,9 @@ def _show_job(
         )
         return
     if on_ci is None or plan is None:
-        log.write(
-            f"  {job.identifier} is not in resources/matrix.toml: this tool has no plan for "
-            "it and does not build it (its Python or platform is no longer built)"
+        log.warning(
+            f"{job.identifier}: this tool cannot build it: {_unbuildable(job.identifier)}. "
+            "It has no plan for it; `build` or `reproduce` of this job without --dry-run exit 5"
         )
         return
     keys = ", ".join(b.key for b in on_ci.identifiers)
@@ -493,6 +499,12 @@ def _show_job(
         ["environment", " ".join(f"{k}={v}" for k, v in plan.environment) or "-"],
         ["deployment target", plan.deployment_target or "-"],
     ]))  # fmt: skip
+
+
+def _unbuildable(identifier: str) -> str:
+    from numpy_wheels.model.matrix import load_catalogue
+
+    return load_catalogue().unbuildable_reason(identifier) or "not in resources/matrix.toml"
 
 
 def _job_commands(identifier: str, backend: Backend) -> list[list[str]]:

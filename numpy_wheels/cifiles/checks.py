@@ -39,6 +39,7 @@ Kind: TypeAlias = Literal[
     "coverage",
     "sourced-helpers",
     "stray-character",
+    "unbuildable",
 ]
 Severity: TypeAlias = Literal["error", "warning"]
 
@@ -116,6 +117,8 @@ HINTS: Mapping[Kind, str] = {
     "tool's own.",
     "stray-character": "Delete the character named (an invisible one: most editors do not "
     "show it).",
+    "unbuildable": "Remove the job, or build that wheel another way: this tool builds only "
+    "what resources/matrix.toml lists (`python -m numpy_wheels matrix --build '*'`).",
 }
 #: The hint of a disagreement on the commit: bump rewrites it in every file at once.
 BUMP_HINT = "Make the CI files agree (`python -m numpy_wheels bump REF` edits all of them)."

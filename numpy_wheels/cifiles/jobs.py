@@ -238,6 +238,27 @@ def job_identifiers(config: CIConfig) -> list[tuple[str, CIFile, Job]]:
     return out
 
 
+def unbuildable_findings(config: CIConfig) -> list[Finding]:
+    """A warning at each CI job whose wheel this tool cannot build (its Python or platform is
+    not in resources/matrix.toml, numpy's catalogue), naming why: ``matrix`` lists it as not
+    built and ``build``/``reproduce`` of that job exit 5 (issue 12 tryout: lint was silent)."""
+    catalogue = load_catalogue()
+    findings = []
+    for identifier, ci_file, job in job_identifiers(config):
+        why = catalogue.unbuildable_reason(identifier)
+        if why is not None:
+            findings.append(
+                Finding(
+                    kind="unbuildable",
+                    message=f"{ci_file.provider} job {job.name!r} builds {identifier}, which "
+                    f"this tool cannot build: {why}",
+                    locations=(job.location,),
+                    severity="warning",
+                )
+            )
+    return findings
+
+
 #: What every build job of the shipped CI files runs (tests/unit/test_ci_jobs.py checks it).
 CI_BUILD_COMMAND = ("python", "-m", "numpy_wheels", "build")
 

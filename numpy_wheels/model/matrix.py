@@ -259,6 +259,38 @@ class Catalogue:
         msg = f"{identifier} has no {wanted!r} variant; its variants: {have}"
         raise SelectionError(msg)
 
+    def unbuildable_reason(self, key: str) -> str | None:
+        """Why this tool cannot build ``key`` (a CI job's identifier, ``+variant`` allowed);
+        None when it can. The catalogue is numpy's platforms and Pythons (resources/
+        matrix.toml): a job of another project may name one it lacks (issue 12 tryout:
+        MB_PYTHON_VERSION=3.10, PLAT=i686 were listed as "not built" and nowhere warned).
+
+        >>> load_catalogue().unbuildable_reason("cp310-manylinux_x86_64")  # doctest: +ELLIPSIS
+        'Python cp310 is not in resources/matrix.toml (it has cp311, ...)'
+        >>> load_catalogue().unbuildable_reason("cp312-manylinux_x86_64") is None
+        True
+        """
+        identifier, _, _ = key.partition("+")
+        python, _, platform = identifier.partition("-")
+        pythons = {p.tag: p for p in self.pythons}
+        names = [p.name for p in self.platforms]
+        if python not in pythons:
+            return f"Python {python} is not in resources/matrix.toml (it has {', '.join(pythons)})"
+        if platform not in names:
+            arch = platform.rpartition("_")[2] if platform.startswith(("many", "musl")) else ""
+            if arch and arch not in ARCHITECTURES:
+                return f"PLAT {arch!r} is not an architecture ({', '.join(ARCHITECTURES)})"
+            return (
+                f"platform {platform} is not in resources/matrix.toml (it has {', '.join(names)})"
+            )
+        if not pythons[python].available_on(platform):
+            return f"{python} is not built for {platform} (cibuildwheel has no such Python)"
+        try:
+            self.find(key)
+        except SelectionError as exc:
+            return str(exc)
+        return None
+
     def platform(self, name: str) -> PlatformSpec:
         for pl in self.platforms:
             if pl.name == name:

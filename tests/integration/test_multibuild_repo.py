@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -181,6 +182,47 @@ def test_mb_ml_ver_is_what_plan_reproduce_and_matrix_say(
     code, out = _cli(root, capsys, "plan", "cp311-manylinux_x86_64", MB_ML_VER="2015")
     assert code == 3
     assert "MB_ML_VER='2015' is not a manylinux policy" in out
+
+
+UNBUILDABLE_JOBS = """\
+    - os: linux
+      env: MB_PYTHON_VERSION=3.10
+    - os: linux
+      env: MB_PYTHON_VERSION=3.12 PLAT=i686
+before_install:
+"""
+
+
+def test_jobs_this_tool_cannot_build_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CI job of a Python or platform numpy's catalogue lacks (3.10, i686): lint warns at
+    the job's line naming why, reproduce --dry-run warns, a real reproduce exits 5 as
+    `build --only` does (issue 12 tryout: lint silent, reproduce exit 0, "does not build
+    it"). The manifest leaves them out."""
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    travis = root / ".travis.yml"
+    travis.write_text(travis.read_text().replace("before_install:\n", UNBUILDABLE_JOBS, 1))
+    (root / "appveyor.yml").unlink()  # its Pythons would disagree (a lint error of its own)
+    code, out = _cli(root, capsys, "lint")
+    assert code == 0, out
+    lines = travis.read_text().splitlines()
+    cp310 = next(n for n, text in enumerate(lines, 1) if "MB_PYTHON_VERSION=3.10" in text)
+    assert re.search(
+        rf"\.travis\.yml:{cp310 - 1}: travis job .* builds cp310-manylinux_x86_64, which this "
+        r"tool cannot build: Python cp310 is not in resources/matrix.toml",
+        out,
+    ), out
+    assert "builds cp312-manylinux_i686, which this tool cannot build: platform " in out
+    code, out = _cli(root, capsys, "reproduce", "--ci", "travis", "--job", "2", "--dry-run")
+    assert code == 0, out
+    assert "cp310-manylinux_x86_64: this tool cannot build it: Python cp310" in out
+    code, out = _cli(root, capsys, "reproduce", "--ci", "travis", "--job", "3", "--no-test")
+    assert code == SelectionError.return_code, out
+    assert "cp312-manylinux_i686: this tool cannot build it: platform manylinux_i686" in out
+    code, out = _cli(root, capsys, "matrix", "--wheels", "0.1.0")
+    assert "cp310" not in out
+    assert "i686" not in out
 
 
 @pytest.mark.parametrize(
