@@ -75,13 +75,13 @@ def cmd_commit(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def _hook_findings(root: Path, config: CIConfig, env: Mapping[str, str]) -> list[Finding]:
     """What lint says about the hook files CONFIG_PATH / ENV_VARS_PATH name (as the build
     resolves them: the process environment over the CI files' globals)."""
-    from numpy_wheels.build.hooks import Hooks, sourced_helper_findings
+    from numpy_wheels.build.hooks import Hooks, hook_file_findings, sourced_helper_findings
     from numpy_wheels.cifiles.jobs import run_environment
     from numpy_wheels.config.build import hook_paths
 
     config_path, env_vars_path = hook_paths(root, run_environment(env, config=config))
-    hooks = Hooks(config_path=config_path, env_vars_path=env_vars_path)
-    return sourced_helper_findings(hooks, root=root)
+    hooks = Hooks(config_path=config_path, env_vars_path=env_vars_path, root=root)
+    return hook_file_findings(hooks) + sourced_helper_findings(hooks, root=root)
 
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -52,6 +52,7 @@ environment:
 CONFIG_SH = """\
 # Define custom utilities
 # Test for macOS with [ -n "$IS_MACOS" ]
+source ci/test_utils.sh
 
 function pre_build {
     # Any stuff that you need to do before you start building the wheels
@@ -73,6 +74,15 @@ function run_tests {
     echo "run_tests: python $(get_py_mm) in $(basename "$PWD")"
     python -c 'import fooext, sys; print("triple(14) =", fooext.triple(14))
 sys.exit(fooext.triple(14) != 42)'
+    check_triple
+}
+"""
+
+#: A helper config.sh sources by a relative path, as numpy-wheels' sources
+#: gfortran-install/gfortran_utils.sh: multibuild sourced config.sh from the repository root.
+TEST_UTILS_SH = """\
+function check_triple {
+    echo "check_triple (ci/test_utils.sh): $(python -c 'import fooext; print(fooext.triple(5))')"
 }
 """
 
@@ -127,5 +137,7 @@ def make_multibuild_repo(root: Path) -> Path:
     (root / ".travis.yml").write_text(TRAVIS)
     (root / "appveyor.yml").write_text(APPVEYOR)
     (root / "config.sh").write_text(CONFIG_SH)
+    (root / "ci").mkdir(exist_ok=True)
+    (root / "ci" / "test_utils.sh").write_text(TEST_UTILS_SH)
     make_project(root / "fooext")
     return root

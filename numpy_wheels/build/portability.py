@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-from numpy_wheels.build.hooks import Hooks
+from numpy_wheels.build.hooks import Hooks, sourced_files
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import ContainerEngineError, WheelTestError
 from numpy_wheels.log import log
@@ -94,10 +94,12 @@ test)
         python -m pip install $TEST_DEPENDS
     fi
     python -m pip install "$NUMPY_WHEELS_WHEEL"
-    mkdir /tmp/tmp_for_test && cd /tmp/tmp_for_test
+    mkdir /tmp/tmp_for_test
+    cd "$(dirname "$CONFIG_PATH")"  # sourced from the wheels repository, as multibuild
     source "$MB_COMPAT"
     [ -f "$ENV_VARS_PATH" ] && source "$ENV_VARS_PATH"
     source "$CONFIG_PATH"
+    cd /tmp/tmp_for_test
     run_tests ;;
 *)
     echo "usage: driver.sh probe|test PYTHON..." >&2; exit 2 ;;
@@ -183,6 +185,9 @@ def _stage(wheel: Path, hooks: Hooks, root: Path, stage: Path) -> None:
     for path in (hooks.config_path, hooks.env_vars_path):
         if path.is_file():
             shutil.copy(path, stage / "repo" / path.name)
+    for rel in sourced_files(hooks):  # `source ci/helpers.sh`, relative to the repository
+        (stage / "repo" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / rel, stage / "repo" / rel)
     if (root / "ci").is_dir():
         shutil.copytree(root / "ci", stage / "repo" / "ci")
 

@@ -174,7 +174,7 @@ def base_env(opts: BuildOptions, source: SourceInfo) -> tuple[dict[str, str], di
     log.write(f"SOURCE_DATE_EPOCH={epoch} (from {epoch_from})")
     crossing.update(fixed_env(epoch))
     env.update(crossing)
-    hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path)
+    hooks = Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path, root=opts.root)
     exported = hooks.exported_env(env, cwd=opts.root)
     env.update(exported)
     crossing.update(exported)
@@ -264,7 +264,7 @@ def _wheel_job(
         options=opts,
         source=source,
         openblas=openblas,
-        hooks=Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path),
+        hooks=Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path, root=opts.root),
         env=job_env,
         crossing=job_crossing,
         workdir=workdir,
@@ -775,7 +775,7 @@ def build_all(opts: BuildOptions, *, backend: Backend | None = None) -> BuildOut
     check_portability_possible(opts)
     backend = backend or get_backend(opts.backend)
     _announce(opts)
-    Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path).check()
+    Hooks(config_path=opts.config_path, env_vars_path=opts.env_vars_path, root=opts.root).check()
     opts.wheelhouse.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.step("source"):

@@ -40,6 +40,7 @@ Kind: TypeAlias = Literal[
     "sourced-helpers",
     "stray-character",
     "unbuildable",
+    "hook-syntax",
 ]
 Severity: TypeAlias = Literal["error", "warning"]
 
@@ -119,6 +120,7 @@ HINTS: Mapping[Kind, str] = {
     "show it).",
     "unbuildable": "Remove the job, or build that wheel another way: this tool builds only "
     "what resources/matrix.toml lists (`python -m numpy_wheels matrix --build '*'`).",
+    "hook-syntax": "Correct the line bash names (`bash -n FILE` shows it).",
 }
 #: The hint of a disagreement on the commit: bump rewrites it in every file at once.
 BUMP_HINT = "Make the CI files agree (`python -m numpy_wheels bump REF` edits all of them)."

@@ -15,7 +15,16 @@
 _mb_refuse() {
     # _mb_refuse NAME REASON: print the refusal and stop the whole hook, also from inside
     # $(...) or `local x=$(...)`, where a plain exit would only end the subshell.
-    echo "numpy-wheels: refused: $1: $2" >&2
+    # The call site is the first frame outside this file (config.sh:LINE, also at its top
+    # level, where bash has no function to blame).
+    local i where=""
+    for (( i=1; i<${#BASH_SOURCE[@]}; i++ )); do
+        case "${BASH_SOURCE[$i]}" in
+            ""|"${BASH_SOURCE[0]}") ;;
+            *) where=" (called at ${BASH_SOURCE[$i]##*/}:${BASH_LINENO[$((i-1))]})"; break ;;
+        esac
+    done
+    echo "numpy-wheels: refused: $1: $2$where" >&2
     kill -s TERM "$$" 2>/dev/null
     exit 97
 }

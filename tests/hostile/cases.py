@@ -228,6 +228,46 @@ for kind, said in SPECIAL.items():
         bound=5,
         expect=said if kind != "directory" else "a directory",
     )
+# The hook files likewise (issue 12 tryout): a config.sh that is no file was "missing", an
+# env_vars.sh that is none was skipped and the build went on (exit 0).
+for kind, said in SPECIAL.items():
+    for hook in ("config.sh", "env_vars.sh"):
+
+        def hook_build(sb: Sandbox, k: str = kind, h: str = hook) -> list[str]:
+            sb.write("repo/config.sh", "function run_tests { true; }\n")
+            return with_special(f"repo/{h}", k, "build", "--backend", "host", "--no-test")(sb)
+
+        case(
+            f"boundary/{hook}-{kind}/build",
+            1,
+            CONFIG,
+            hook_build,
+            bound=10,
+            expect=said,
+            absent="is missing",
+        )
+        case(
+            f"boundary/{hook}-{kind}/lint",
+            1,
+            CONFIG,
+            with_special(f"repo/{hook}", kind, "lint"),
+            bound=5,
+            expect=said,
+        )
+case(
+    "values/config-sh-syntax/lint",
+    3,
+    LINT,
+    with_file("config.sh", "function run_tests {\n    echo (\n}\n", "lint"),
+    expect="config.sh:2: config.sh: bash cannot parse it: syntax error",
+)
+case(
+    "values/config-sh-syntax/build",
+    3,
+    CONFIG,
+    with_file("config.sh", "function run_tests {\n    echo (\n}\n", "build", "--no-test"),
+    expect="config.sh:2: syntax error near unexpected token",
+)
 case(
     "boundary/pyproject-bad-toml/matrix",
     1,

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_provided_helpers_keep_multibuild_semantics(tmp_path: Path) -> None:
 def test_only_the_projects_own_build_wheel_counts(tmp_path: Path) -> None:
     plain = tmp_path / "config.sh"
     plain.write_text("function run_tests { true; }\n")
-    hooks = Hooks(config_path=plain, env_vars_path=tmp_path / "none.sh")
+    hooks = Hooks(config_path=plain, env_vars_path=tmp_path / "none.sh", root=tmp_path)
     env = {"PATH": os.environ["PATH"]}
     # mb_compat.sh defines multibuild's default build_wheel; that is not an override.
     assert not hooks.defines("build_wheel", env=env, cwd=tmp_path)
@@ -126,7 +127,11 @@ def numpy_2018(tmp_path: Path) -> Path:
 
 
 def test_numpy_2018_config_sh_hook_stages(numpy_2018: Path) -> None:
-    hooks = Hooks(config_path=numpy_2018 / "config.sh", env_vars_path=numpy_2018 / "env_vars.sh")
+    hooks = Hooks(
+        config_path=numpy_2018 / "config.sh",
+        env_vars_path=numpy_2018 / "env_vars.sh",
+        root=numpy_2018,
+    )
     env = {"PATH": os.environ["PATH"], "REPO_DIR": "fooext", "PLAT": "x86_64"}
     # env_vars.sh: its variables are read (not exported there, so nothing crosses).
     assert hooks.exported_env(env, cwd=numpy_2018) == {}
@@ -168,7 +173,7 @@ def test_numpy_2018_config_sh_through_the_cli(numpy_2018: Path, tmp_path: Path) 
 def test_a_refused_helper_in_a_hook_is_a_hook_error(tmp_path: Path) -> None:
     config = tmp_path / "config.sh"
     config.write_text("function pre_build { build_openssl; }\n")
-    hooks = Hooks(config_path=config, env_vars_path=tmp_path / "none.sh")
+    hooks = Hooks(config_path=config, env_vars_path=tmp_path / "none.sh", root=tmp_path)
     with pytest.raises(HookError, match=r"refuses: build_openssl: multibuild's library_builders"):
         hooks.run("pre_build", env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
 
@@ -196,7 +201,7 @@ def test_run_tests_does_not_inherit_the_wheels_repos_pytest_config(tmp_path: Pat
         check=True,
         timeout=600,
     )  # fmt: skip
-    hooks = Hooks(config_path=root / "config.sh", env_vars_path=root / "none.sh")
+    hooks = Hooks(config_path=root / "config.sh", env_vars_path=root / "none.sh", root=root)
     # pytest from this environment's index cache; the wheel under test is any pure wheel.
     run_wheel_tests(
         sorted(wheel_dir.glob("*.whl")),
@@ -236,3 +241,142 @@ def test_openblas_get_without_openblas_names_the_setting() -> None:
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
     assert proc.returncode != 0
     assert "(openblas = true in [tool.numpy-wheels] of pyproject.toml)" in proc.stderr
+
+
+def test_hook_files_are_sourced_from_the_wheels_repository(tmp_path: Path) -> None:
+    """config.sh sources a helper by a relative path (numpy-wheels' own `source
+    gfortran-install/gfortran_utils.sh`): multibuild sourced it from the repository's root, so
+    run_tests, which runs in tmp_for_test, sees it (issue 12 tryout: exit 12 blamed the
+    wheel's tests)."""
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "helpers.sh").write_text('greet() { echo "hello from $1"; }\n')
+    (tmp_path / "env_vars.sh").write_text("source ci/helpers.sh\nexport GREETING=$(greet env)\n")
+    (tmp_path / "config.sh").write_text(
+        "source ci/helpers.sh\n"
+        'function run_tests { greet run_tests > out.txt; echo "$GREETING" >> out.txt; '
+        "pwd >> out.txt; }\n"
+    )
+    hooks = Hooks(
+        config_path=tmp_path / "config.sh", env_vars_path=tmp_path / "env_vars.sh", root=tmp_path
+    )
+    work = tmp_path / "tmp_for_test"
+    work.mkdir()
+    env = {"PATH": os.environ["PATH"]}
+    exported = hooks.exported_env(env, cwd=work)
+    assert exported["GREETING"] == "hello from env"
+    hooks.run("run_tests", env={**env, **exported}, cwd=work)
+    # the hook itself runs where it was asked to
+    assert (work / "out.txt").read_text().splitlines() == [
+        "hello from run_tests",
+        "hello from env",
+        str(work),
+    ]
+
+
+@pytest.mark.parametrize("where", ["config.sh", "env_vars.sh"])
+def test_a_refused_helper_at_the_top_level_is_named(tmp_path: Path, where: str) -> None:
+    """A refused helper called while config.sh/env_vars.sh is sourced (not in a function) is
+    named with its line, by every stage that sources the files (issue 12 tryout: "command
+    failed with exit code -15")."""
+    (tmp_path / "config.sh").write_text("function run_tests { true; }\n")
+    (tmp_path / where).write_text("# a comment\nbuild_zlib 1.2.11\necho not reached\n")
+    hooks = Hooks(
+        config_path=tmp_path / "config.sh", env_vars_path=tmp_path / "env_vars.sh", root=tmp_path
+    )
+    env = {"PATH": os.environ["PATH"]}
+    said = rf"refuses: build_zlib: multibuild's library_builders.sh .* \(called at {where}:2\)"
+    stages: list[Callable[[], object]] = [
+        lambda: hooks.defines("pre_build", env=env, cwd=tmp_path),
+        lambda: hooks.run("run_tests", env=env, cwd=tmp_path),
+    ]
+    if where == "env_vars.sh":
+        stages.append(lambda: hooks.exported_env(env, cwd=tmp_path))
+    for stage in stages:
+        with pytest.raises(HookError, match=said) as info:
+            stage()
+        assert "exit code" not in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "broken-symlink"])
+@pytest.mark.parametrize("name", ["config.sh", "env_vars.sh"])
+def test_a_hook_file_that_is_no_file_is_named(tmp_path: Path, name: str, kind: str) -> None:
+    """Not "config.sh is missing", and an env_vars.sh that is none is not skipped."""
+    from numpy_wheels.errors import ConfigError
+
+    (tmp_path / "config.sh").write_text("function run_tests { true; }\n")
+    path = tmp_path / name
+    path.unlink(missing_ok=True)
+    if kind == "directory":
+        path.mkdir()
+        said = "is a directory"
+    elif kind == "fifo":
+        os.mkfifo(path)
+        said = r"is a FIFO \(named pipe\)"
+    else:
+        path.symlink_to(tmp_path / "gone.sh")
+        said = rf"is a broken symbolic link \(to {tmp_path}/gone.sh\)"
+    hooks = Hooks(
+        config_path=tmp_path / "config.sh", env_vars_path=tmp_path / "env_vars.sh", root=tmp_path
+    )
+    env = {"PATH": os.environ["PATH"]}
+    for stage in (
+        hooks.check,
+        lambda: hooks.exported_env(env, cwd=tmp_path),
+        lambda: hooks.run("run_tests", env=env, cwd=tmp_path),
+    ):
+        with pytest.raises(ConfigError, match=rf"{name} \(\w+_PATH\) {said}, not a file"):
+            stage()
+
+
+def test_a_hook_file_bash_cannot_parse_stops_the_build_at_its_line(tmp_path: Path) -> None:
+    from numpy_wheels.errors import ConfigError
+
+    (tmp_path / "config.sh").write_text("function run_tests {\n    true\n    echo (\n}\n")
+    hooks = Hooks(
+        config_path=tmp_path / "config.sh", env_vars_path=tmp_path / "env_vars.sh", root=tmp_path
+    )
+    with pytest.raises(ConfigError, match=r"config.sh:3: syntax error near unexpected token"):
+        hooks.check()
+
+
+def test_container_stages_source_the_hook_files_where_they_are_staged(tmp_path: Path) -> None:
+    """A helper config.sh sources relative to the repository is staged with it, and the
+    container drivers source config.sh from the staged repository, then run the hook where
+    they were (cibuildwheel's test-command directory)."""
+    from numpy_wheels.build.backends.cibuildwheel import DRIVER
+    from numpy_wheels.build.portability import _stage
+
+    root = tmp_path / "repo"
+    (root / "tools").mkdir(parents=True)
+    (root / "tools" / "helpers.sh").write_text('greet() { echo "hello from $1"; }\n')
+    (root / "config.sh").write_text(
+        "source tools/helpers.sh\n"
+        "function run_tests { greet run_tests > out.txt; pwd >> out.txt; }\n"
+    )
+    hooks = Hooks(config_path=root / "config.sh", env_vars_path=root / "env_vars.sh", root=root)
+    (tmp_path / "a.whl").write_bytes(b"")
+    stage = tmp_path / "stage"
+    _stage(tmp_path / "a.whl", hooks, root, stage)
+    assert (stage / "repo" / "tools" / "helpers.sh").read_text() == (
+        root / "tools" / "helpers.sh"
+    ).read_text()
+    staged = stage / "repo"
+    (staged / "driver.sh").write_text(DRIVER)
+    (staged / "mb_compat.sh").write_text(Path(COMPAT).read_text())
+    where = tmp_path / "test-cwd"
+    where.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "CONFIG_PATH": str(staged / "config.sh"),
+        "ENV_VARS_PATH": str(staged / "env_vars.sh"),
+    }
+    proc = subprocess.run(
+        ["bash", str(staged / "driver.sh"), "run_tests"],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (where / "out.txt").read_text().splitlines() == ["hello from run_tests", str(where)]

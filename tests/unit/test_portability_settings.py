@@ -66,7 +66,9 @@ def test_bad_test_images_are_config_errors(tmp_path: Path, body: str) -> None:
 
 
 def test_container_env_drops_host_paths(tmp_path: Path) -> None:
-    hooks = Hooks(config_path=tmp_path / "cfg.sh", env_vars_path=tmp_path / "vars.sh")
+    hooks = Hooks(
+        config_path=tmp_path / "cfg.sh", env_vars_path=tmp_path / "vars.sh", root=tmp_path
+    )
     crossing = {
         "REPO_DIR": "/host/numpy",
         "PKG_CONFIG_PATH": "/host/openblas",

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from numpy_wheels.build.backends import WheelJob
+from numpy_wheels.build.hooks import sourced_files
 from numpy_wheels.build.repair import RepairResult, grafted_libraries, one_platform_wheel
 from numpy_wheels.cmd import call, python_tool
 from numpy_wheels.errors import BuildError
@@ -54,17 +55,24 @@ run_tests)
 build_wheel)
     # config.sh overrides multibuild's build_wheel: called by the override backend below as
     # the PEP 517 build cibuildwheel runs; it leaves its wheel in $WHEEL_SDIR.
+    # sourced from the wheels repository's copy (relative `source helpers.sh`), as multibuild
+    _nw_cwd=$PWD
+    cd "$(dirname "$CONFIG_PATH")"
     source "$here/mb_compat.sh"
     [ -f "$ENV_VARS_PATH" ] && source "$ENV_VARS_PATH"
     source "$CONFIG_PATH"
+    cd "$_nw_cwd"
     build_wheel "$REPO_DIR" "$PLAT"
     exit 0 ;;
 *)
     echo "usage: driver.sh before_build|run_tests|build_wheel" >&2; exit 2 ;;
 esac
+_nw_cwd=$PWD
+cd "$(dirname "$CONFIG_PATH")"
 source "$here/mb_compat.sh"
 [ -f "$ENV_VARS_PATH" ] && source "$ENV_VARS_PATH"
 source "$CONFIG_PATH"
+cd "$_nw_cwd"
 if is_function "$hook"; then "$hook"; else echo "config.sh defines no $hook"; fi
 """
 
@@ -215,6 +223,9 @@ def stage(job: WheelJob) -> dict[str, str]:
             shutil.copy(path, staged / path.name)
     if (opts.root / "ci").is_dir():
         shutil.copytree(opts.root / "ci", staged / "ci")
+    for rel in sourced_files(job.hooks):  # `source helpers.sh`, relative to the repository
+        (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(opts.root / rel, staged / rel)
     values = {
         k: v
         for k, v in job.crossing.items()
