@@ -23,6 +23,8 @@ from numpy_wheels.cifiles.records import (
     shown_path,
 )
 from numpy_wheels.cifiles.scalars import changes_text
+from numpy_wheels.errors import ConfigError
+from numpy_wheels.model.matrix import ml_policy
 
 Kind: TypeAlias = Literal[
     "disagree",
@@ -41,6 +43,7 @@ Kind: TypeAlias = Literal[
     "stray-character",
     "unbuildable",
     "hook-syntax",
+    "bad-value",
 ]
 Severity: TypeAlias = Literal["error", "warning"]
 
@@ -121,6 +124,7 @@ HINTS: Mapping[Kind, str] = {
     "unbuildable": "Remove the job, or build that wheel another way: this tool builds only "
     "what resources/matrix.toml lists (`python -m numpy_wheels matrix --build '*'`).",
     "hook-syntax": "Correct the line bash names (`bash -n FILE` shows it).",
+    "bad-value": "Write one of the values the message lists.",
 }
 #: The hint of a disagreement on the commit: bump rewrites it in every file at once.
 BUMP_HINT = "Make the CI files agree (`python -m numpy_wheels bump REF` edits all of them)."
@@ -237,6 +241,24 @@ def _yaml_type_finding(var: EnvVar) -> Finding | None:
         locations=(where,),
         subject=var.name,
     )
+
+
+def ml_ver_problem(value: str, *, libc: str = "manylinux") -> str | None:
+    """What is wrong with an ``MB_ML_VER`` value (``model.matrix.ml_policy``'s rule: ``1``,
+    ``2010``, ``2014``, ``_2_NN``; ``_1_N`` with ``MB_ML_LIBC=musllinux``), None for one
+    multibuild names. lint flags it where it is written; the build stops on it before any work
+    (it was caught only after the compile, as auditwheel's usage text, exit 10).
+
+    >>> ml_ver_problem("2014") is None, ml_ver_problem("_1_2", libc="musllinux") is None
+    (True, True)
+    >>> print(ml_ver_problem("2099"))
+    MB_ML_VER='2099' is not a manylinux policy multibuild names (1, 2010, 2014, _2_24, _2_28 …)
+    """
+    try:
+        ml_policy(value.strip(), libc=libc)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def value_findings(var: EnvVar, known: frozenset[str]) -> Iterable[Finding]:
@@ -357,6 +379,19 @@ def _name_findings(var: EnvVar, name: str, value: str, known: frozenset[str]) ->
             )
 
 
+def _ml_ver_findings(ci_file: CIFile) -> Iterable[Finding]:
+    """A "bad-value" error for each MB_ML_VER multibuild would not take (musllinux's spelling
+    when the file sets MB_ML_LIBC=musllinux)."""
+    defs = list(ci_file.definitions())
+    musl = any(v.name == "MB_ML_LIBC" and (v.value or "").strip() == "musllinux" for v in defs)
+    for var in defs:
+        if var.name != "MB_ML_VER" or not (var.value or "").strip():
+            continue
+        problem = ml_ver_problem(var.value or "", libc="musllinux" if musl else "manylinux")
+        if problem is not None:
+            yield Finding(kind="bad-value", message=problem, locations=(var.location,))
+
+
 def lint(config: CIConfig, *, check_pythons: bool = True) -> list[Finding]:
     """Every problem in the CI files, agreement problems first. ``check_pythons``: the files
     must build the same Python versions (off when [tool.numpy-wheels.ci] shares the wheels
@@ -383,6 +418,7 @@ def lint(config: CIConfig, *, check_pythons: bool = True) -> list[Finding]:
     for ci_file in config.files:
         for var in ci_file.definitions():
             findings.extend(value_findings(var, READ_NAMES))
+        findings.extend(_ml_ver_findings(ci_file))
     unique: dict[tuple[str, str, tuple[Location, ...]], Finding] = {}
     for finding in findings:  # a matrix value filled into many jobs is one finding
         unique.setdefault((finding.kind, finding.message, finding.locations), finding)

@@ -18,8 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from numpy_wheels.ci import SERVICES, HostOS, on_ci, runner_os, running_service
+from numpy_wheels.cifiles.checks import ml_ver_problem
 from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit, unused_commit
-from numpy_wheels.cifiles.jobs import Shares, job_identifier, run_environment
+from numpy_wheels.cifiles.jobs import (
+    FROM_PROCESS,
+    Shares,
+    job_environment,
+    job_identifier,
+    run_environment,
+)
 from numpy_wheels.cifiles.readers import read_config
 from numpy_wheels.cifiles.records import CIConfig, Location
 from numpy_wheels.config.secrets import without_secrets
@@ -676,7 +683,9 @@ def resolve_build_options(
     # The CI files' global environment is the local run's default; the process overrides it
     # (but for the commit, which the files name: a different one exported is said unused).
     process = env
-    env = run_environment(process, config=config)
+    run = job_environment(process, config=config)
+    env = run.values
+    _check_values(env, run.sources)
     commit = resolve_commit(config, env)
     unused = unused_commit(process, commit)
     if unused is not None:
@@ -729,6 +738,17 @@ def resolve_build_options(
         retest=request.retest,
         **_job_variables(root, env, wheelhouse=request.wheelhouse),
     )
+
+
+def _check_values(env: Mapping[str, str], sources: Mapping[str, str]) -> None:
+    """The values the build reads later, checked before any work: a ConfigError naming the
+    variable and where it is set (``file:line`` or the process environment)."""
+    value = (env.get("MB_ML_VER") or "").strip()
+    libc = "musllinux" if (env.get("MB_ML_LIBC") or "").strip() == "musllinux" else "manylinux"
+    problem = ml_ver_problem(value, libc=libc) if value else None
+    if problem is not None:
+        msg = f"{sources.get('MB_ML_VER', FROM_PROCESS)}: {problem}"
+        raise ConfigError(msg, hint="Set MB_ML_VER as multibuild spells it, or unset it.")
 
 
 def hook_paths(root: Path, env: Mapping[str, str]) -> tuple[Path, Path]:

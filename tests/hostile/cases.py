@@ -255,6 +255,26 @@ for kind, said in SPECIAL.items():
             expect=said,
         )
 case(
+    "values/mb-ml-ver-unknown/build",
+    3,
+    CONFIG,
+    with_file(
+        ".travis.yml",
+        "env:\n  global:\n    - BUILD_COMMIT=v2.4.6\n    - MB_ML_VER=2099\n",
+        "build", "--backend", "host", "--no-test",
+    ),
+    expect=".travis.yml:4: MB_ML_VER='2099' is not a manylinux policy multibuild names",
+)  # fmt: skip
+case(
+    "values/mb-ml-ver-unknown/lint",
+    3,
+    LINT,
+    with_file(
+        ".travis.yml", "env:\n  global:\n    - BUILD_COMMIT=v2.4.6\n    - MB_ML_VER=2099\n", "lint"
+    ),
+    expect=".travis.yml:4: MB_ML_VER='2099' is not a manylinux policy multibuild names",
+)
+case(
     "values/config-sh-syntax/lint",
     3,
     LINT,
