@@ -57,6 +57,7 @@ source ci/test_utils.sh
 function pre_build {
     # Any stuff that you need to do before you start building the wheels
     # Runs in the root directory of this repository.
+    activate_ccache
     echo "pre_build: REPO_DIR=$(relpath "$(abspath "$REPO_DIR")" "$PWD") at $BUILD_COMMIT"
     echo "pre_build: lex_ver 3.11.2 = $(lex_ver 3.11.2)"
     echo "pre_build: BLAS_BACKEND=${BLAS_BACKEND-unset}"

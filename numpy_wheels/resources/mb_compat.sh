@@ -221,8 +221,19 @@ update_env_for_build_prefix() {
     export PATH="$BUILD_PREFIX/bin:$PATH"
 }
 activate_ccache() {
-    # USE_CCACHE=1: compile through ccache when it is installed (the tool sets CCACHE_DIR).
+    # The tool's own ccache (build/ccache.py): CCACHE_DIR set and its masquerade directory
+    # (cc -> ../ccache) on PATH; the build already compiles through it.
     local dir
+    if [ -n "${CCACHE_DIR:-}" ]; then
+        local IFS=:
+        for dir in $PATH; do
+            if [ -L "$dir/cc" ] && [ "$(readlink "$dir/cc")" = "../ccache" ] && [ -x "$dir/../ccache" ]; then
+                _mb_mapped activate_ccache "the tool's compiler cache is on ($dir, CCACHE_DIR=$CCACHE_DIR)"
+                return 0
+            fi
+        done
+    fi
+    # USE_CCACHE=1: compile through ccache when it is installed (the tool sets CCACHE_DIR).
     for dir in /usr/lib/ccache /usr/lib64/ccache /usr/local/opt/ccache/libexec; do
         if [ -d "$dir" ]; then export PATH="$dir:$PATH"; echo "Using C compiler: $(command -v cc)"; return 0; fi
     done

@@ -339,6 +339,41 @@ def test_a_hook_file_bash_cannot_parse_stops_the_build_at_its_line(tmp_path: Pat
         hooks.check()
 
 
+def test_activate_ccache_is_the_tools_compiler_cache(tmp_path: Path) -> None:
+    """With the tool's ccache on (CCACHE_DIR, and its masquerade directory of cc -> ../ccache
+    links first on PATH, as build/ccache.py makes it) activate_ccache is mapped and succeeds;
+    without it (and no system ccache) it is still refused (issue 12 tryout: refused with
+    "ccache is not installed here" although the build compiled through the tool's)."""
+    home = tmp_path / "ccache-4.14.2-x86_64"
+    (home / "bin").mkdir(parents=True)
+    (home / "ccache").write_text("#!/bin/sh\nexit 0\n")
+    (home / "ccache").chmod(0o755)
+    (home / "bin" / "cc").symlink_to(Path("..") / "ccache")
+    path = f"{home / 'bin'}:{os.environ['PATH']}"
+    script = f"set -e\nsource {COMPAT}\nactivate_ccache\necho after"
+    on = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": path, "CCACHE_DIR": str(tmp_path / "store")},
+        check=False,
+    )
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.strip() == "after"
+    assert "numpy-wheels: activate_ccache: the tool's compiler cache is on" in on.stderr
+    if any(Path(d).is_dir() for d in ("/usr/lib/ccache", "/usr/lib64/ccache")):
+        return  # a system ccache: multibuild's own activation applies
+    off = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": path},  # no CCACHE_DIR: not the tool's cache
+        check=False,
+    )
+    assert off.returncode != 0
+    assert "refused: activate_ccache: ccache is not installed here" in off.stderr
+
+
 def test_container_stages_source_the_hook_files_where_they_are_staged(tmp_path: Path) -> None:
     """A helper config.sh sources relative to the repository is staged with it, and the
     container drivers source config.sh from the staged repository, then run the hook where

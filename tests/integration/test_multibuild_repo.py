@@ -58,8 +58,9 @@ def test_a_multibuild_repo_builds_repairs_and_tests(tmp_path: Path) -> None:
     assert "run_tests: python 3.11 in tmp_for_test" in out
     assert "triple(14) = 42" in out
     # config.sh sourced ci/test_utils.sh from the repository root; run_tests (in
-    # tmp_for_test) calls its function.
+    # tmp_for_test) calls its function. activate_ccache is the tool's own compiler cache.
     assert "check_triple (ci/test_utils.sh): 15" in out
+    assert "numpy-wheels: activate_ccache: the tool's compiler cache is on" in out
     # MB_ML_VER=2014 (a CI global) became auditwheel's policy; UNICODE_WIDTH is named as
     # not honoured by lint, never silently.
     (wheel,) = (root / "wheelhouse").glob("*.whl")
