@@ -158,6 +158,15 @@ def build_sdist(opts: BuildOptions, *, wheel_check: bool = True) -> SdistRecord:
         source = prepare_source(opts)
     checks: dict[str, str] = {}
     env = dict(opts.build_env)
+    if opts.build_depends:
+        # Not honoured on purpose: the sdist is for users, whose pip builds it isolated with
+        # the declared requirements only; the wheel check must fail where theirs would.
+        log.warning(
+            f"sdist: BUILD_DEPENDS ({' '.join(opts.build_depends)}) is not used: the sdist "
+            "and the wheel built from it get only the project's declared build requirements "
+            "(pyproject.toml [build-system] requires), as a user's pip builds them; declare "
+            "there what the build needs"
+        )
     if source.kind == "git":
         sdist = _sdist_from_git(opts, source, work, env)
     else:

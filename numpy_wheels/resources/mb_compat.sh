@@ -152,7 +152,16 @@ gh_clone() { git clone "https://github.com/$1"; }
 # build into $WHEEL_SDIR, which the tool collects.
 
 wrap_wheel_builder() { "$@"; }
-pip_wheel_cmd() { $PIP_CMD wheel $(pip_opts) -w "$1" --no-deps .; }
+# In the host backend's build venv (NUMPY_WHEELS_BUILD_VENV), which holds the project's build
+# requirements and BUILD_DEPENDS, pip builds without isolation (one venv, no isolation, as
+# multibuild's pip of its time built): an isolated build did not see BUILD_DEPENDS (a setup.py
+# importing one failed with ModuleNotFoundError). Elsewhere (cibuildwheel's environment) pip
+# builds isolated, with the project's declared build requirements.
+pip_wheel_cmd() {
+    local isolation=()
+    if [ -n "${NUMPY_WHEELS_BUILD_VENV:-}" ]; then isolation=(--no-build-isolation); fi
+    $PIP_CMD wheel $(pip_opts) "${isolation[@]}" -w "$1" --no-deps .
+}
 bdist_wheel_cmd() {
     # multibuild used setup.py bdist_wheel (versioneer); without a setup.py, pip's PEP 517 build.
     if [ -f setup.py ]; then

@@ -248,3 +248,27 @@ def test_host_build_refuses_a_plat_it_cannot_build(
     assert got == code, out
     assert text in out
     assert not (root / "wheelhouse").exists()
+
+
+def test_build_depends_reach_a_build_pip_wheel_override(tmp_path: Path) -> None:
+    """config.sh's build_wheel calls multibuild's build_pip_wheel; the project's setup.py
+    imports a BUILD_DEPENDS package. pip_wheel_cmd builds in the build venv without isolation
+    (one build venv, no isolation: README), as multibuild's pip did (issue 12 tryout: pip's
+    isolated build raised ModuleNotFoundError)."""
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    travis = root / ".travis.yml"
+    travis.write_text(travis.read_text().replace("    - PLAT=x86_64\n", "    - PLAT=x86_64\n"
+                                                 "    - BUILD_DEPENDS=six\n"))  # fmt: skip
+    project = root / "fooext"
+    setup = project / "setup.py"
+    setup.write_text("import six  # a BUILD_DEPENDS package, not a declared requirement\n"
+                     + setup.read_text())  # fmt: skip
+    for args in (["commit", "-q", "-am", "needs six"], ["tag", "-f", "v0.1.0"]):
+        subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+    proc = run_cli(root, "build", "--backend", "host", "--no-test", home=tmp_path / "home")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "build_wheel override for " in out
+    assert "ModuleNotFoundError" not in out
+    (wheel,) = (root / "wheelhouse").glob("*.whl")
+    assert parse_wheel_filename(wheel.name)[0] == "fooext"

@@ -89,3 +89,16 @@ def test_sdist_version_must_be_the_tags(fooext_repo: Callable[..., Path], run: R
     assert code == SourceError.return_code
     assert "says version 0.1.1, but BUILD_COMMIT v0.1.0 is the tag of 0.1.0" in err
     assert not (root / "wheelhouse" / "fooext-0.1.1.tar.gz").exists()
+
+
+def test_sdist_says_build_depends_is_not_used(
+    fooext_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str], build_env: dict[str, str]
+) -> None:
+    """BUILD_DEPENDS goes into the wheel builds' venv (config.sh's build_pip_wheel included),
+    never into the sdist, which users' pip builds isolated: said, not silently dropped."""
+    root = fooext_repo()
+    env = {**build_env, "BUILD_DEPENDS": "cython numpy"}
+    assert main(["--root", str(root), "sdist", "--no-wheel-check"], env=env) == 0
+    out, err = capsys.readouterr()
+    assert "sdist: BUILD_DEPENDS (cython numpy) is not used" in out + err
+    assert (root / "wheelhouse" / "fooext-0.1.0.tar.gz").is_file()

@@ -192,6 +192,10 @@ def build_venv(
     job.facts["build_requirements"] = frozen
     job.facts["build_venv_key"] = key
     env = venv_env(venv, env)
+    # mb_compat.sh's pip_wheel_cmd builds without isolation only in this venv, which holds the
+    # project's build requirements and BUILD_DEPENDS (an environment the tool did not make,
+    # such as cibuildwheel's, may hold an older setuptools than the project needs)
+    env["NUMPY_WHEELS_BUILD_VENV"] = str(venv)
     return env["PYTHON_EXE"], env
 
 
