@@ -308,10 +308,10 @@ def build_place(opts: BuildOptions, build_id: BuildId) -> Iterator[Path | None]:
         try:
             yield place
         except BaseException:
-            logs = ", ".join(str(p) for p in sorted(place.glob("src/*/build/meson-logs"))) or "-"
+            logs = ", ".join(str(p) for p in sorted(place.glob("src/*/build/meson-logs")))
             log.write(
                 f"the build place {place} is kept for inspection until the next build of "
-                f"{build_id.identifier} (meson logs: {logs})"
+                f"{build_id.identifier}" + (f" (meson logs: {logs})" if logs else "")
             )
             raise
         # The wheel is repaired into the wheelhouse: the place (~330 MB for numpy) goes; the

@@ -234,7 +234,9 @@ _BLAS_VARIABLES = frozenset({"PKG_CONFIG_PATH", "DYLD_LIBRARY_PATH", "INSTALL_OP
 
 def _without_blas(plan: Plan) -> Plan:
     """``plan`` for a project that asks for no OpenBLAS: nothing of numpy's BLAS in it."""
-    repair = DELVEWHEEL_PLAIN if plan.repair == DELVEWHEEL else plan.repair
+    # Windows: delvewheel vendors whatever DLL the extension needs (numpy's win32 wheel had
+    # nothing to vendor because it had no BLAS; another project's may have)
+    repair = DELVEWHEEL_PLAIN if plan.os == "windows" else plan.repair
     return dataclasses.replace(
         plan,
         variant="none",
@@ -243,7 +245,10 @@ def _without_blas(plan: Plan) -> Plan:
         setup_args=("-Dallow-noblas=true",),
         environment=tuple((k, v) for k, v in plan.environment if k not in _BLAS_VARIABLES),
         repair=repair,
-        notes=(*plan.notes, "no BLAS: the project configuration asks for no OpenBLAS"),
+        notes=(
+            *(n for n in plan.notes if not n.startswith("32-bit: no BLAS")),
+            "no BLAS: the project configuration asks for no OpenBLAS",
+        ),
     )
 
 

@@ -137,7 +137,8 @@ def test_pypy_plans() -> None:
 
 
 @pytest.mark.parametrize(
-    "identifier", ["cp312-manylinux_x86_64", "cp312-win_amd64", "cp312-macosx_x86_64"]
+    "identifier",
+    ["cp312-manylinux_x86_64", "cp312-win_amd64", "cp312-win32", "cp312-macosx_x86_64"],
 )
 def test_a_project_without_blas_gets_none_of_numpys(identifier: str) -> None:
     """numpy's BLAS, meson options and test are the project configuration's, not the
@@ -148,6 +149,9 @@ def test_a_project_without_blas_gets_none_of_numpys(identifier: str) -> None:
     assert not {"PKG_CONFIG_PATH", "DYLD_LIBRARY_PATH", "INSTALL_OPENBLAS"} & set(plan.env())
     assert "{openblas_lib}" not in (plan.repair or ())
     assert plan.test == ("run_tests",)
+    assert not any("numpy" in note for note in plan.notes)
+    if plan.os == "windows":  # win32 too: another project's DLLs are vendored
+        assert plan.repair == ("delvewheel", "repair", "-w", "{dest_dir}", "-v", "{wheel}")
 
 
 def test_plan_command_reads_the_project_configuration(
