@@ -285,8 +285,9 @@ for _mb_name in build_simple build_github build_zlib build_new_zlib build_jpeg \
     eval "${_mb_name}() { _mb_refuse ${_mb_name} \"\$_mb_lib_step\"; }"
 done
 # MacPython/gfortran-install (a submodule of numpy's and scipy's wheels repositories).
-_mb_gf_step="gfortran-install fetches prebuilt OpenBLAS/gfortran archives; this tool links the \
-pinned scipy-openblas (resources/openblas.toml) and uses the compilers of the build image"
+_mb_gf_step="gfortran-install fetches prebuilt OpenBLAS/gfortran archives; this tool builds with \
+the compilers of the build image and links the pinned scipy-openblas only for a project whose \
+configuration asks for it (openblas = true in [tool.numpy-wheels])"
 for _mb_name in get_gf_lib install_gfortran get_gf_lib_for_suf; do
     eval "${_mb_name}() { _mb_refuse ${_mb_name} \"\$_mb_gf_step\"; }"
 done
