@@ -45,10 +45,10 @@ from numpy_wheels.build.portability import PortabilityResult, not_run, run_in_im
 from numpy_wheels.build.repair import RepairResult, check_licence
 from numpy_wheels.build.source import (
     SourceInfo,
-    append_licence,
     checkout,
     fetch_sdist,
     licence_file,
+    licences_appended,
 )
 from numpy_wheels.build.tagcheck import TagReport, check_wheel
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
@@ -780,16 +780,10 @@ def build_all(opts: BuildOptions, *, backend: Backend | None = None) -> BuildOut
     started = time.monotonic()
     with log.step("source"):
         source = prepare_source(opts)
-        for os_name in sorted({b.platform.os for b in opts.identifiers}):
-            if licence_file(opts.root, os_name).is_file():
-                append_licence(source=source.path, root=opts.root, os_name=os_name)
-            else:
-                log.write(
-                    f"no {licence_file(opts.root, os_name).name}: the wheels may bundle no "
-                    "libraries (checked after the repair)"
-                )
-    env_all, crossing = base_env(opts, source)
-    records, first_error = _run_identifiers(opts, source, backend, env_all, crossing)
+    os_names = {b.platform.os for b in opts.identifiers}
+    with licences_appended(source=source.path, root=opts.root, os_names=os_names):
+        env_all, crossing = base_env(opts, source)
+        records, first_error = _run_identifiers(opts, source, backend, env_all, crossing)
     summary = {
         "tool": f"numpy-wheels {__version__}",
         "project": opts.project_name,

@@ -6,12 +6,13 @@ libraries is appended to the project's LICENSE.txt before the build.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import shutil
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -56,8 +57,9 @@ def _git(*args: str, cwd: Path, env: Mapping[str, str], capture: bool = False) -
 
 
 #: What the tool itself writes in the project: the cibuildwheel backend's staging directory
-#: and the licence text it appends to LICENSE.txt (``append_licence``).
-_OWN_FILES = (":(exclude).numpy_wheels", ":(exclude)LICENSE.txt")
+#: (the licence appended to LICENSE.txt is taken out again after the builds:
+#: ``licences_appended``).
+_OWN_FILES = (":(exclude).numpy_wheels",)
 
 
 def _refuse_local_changes(repo_dir: Path, env: Mapping[str, str]) -> None:
@@ -294,3 +296,26 @@ def append_licence(*, source: Path, root: Path, os_name: OSName) -> Path:
         target.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
         log.write(f"appended {extra.name} to {target}")
     return extra
+
+
+@contextlib.contextmanager
+def licences_appended(*, source: Path, root: Path, os_names: Iterable[OSName]) -> Iterator[None]:
+    """The wheels repository's ``LICENSE_<os>.txt`` appended to the project's LICENSE.txt for
+    the builds (``append_licence``), and LICENSE.txt put back byte for byte afterwards, also
+    on failure: a checkout holds nothing of this tool's after a build, so a user's own change
+    to LICENSE.txt is one that the next build refuses to delete (issue 12 tryout)."""
+    target = source / "LICENSE.txt"
+    before = target.read_bytes() if target.is_file() else None
+    try:
+        for os_name in sorted(set(os_names)):
+            if licence_file(root, os_name).is_file():
+                append_licence(source=source, root=root, os_name=os_name)
+            else:
+                log.write(
+                    f"no {licence_file(root, os_name).name}: the wheels may bundle no "
+                    "libraries (checked after the repair)"
+                )
+        yield
+    finally:
+        if before is not None and target.read_bytes() != before:
+            target.write_bytes(before)

@@ -23,8 +23,10 @@ from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit, unused_c
 from numpy_wheels.cifiles.jobs import (
     FROM_PROCESS,
     Shares,
+    job_definitions,
     job_environment,
     job_identifier,
+    job_identifiers,
     run_environment,
 )
 from numpy_wheels.cifiles.readers import read_config
@@ -42,6 +44,7 @@ from numpy_wheels.model.matrix import (
     load_catalogue,
     plat_arch,
     select,
+    selector_matches,
     with_multibuild,
 )
 from numpy_wheels.model.plan import matrix_rows
@@ -568,6 +571,28 @@ def _this_host() -> str:
     )
 
 
+def ci_job_wheels(
+    config: CIConfig, skip: Sequence[str] = ()
+) -> tuple[tuple[BuildId, ...], tuple[str, ...]]:
+    """What the CI jobs build, in file and job order, each wheel under its own job's
+    variables (as that job's runner builds it: MB_ML_VER, MB_PYTHON_OSX_VER), and apart the
+    identifiers this tool has no plan for (cp27 in a 2016 file, manylinux_i686)."""
+    # by key: the identifier alone is every variant's, so the last one listed (macOS's
+    # +accelerate) stood for a job that asks for no BLAS_BACKEND (issue 12 tryout)
+    known = {b.key: b for b in load_catalogue().all_ids()}
+    buildable: dict[str, BuildId] = {}
+    other: dict[str, None] = {}
+    for identifier, ci_file, job in job_identifiers(config):
+        if any(selector_matches(s, identifier) for s in skip):
+            continue
+        if identifier not in known:
+            other.setdefault(identifier)
+        elif identifier not in buildable:
+            values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+            buildable[identifier] = with_multibuild(known[identifier], values)
+    return tuple(buildable.values()), tuple(other)
+
+
 def choose_identifiers(
     project: ProjectConfig,
     *,
@@ -575,10 +600,13 @@ def choose_identifiers(
     only: str | None,
     host_platform: str,
     host: str | None = None,
+    ci_jobs: tuple[BuildId, ...] = (),
 ) -> tuple[BuildId, ...]:
     """``--only`` wins; then a CI job's MB_PYTHON_VERSION + PLAT; then, for the host backend,
-    the host's own identifier; then the project selection. The host backend builds only the
-    host's identifier: anything else is a clear error, not a mislabelled wheel."""
+    the host's own identifier; then the project selection, or without one (a multibuild-style
+    repository) what the CI jobs build (``ci_jobs``: ``ci_job_wheels``), as ``matrix`` lists.
+    The host backend builds only the host's identifier: anything else is a clear error, not a
+    mislabelled wheel."""
     catalogue = load_catalogue()
     plat = (env.get("PLAT") or "").strip()
     if plat:
@@ -596,6 +624,8 @@ def choose_identifiers(
                 "--backend cibuildwheel, or run with the matching interpreter"
             )
             raise SelectionError(msg)
+    if only is None and not project.has_selection and ci_jobs:
+        return ci_jobs  # each under its own job's variables already
     chosen = select(catalogue, build=project.build, skip=project.skip, only=only)
     # MB_ML_VER / MB_PYTHON_OSX_VER: the wheel's platform tag, as plan and the manifest say
     return tuple(with_multibuild(b, env) for b in chosen)
@@ -697,6 +727,7 @@ def resolve_build_options(
         only=request.only,
         host_platform=host_platform,
         host=host_id if chosen == "host" else None,
+        ci_jobs=() if project.has_selection else ci_job_wheels(config, project.skip)[0],
     )
     if chosen == "cibuildwheel" and reason.startswith("on CI"):
         _engine_check(identifiers, engine_available=engine_available)

@@ -14,14 +14,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from numpy_wheels.cifiles.jobs import job_definitions, job_identifiers, run_environment
+from numpy_wheels.cifiles.jobs import run_environment
 from numpy_wheels.cifiles.readers import discover, read_config
-from numpy_wheels.config.build import read_ci_files, read_project_config
+from numpy_wheels.config.build import ci_job_wheels, read_ci_files, read_project_config
 from numpy_wheels.model.matrix import (
     BuildId,
     load_catalogue,
     select,
-    selector_matches,
     with_multibuild,
 )
 
@@ -69,21 +68,6 @@ def run_defaults(root: Path, env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _ci_jobs_selection(root: Path, skip: Sequence[str]) -> Selection:
-    """What the CI jobs build, in file and job order, each wheel under its own job's
-    variables (as that job's runner builds it); the identifiers this tool has no plan for
-    (cp27 in a 2016 file, manylinux_i686) named apart."""
-    config = read_config(root)
-    # by key: the identifier alone is every variant's, so the last one listed (macOS's
-    # +accelerate) stood for a job that asks for no BLAS_BACKEND (issue 12 tryout)
-    known = {b.key: b for b in load_catalogue().all_ids()}
-    buildable: dict[str, BuildId] = {}
-    other: dict[str, None] = {}
-    for identifier, ci_file, job in job_identifiers(config):
-        if any(selector_matches(s, identifier) for s in skip):
-            continue
-        if identifier not in known:
-            other.setdefault(identifier)
-        elif identifier not in buildable:
-            values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
-            buildable[identifier] = with_multibuild(known[identifier], values)
-    return Selection(ids=tuple(buildable.values()), unbuildable=tuple(other))
+    """What the CI jobs build (``ci_job_wheels``, shared with ``build``)."""
+    ids, other = ci_job_wheels(read_config(root), skip)
+    return Selection(ids=ids, unbuildable=other)

@@ -60,6 +60,8 @@ def test_fixture_builds_repairs_and_tests(fooext_repo: Callable[..., Path], buil
     assert record["sha256"] == sha256_of(wheel)
     assert record["openblas"]["version"] == "0.3.31.188.0"
     assert record["tags"]["ok"] is True  # the tag honesty check ran on the repaired wheel
+    # the licence was appended for the build only: the checkout holds nothing of ours
+    assert git("status", "--porcelain", cwd=root / "fooext") == ""
     assert record["portability"]["status"] == "not run"  # no test images configured
     assert "portability test not run: no test images configured" in out
     assert summary["source"]["kind"] == "git"

@@ -272,3 +272,28 @@ def test_build_depends_reach_a_build_pip_wheel_override(tmp_path: Path) -> None:
     assert "ModuleNotFoundError" not in out
     (wheel,) = (root / "wheelhouse").glob("*.whl")
     assert parse_wheel_filename(wheel.name)[0] == "fooext"
+
+
+def test_cibuildwheel_builds_what_the_ci_jobs_build_and_needs_an_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --only, a multibuild-style repository (no selection) builds what its CI jobs
+    build, as `matrix` lists (issue 12 tryout: numpy's 79 identifiers, and a musllinux error
+    for MB_ML_VER=2014 nobody asked for); a container engine that does not answer is exit 13
+    before any build (it was cibuildwheel's failure, exit 9)."""
+    from numpy_wheels.config.build import BuildRequest, resolve_build_options
+    from numpy_wheels.errors import ContainerEngineError
+
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")}
+    assert main(["--root", str(root), "matrix"], env=env) == 0
+    listed = capsys.readouterr().out.split()
+    opts = resolve_build_options(
+        BuildRequest(root=root, backend="cibuildwheel"), env=env, engine_available=True
+    )
+    assert [b.identifier for b in opts.identifiers] == listed
+    assert all("manylinux2014" in b.wheel_platform for b in opts.identifiers if "linux" in b.key)
+    no_engine = {**env, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    argv = ["--root", str(root), "build", "--backend", "cibuildwheel", "--only", listed[0]]
+    assert main(argv, env=no_engine) == ContainerEngineError.return_code
+    assert "no container engine answers `docker info` here" in capsys.readouterr().err

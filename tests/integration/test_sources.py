@@ -60,12 +60,15 @@ def test_checkout_cleans_the_tree(project: Path, tmp_path: Path, build_env: dict
     assert not (clone / "stray.o").exists()
     (clone / "setup.py").write_text("modified")
     (clone / "NOTES.txt").write_text("mine")
+    with (clone / "LICENSE.txt").open("a") as fh:  # no exception for the file we append to
+        fh.write("my own edit\n")
     with pytest.raises(
-        SourceError, match=r"local changes .* delete: .*(setup.py.*NOTES.txt|NOTES.txt.*setup.py)"
+        SourceError, match=r"local changes .* delete: LICENSE.txt, setup.py, NOTES.txt"
     ):
         checkout(repo_dir=clone, repo_url=str(project), commit="v0.1.0", env=build_env)
     assert (clone / "setup.py").read_text() == "modified"
     assert (clone / "NOTES.txt").read_text() == "mine"
+    assert (clone / "LICENSE.txt").read_text().endswith("my own edit\n")
 
 
 def test_unknown_commit_names_the_remote(

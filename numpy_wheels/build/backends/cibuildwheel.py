@@ -21,7 +21,7 @@ from numpy_wheels.build.backends import WheelJob
 from numpy_wheels.build.hooks import sourced_files
 from numpy_wheels.build.repair import RepairResult, grafted_libraries, one_platform_wheel
 from numpy_wheels.cmd import call, python_tool
-from numpy_wheels.errors import BuildError
+from numpy_wheels.errors import BuildError, ContainerEngineError
 from numpy_wheels.log import log
 from numpy_wheels.model.plan import make_plan
 
@@ -314,6 +314,17 @@ class CibuildwheelBackend:
     def build(self, job: WheelJob) -> Path:
         """One cibuildwheel run builds, repairs (auditwheel in the container) and tests."""
         opts = job.options
+        if job.build_id.platform.os == "linux" and not opts.engine_available:
+            # cibuildwheel's own "docker is too old or is not working" became exit 9
+            msg = (
+                f"{job.build_id.key} is built in a manylinux/musllinux container, but no "
+                "container engine answers `docker info` here"
+            )
+            hint = (
+                "Start Docker (or name podman in CIBW_CONTAINER_ENGINE), or build this "
+                "machine's own identifier with --backend host."
+            )
+            raise ContainerEngineError(msg, hint=hint)
         out = job.workdir / "cibw-out"
         shutil.rmtree(out, ignore_errors=True)
         env = cibuildwheel_env(job, stage(job))
