@@ -158,13 +158,18 @@ def portability_images(
 
 def read_project_config(root: Path) -> ProjectConfig:
     """``[tool.numpy-wheels]`` of ROOT/pyproject.toml, checked key by key (ConfigError naming
-    the file and key); the defaults when the file or the table is absent."""
+    the file and key); the defaults when the file or the table is absent (then without the
+    sdist: a multibuild-style repository releases what its CI jobs build)."""
     path = root / "pyproject.toml"
+    # A multibuild-style repository (no table): its CI jobs build wheels only, and its
+    # release is what they build (the sdist was uploaded by hand in multibuild's days), so
+    # the release set holds no sdist (issue 12 tryout: release reported it missing).
+    bare = ProjectConfig(sdist=False)
     if not path.exists() and not path.is_symlink():
-        return ProjectConfig()
+        return bare
     table = _numpy_wheels_table(path)
     if table is None:
-        return ProjectConfig()
+        return bare
     where = f"{path} [tool.numpy-wheels]"
     _check_project_table(table, where)
     return ProjectConfig(
@@ -650,9 +655,14 @@ def _host_plat_check(plat: str, host: str) -> None:
             f"PLAT={plat} asks for {wanted}, but the host backend builds only this machine's "
             f"{platform} ({host})"
         )
-        raise SelectionError(
-            msg, hint="Build it with --backend cibuildwheel, or unset PLAT for this machine's."
+        platforms = {b.platform.name for b in load_catalogue().all_ids()}
+        hint = (
+            "Build it with --backend cibuildwheel, or unset PLAT for this machine's."
+            if wanted in platforms
+            else f"This tool builds no {wanted} wheel (resources/matrix.toml); unset PLAT "
+            "for this machine's."
         )
+        raise SelectionError(msg, hint=hint)
 
 
 def choose_backend(

@@ -248,6 +248,9 @@ def test_host_build_refuses_a_plat_it_cannot_build(
     assert got == code, out
     assert text in out
     assert not (root / "wheelhouse").exists()
+    if plat == "i686":  # no backend builds it: the hint does not send one to cibuildwheel
+        assert "This tool builds no manylinux_i686 wheel" in out
+        assert "--backend cibuildwheel" not in out
 
 
 def test_build_depends_reach_a_build_pip_wheel_override(tmp_path: Path) -> None:
@@ -297,3 +300,16 @@ def test_cibuildwheel_builds_what_the_ci_jobs_build_and_needs_an_engine(
     argv = ["--root", str(root), "build", "--backend", "cibuildwheel", "--only", listed[0]]
     assert main(argv, env=no_engine) == ContainerEngineError.return_code
     assert "no container engine answers `docker info` here" in capsys.readouterr().err
+
+
+def test_a_multibuild_release_is_its_jobs_wheels_without_an_sdist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No [tool.numpy-wheels] table: the release set is what the CI jobs build, wheels only
+    (multibuild's CI never built the sdist; issue 12 tryout: release reported it missing)."""
+    root = make_multibuild_repo(tmp_path / "fooext-wheels")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")}
+    assert main(["--root", str(root), "matrix", "--wheels", "0.1.0"], env=env) == 0
+    names = capsys.readouterr().out.split()
+    assert names
+    assert all(n.endswith(".whl") for n in names), names
