@@ -50,10 +50,16 @@ def job_identifier(values: Mapping[str, str], os_name: HostOS) -> str | None:
     'pp311-macosx_arm64+accelerate'
     >>> job_identifier({"PYTHON_VERSION": "3.8.x", "PYTHON_ARCH": "x86"}, "windows")
     'cp38-win32'
+    >>> job_identifier({"MB_PYTHON_VERSION": "3.12"}, "linux")  # multibuild's default PLAT
+    'cp312-manylinux_x86_64'
     """
     version = values.get("MB_PYTHON_VERSION") or values.get("PYTHON_VERSION")
     arch = env_choice(values, "PYTHON_ARCH", tuple(_PYTHON_ARCH), fold_case=True)
     plat = values.get("PLAT") or (_PYTHON_ARCH[arch] if arch else None)
+    if plat is None and values.get("MB_PYTHON_VERSION") and os_name != "windows":
+        # multibuild's default (common_utils.sh build_multilinux: ${PLAT:-x86_64}; the
+        # macOS steps build x86_64 too): a job that names only its Python builds x86_64
+        plat = "x86_64"
     if not version or not plat:
         return None
     identifier = identifier_from_multibuild(
@@ -367,13 +373,19 @@ def pick_job(ci_file: CIFile, wanted: str) -> tuple[int, Job]:
     return found[0], jobs[found[0]]
 
 
+def _names_a_wheel(ci_file: CIFile, job: Job) -> bool:
+    """The job's variables name a wheel (the test ``describe`` applies to --job)."""
+    values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+    try:
+        return job_identifier(values, job_os(ci_file.provider, job.os)) is not None
+    except SelectionError:
+        return True  # it names one, which is refused where it is built
+
+
 def _wheel_jobs_hint(ci_file: CIFile) -> str:
     """The jobs of ``ci_file`` that build a wheel, for a --job that named one that does not
     (a helper job such as GitHub's "Build matrix", the sdist or the stage job)."""
-    names = ("MB_PYTHON_VERSION", "PYTHON_VERSION")
-    building = [
-        f"{i}: {j.name}" for i, j in enumerate(ci_file.jobs) if any(v.name in names for v in j.env)
-    ]
+    building = [f"{i}: {j.name}" for i, j in enumerate(ci_file.jobs) if _names_a_wheel(ci_file, j)]
     if not building:
         return f"No job of {ci_file.path.name} names a wheel (MB_PYTHON_VERSION and PLAT)."
     shown = ", ".join(building[:4]) + (f", … ({len(building)} in all)" if len(building) > 4 else "")

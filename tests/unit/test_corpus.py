@@ -303,3 +303,21 @@ def test_reproduce_does_not_pass_a_multibuild_script_off_as_this_tools(run: Run)
     assert code == 0, err
     assert "runs the file's own script (appveyor.yml does not call numpy_wheels)" in out + err
     assert "the job runs:" not in out + err
+
+
+def test_a_job_that_names_only_its_python_builds_x86_64(run: Run, tmp_path: Path) -> None:
+    """multibuild defaults PLAT to x86_64: such a job was missing from matrix, and reproduce
+    refused it with a hint that listed that very job as one that builds a wheel."""
+    (tmp_path / ".travis.yml").write_text(
+        "env:\n  global:\n    - REPO_DIR=fooext\n    - BUILD_COMMIT=v0.1.0\n"
+        "    - REPO_URL=https://example.invalid/fooext.git\n"
+        "jobs:\n  include:\n    - os: linux\n      env: MB_PYTHON_VERSION=3.12\n"
+        "    - os: linux\n      env: NOTHING=here\n"
+    )
+    code, out, err = run(tmp_path, "matrix")
+    assert code == 0, err
+    assert out.split() == ["cp312-manylinux_x86_64"]
+    code, out, err = run(tmp_path, "reproduce", "--ci", "travis", "--job", "1", "--dry-run")
+    assert code == 5
+    assert "Jobs of .travis.yml that build a wheel: 0: " in err
+    assert "1: " not in err.split("build a wheel:")[1]
