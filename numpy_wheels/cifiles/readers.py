@@ -604,6 +604,7 @@ def read_github(
         line = _line(job_nodes, job_id, 1)
         _expect(job, Mapping, f"job {job_id}", path, line)
         env = _mapping_env(job.get("env"), path, _line(job, "env", line), f"jobs.{job_id}.env")
+        env = [*env, *_build_step_env(job, path, line, job_id)]
         if _computed(job.get("strategy")) and generated is not None:
             rows = [dict(r) for r in generated]
             labels = [r.get("name", "") for r in rows]
@@ -627,6 +628,28 @@ def read_github(
                 )
             )
     return CIFile(path=path, provider="github", global_env=tuple(global_env), jobs=tuple(jobs))
+
+
+#: What the step that builds runs: this tool, or multibuild's steps.
+_BUILD_STEP_WORDS = ("numpy_wheels", "build_wheel", "build_index_wheel", "install_run")
+
+
+def _build_step_env(job: Mapping[str, Any], path: Path, line: int, job_id: str) -> list[EnvVar]:
+    """The ``env:`` of the steps that build (their ``run`` calls this tool or multibuild's
+    build steps): GitHub gives a step the job's variables and its own, so a workflow that
+    sets MB_PYTHON_VERSION on the build step builds that wheel (issue 12 tryout: such a job
+    built "no wheel")."""
+    steps = job.get("steps")
+    if not isinstance(steps, Sequence) or isinstance(steps, str):
+        return []
+    out: list[EnvVar] = []
+    for index, step in enumerate(steps):
+        if not isinstance(step, Mapping) or not isinstance(step.get("run"), str):
+            continue
+        if any(word in step["run"] for word in _BUILD_STEP_WORDS) and step.get("env"):
+            where = f"jobs.{job_id}.steps[{index}].env"
+            out += _mapping_env(step.get("env"), path, _line(step, "env", line), where)
+    return out
 
 
 READERS: dict[Provider, Callable[[Path, Any], CIFile]] = {

@@ -321,3 +321,25 @@ def test_a_job_that_names_only_its_python_builds_x86_64(run: Run, tmp_path: Path
     assert code == 5
     assert "Jobs of .travis.yml that build a wheel: 0: " in err
     assert "1: " not in err.split("build a wheel:")[1]
+
+
+def test_a_github_build_steps_env_is_the_jobs(run: Run, tmp_path: Path) -> None:
+    """MB_PYTHON_VERSION set on the step that builds (from the matrix) names the wheel, and
+    lint reads it as written (issue 12 tryout: 'builds no wheel', and 3.10 unflagged)."""
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "wheels.yml").write_text(
+        "env:\n  BUILD_COMMIT: v0.1.0\n  REPO_DIR: fooext\n"
+        "  REPO_URL: https://example.invalid/fooext.git\n"
+        "jobs:\n  build:\n    runs-on: ubuntu-22.04\n"
+        "    strategy:\n      matrix:\n        python: [3.12, 3.10]\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+        "      - run: python -m numpy_wheels build\n"
+        "        env:\n          MB_PYTHON_VERSION: ${{ matrix.python }}\n          PLAT: x86_64\n"
+    )
+    code, out, err = run(tmp_path, "matrix")
+    assert code == 0, err
+    assert "cp312-manylinux_x86_64" in out.split()
+    code, out, err = run(tmp_path, "lint")
+    assert code == 4
+    assert "3.10" in out + err
