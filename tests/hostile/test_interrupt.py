@@ -5,6 +5,7 @@ process; the stalled server is ours (tests/hostile/badserver.py)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -55,10 +56,22 @@ def test_signal_during_stalled_parallel_download(
     )
     listing = stalled_listing(server, tmp_path)
     dl = tmp_path / "dl"
-    argv = [sys.executable, "-c", "from numpy_wheels.__main__ import wheel_uploader_main as m; "
-            "raise SystemExit(m())", "--root", str(repo), "-u", listing, "-w", str(dl), "-n",
-            "--max-workers", "4", "--allow-unverified-provenance", "fooext", "0.1.0"]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as in a terminal: SIGINT raises KeyboardInterrupt. A process inherits an ignored
+    # SIGINT (a job started with '&' by a non-interactive shell, as a CI script may start the
+    # suite), and a CLI rightly does not answer it then; the premise is set, not inherited.
+    code_line = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from numpy_wheels.__main__ import wheel_uploader_main as m; raise SystemExit(m())"
+    )
+    argv = [
+        *(sys.executable, "-c", code_line, "--root", str(repo), "-u", listing, "-w", str(dl)),
+        *("-n", "--max-workers", "4", "--allow-unverified-provenance", "fooext", "0.1.0"),
+    ]
+    # faulthandler: a run that does not stop is made to dump every thread's stack (SIGABRT)
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         # Synchronise on the server seeing all four downloads, not on a sleep.
         deadline = time.monotonic() + 30
@@ -69,12 +82,17 @@ def test_signal_during_stalled_parallel_download(
         assert len(list(dl.glob("*.part"))) == 4  # the stalled downloads are in flight
         start = time.monotonic()
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"no exit 30 s after the signal; the threads were:\n{err[-6000:]}")
         elapsed = time.monotonic() - start
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()  # and its pipes closed: no ResourceWarning in a later test
     assert proc.returncode == code, out + err
     assert elapsed < 5, f"took {elapsed:.1f} s to stop"
     assert not list(dl.glob("*.part"))
