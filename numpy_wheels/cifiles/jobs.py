@@ -162,6 +162,11 @@ def job_definitions(ci_file: CIFile, job: Job) -> dict[str, EnvVar]:
     return _in_order((*ci_file.global_env, *job.env), ci_file.provider)
 
 
+def job_values(ci_file: CIFile, job: Job) -> dict[str, str]:
+    """``job_definitions``' non-empty values: name -> value as written."""
+    return {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+
+
 #: Where a value that came from the process environment is said to come from.
 FROM_PROCESS = "the process environment"
 
@@ -234,7 +239,7 @@ def job_identifiers(config: CIConfig) -> list[tuple[str, CIFile, Job]]:
     out = []
     for ci_file in config.files:
         for job in ci_file.jobs:
-            values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+            values = job_values(ci_file, job)
             try:
                 identifier = job_identifier(values, job_os(ci_file.provider, job.os))
             except SelectionError:
@@ -375,7 +380,7 @@ def pick_job(ci_file: CIFile, wanted: str) -> tuple[int, Job]:
 
 def _names_a_wheel(ci_file: CIFile, job: Job) -> bool:
     """The job's variables name a wheel (the test ``describe`` applies to --job)."""
-    values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+    values = job_values(ci_file, job)
     try:
         return job_identifier(values, job_os(ci_file.provider, job.os)) is not None
     except SelectionError:
@@ -551,7 +556,7 @@ def coverage(config: CIConfig, shares: Mapping[str, Sequence[str]]) -> list[Find
         built: dict[str, list[Job]] = {}
         for ci_file in files:
             for job in ci_file.jobs:
-                values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+                values = job_values(ci_file, job)
                 try:
                     key = job_identifier(values, job_os(ci_file.provider, job.os))
                 except SelectionError as exc:

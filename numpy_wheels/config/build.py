@@ -23,10 +23,10 @@ from numpy_wheels.cifiles.commit import ResolvedCommit, resolve_commit, unused_c
 from numpy_wheels.cifiles.jobs import (
     FROM_PROCESS,
     Shares,
-    job_definitions,
     job_environment,
     job_identifier,
     job_identifiers,
+    job_values,
     run_environment,
 )
 from numpy_wheels.cifiles.readers import read_config
@@ -381,6 +381,7 @@ class ProjectSource:
     # the name is only REPO_DIR's, of a directory that does not hold the project: a typo
     # there must not pick another project's sdist from the index
     name_guessed: bool = False
+    submodule: bool = False  # REPO_DIR is a submodule path in the wheels repo's .gitmodules
 
 
 def resolve_project(
@@ -414,6 +415,7 @@ def resolve_project(
         name, name_from = from_url, f"REPO_URL={repo_url}"
     else:
         name, name_from, guessed = repo_dir.name, f"REPO_DIR={repo_dir_name}", True
+    submodule = is_submodule(root, repo_dir)
     kind: SourceKind
     if source is not None:
         kind, reason = source, "chosen with --source"
@@ -421,7 +423,7 @@ def resolve_project(
         kind, reason = "git", f"REPO_DIR {repo_dir_name} is a git checkout"
     elif env_url:
         kind, reason = "git", f"REPO_URL={env_url} is set (cloned into {repo_dir_name})"
-    elif is_submodule(root, repo_dir):
+    elif submodule:
         # as on CI, which checks submodules out; the source step says how when it is not
         kind, reason = (
             "git",
@@ -433,7 +435,7 @@ def resolve_project(
             f"no git checkout at {repo_dir_name}/ and no REPO_URL: the release sdist "
             "from the package index"
         )
-    checked_out = (repo_dir / ".git").exists() or is_submodule(root, repo_dir)
+    checked_out = (repo_dir / ".git").exists() or submodule
     if kind == "git" and repo_url is None and not checked_out:
         msg = (
             f"--source git needs a git checkout at {repo_dir} or a REPO_URL to clone "
@@ -448,6 +450,7 @@ def resolve_project(
         kind=kind,
         reason=reason,
         name_guessed=guessed,
+        submodule=submodule,
     )
 
 
@@ -593,7 +596,7 @@ def ci_job_wheels(
         if identifier not in known:
             other.setdefault(identifier)
         elif identifier not in buildable:
-            values = {k: v.value for k, v in job_definitions(ci_file, job).items() if v.value}
+            values = job_values(ci_file, job)
             buildable[identifier] = with_multibuild(known[identifier], values)
     return tuple(buildable.values()), tuple(other)
 
@@ -766,7 +769,7 @@ def resolve_build_options(
         source=where.kind,
         source_reason=where.reason,
         repo_dir=where.repo_dir,
-        repo_dir_submodule=is_submodule(root, where.repo_dir),
+        repo_dir_submodule=where.submodule,
         repo_url=where.repo_url,
         keep_going=request.keep_going,
         run_tests=request.run_tests,
