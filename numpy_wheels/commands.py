@@ -81,7 +81,7 @@ def _hook_findings(root: Path, config: CIConfig, env: Mapping[str, str]) -> list
 
     config_path, env_vars_path = hook_paths(root, run_environment(env, config=config))
     hooks = Hooks(config_path=config_path, env_vars_path=env_vars_path, root=root)
-    return hook_file_findings(hooks) + sourced_helper_findings(hooks, root=root)
+    return hook_file_findings(hooks) + sourced_helper_findings(hooks)
 
 
 def cmd_lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -14,7 +14,7 @@ import dataclasses
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -213,45 +213,50 @@ def stub_names() -> frozenset[str]:
     return frozenset(out.split())
 
 
-def sourced_files(hooks: Hooks) -> list[Path]:
-    """The files ``env_vars.sh``/``config.sh`` source by a path inside the wheels repository
-    (``source ci/helpers.sh``), relative to its root: staged with the hook files for a
-    container, where they are sourced from the staged copy as from the repository."""
-    found: dict[Path, None] = {}
-    root = hooks.root.resolve()
-    for hook_file in (hooks.env_vars_path, hooks.config_path):
-        if not hook_file.is_file():
-            continue
-        for line in hook_file.read_text(encoding="utf-8", errors="replace").splitlines():
-            match = _SOURCE_LINE.match(line)
-            if match is None or match.group(2).startswith("/"):
-                continue
-            target = (root / match.group(2)).resolve()
-            if target.is_file() and target.is_relative_to(root):
-                found[target.relative_to(root)] = None
-    return list(found)
-
-
-def sourced_helper_findings(hooks: Hooks, *, root: Path) -> list[Finding]:
-    """A warning for each file ``env_vars.sh``/``config.sh`` source (relative to ROOT, where
-    hooks run) that defines helpers the tool keeps as its own: numpy-wheels' config.sh
-    sources gfortran-install's gfortran_utils.sh, whose get_gf_lib is refused (issue 12
-    tryout: lint was silent, the build failed later)."""
-    findings = []
-    stubs: frozenset[str] | None = None
+def _source_lines(hooks: Hooks) -> Iterator[tuple[Path, int, str]]:
+    """Each ``source FILE`` / ``. FILE`` line of ``env_vars.sh``/``config.sh``: the hook file,
+    the line number and FILE as written."""
     for hook_file in (hooks.env_vars_path, hooks.config_path):
         if not hook_file.is_file():
             continue
         lines = hook_file.read_text(encoding="utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, 1):
             match = _SOURCE_LINE.match(line)
-            if match is None or not (root / match.group(2)).is_file():
-                continue
-            text = (root / match.group(2)).read_text(encoding="utf-8", errors="replace")
-            stubs = stub_names() if stubs is None else stubs
-            kept = sorted({a or b for a, b in _FUNCTION.findall(text)} & stubs)
-            if kept:
-                findings.append(_kept_finding(hook_file, number, match.group(2), kept))
+            if match is not None:
+                yield hook_file, number, match.group(2)
+
+
+def sourced_files(hooks: Hooks) -> list[Path]:
+    """The files ``env_vars.sh``/``config.sh`` source by a path inside the wheels repository
+    (``source ci/helpers.sh``), relative to its root: staged with the hook files for a
+    container, where they are sourced from the staged copy as from the repository."""
+    found: dict[Path, None] = {}
+    root = hooks.root.resolve()
+    for _, _, sourced in _source_lines(hooks):
+        if sourced.startswith("/"):
+            continue
+        target = (root / sourced).resolve()
+        if target.is_file() and target.is_relative_to(root):
+            found[target.relative_to(root)] = None
+    return list(found)
+
+
+def sourced_helper_findings(hooks: Hooks) -> list[Finding]:
+    """A warning for each file ``env_vars.sh``/``config.sh`` source (relative to the wheels
+    repository, where hooks are sourced) that defines helpers the tool keeps as its own:
+    numpy-wheels' config.sh sources gfortran-install's gfortran_utils.sh, whose get_gf_lib
+    is refused (issue 12 tryout: lint was silent, the build failed later)."""
+    findings = []
+    stubs: frozenset[str] | None = None
+    for hook_file, number, sourced in _source_lines(hooks):
+        target = hooks.root / sourced
+        if not target.is_file():
+            continue
+        text = target.read_text(encoding="utf-8", errors="replace")
+        stubs = stub_names() if stubs is None else stubs
+        kept = sorted({a or b for a, b in _FUNCTION.findall(text)} & stubs)
+        if kept:
+            findings.append(_kept_finding(hook_file, number, sourced, kept))
     return findings
 
 
