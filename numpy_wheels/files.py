@@ -283,9 +283,14 @@ def is_dist(filename: str) -> bool:
 def dist_metadata(path: Path) -> tuple[str, str]:
     """``Name`` and ``Version`` from a wheel's ``*.dist-info/METADATA`` or an sdist's
     ``PKG-INFO``; a file that is not a readable zip/tar with one is a BadDistribution."""
+    return metadata_fields(raw_metadata(path))
+
+
+def metadata_fields(raw: bytes) -> tuple[str, str]:
+    """``Name`` and ``Version`` of METADATA/PKG-INFO bytes (empty strings when absent)."""
     import email.parser
 
-    headers = email.parser.BytesParser().parsebytes(raw_metadata(path), headersonly=True)
+    headers = email.parser.BytesParser().parsebytes(raw, headersonly=True)
     return str(headers.get("Name", "")), str(headers.get("Version", ""))
 
 

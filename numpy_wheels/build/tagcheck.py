@@ -24,6 +24,7 @@ Windows and pure wheels are not checked (the report says so).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import posixpath
@@ -31,7 +32,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeAlias
 
@@ -141,9 +142,14 @@ def check_wheel(wheel: Path) -> TagReport:
     macos = [p for p in platforms if p.startswith("macosx_")]
     if not linux and not macos:
         return TagReport(wheel=wheel.name, checked="not checked", platforms=platforms)
-    with tempfile.TemporaryDirectory(prefix="numpy-wheels-tagcheck-") as scratch:
+    with contextlib.ExitStack() as stack:
+
+        @functools.cache
+        def scratch() -> Path:  # made on the first binary: most wheels' members are not
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=_SCRATCH)))
+
         try:
-            files = _binaries_and_names(wheel, Path(scratch))
+            files = _binaries_and_names(wheel, scratch)
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             msg = f"{wheel.name}: cannot read the wheel ({exc})"
             raise WheelTagError(msg) from None
@@ -169,8 +175,11 @@ def enforce(reports: Iterable[TagReport], *, error: type[Exception] = WheelTagEr
 MAX_BINARY_BYTES = 1 << 30
 
 
-def _binaries_and_names(wheel: Path, scratch: Path) -> dict[str, Path | None]:
-    """Every member name of ``wheel``, with a copy in ``scratch`` of those that start with an
+_SCRATCH = "numpy-wheels-tagcheck-"
+
+
+def _binaries_and_names(wheel: Path, scratch: Callable[[], Path]) -> dict[str, Path | None]:
+    """Every member name of ``wheel``, with a copy in ``scratch()`` of those that start with an
     ELF or Mach-O magic (None for the rest): only binaries are parsed, and a release's wheels
     are mostly other files (Python sources, test data) that need not be inflated.
 
@@ -193,7 +202,7 @@ def _binaries_and_names(wheel: Path, scratch: Path) -> dict[str, Path | None]:
                         "(a damaged or hostile wheel)"
                     )
                     raise WheelTagError(msg)
-                copy = scratch / str(number)
+                copy = scratch() / str(number)
                 with copy.open("wb") as out:
                     out.write(head)
                     shutil.copyfileobj(member, out, 1 << 20)

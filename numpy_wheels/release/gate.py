@@ -8,7 +8,7 @@ matched ``manylinux1`` in the old wheel-uploader); file names are parsed with ``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from numpy_wheels.errors import ReleaseGateError
-from numpy_wheels.files import BadDistribution, dist_metadata, parse_dist
+from numpy_wheels.files import BadDistribution, metadata_fields, parse_dist, raw_metadata
 from numpy_wheels.model.matrix import match_manifest
 from numpy_wheels.release.validate import set_problems
 
@@ -195,22 +195,23 @@ REFUSED_HINT = (
 )
 
 
-def metadata_of(path: Path) -> tuple[str, str]:
-    """Name and Version from the file's own METADATA / PKG-INFO (a file that is not a
-    readable archive with one is refused)."""
+def metadata_of(path: Path) -> bytes:
+    """The file's own METADATA / PKG-INFO bytes (a file that is not a readable archive with
+    one is refused: ReleaseGateError)."""
     try:
-        return dist_metadata(path)
+        return raw_metadata(path)
     except BadDistribution as exc:
         raise ReleaseGateError(str(exc)) from None
 
 
-def check_coherence(paths: Sequence[Path], *, project: str, version: str) -> None:
-    """Every file's METADATA names this project and version (the file name is not enough)."""
+def check_coherence(found: Mapping[str, bytes], *, project: str, version: str) -> None:
+    """Every file's METADATA (``found``: file name -> its METADATA bytes, as ``metadata_of``
+    reads them) names this project and version (the file name is not enough)."""
     bad = []
-    for path in paths:
-        name, meta_version = metadata_of(path)
+    for filename, raw in sorted(found.items()):
+        name, meta_version = metadata_fields(raw)
         if canonicalize_name(name) != canonicalize_name(project) or meta_version != version:
-            bad.append(f"{path.name}: METADATA says {name} {meta_version}")
+            bad.append(f"{filename}: METADATA says {name} {meta_version}")
     if bad:
         msg = f"files disagree with the release {project} {version}:\n  " + "\n  ".join(bad)
         raise ReleaseGateError(msg)

@@ -37,10 +37,8 @@ from numpy_wheels.errors import (
     UsageError,
 )
 from numpy_wheels.files import (
-    BadDistribution,
     count_dists,
     megabytes,
-    raw_metadata,
     sha256_of,
     verified_file,
     write_json_atomic,
@@ -219,8 +217,8 @@ class TwineCheck:
     What twine checks (the long description renders, its content type is declared, the
     metadata parses) is a function of the METADATA bytes alone, and every wheel of a release
     normally carries the same ones: checking one file per distinct METADATA is the same check
-    as checking them all, without 25 times the rendering. Files whose METADATA cannot be read
-    are left to the METADATA check, which refuses them.
+    as checking them all, without 25 times the rendering. The caller passes the METADATA it
+    read (a file without a readable one is refused before it gets here).
 
     twine's check runs in this process (``twine_check``); its imports start with the thread,
     while the first file is still downloading."""
@@ -237,11 +235,9 @@ class TwineCheck:
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, path: Path) -> None:
-        try:
-            key = hashlib.sha256(raw_metadata(path)).hexdigest()
-        except BadDistribution:
-            return  # the METADATA check refuses it, with the reason; twine would crash on it
+    def submit(self, path: Path, metadata: bytes) -> None:
+        """Check ``path`` unless a file with the same ``metadata`` (its METADATA bytes) was."""
+        key = hashlib.sha256(metadata).hexdigest()
         with self.lock:
             if key not in self.checked:
                 self.checked[key] = self.pool.submit(twine_check, path)
@@ -566,11 +562,13 @@ def release(
         # RECORD before the rename, its binaries against its tags here) and handed to twine
         # check: the checks overlap the other downloads instead of following them all.
         tag_reports.extend(check_files([path]))  # list.extend is atomic
-        checks.submit(path)
+        metadata[path.name] = gate.metadata_of(path)  # read once: coherence and twine's key
+        checks.submit(path, metadata[path.name])
 
+    metadata: dict[str, bytes] = {}
     with TwineCheck() as checks:
         paths = download_all(chosen, opts, store, on_done=ready)
-        gate.check_coherence(paths, project=opts.project, version=opts.version)
+        gate.check_coherence(metadata, project=opts.project, version=opts.version)
         # every overclaiming wheel named together, before anything reaches the index
         enforce(sorted(tag_reports, key=lambda r: r.wheel), error=ReleaseGateError)
         checks.wait()

@@ -113,12 +113,14 @@ def test_a_second_sdist_is_unexpected() -> None:
 
 def test_coherence_reads_metadata(tmp_path: Path) -> None:
     good = [make_wheel(tmp_path, version="0.1.0"), make_sdist(tmp_path, version="0.1.0")]
-    gate.check_coherence(good, project="fooext", version="0.1.0")
+    found = {p.name: gate.metadata_of(p) for p in good}
+    gate.check_coherence(found, project="fooext", version="0.1.0")
     liar = make_wheel(
         tmp_path / "x", version="0.1.0", metadata_version="0.2.0", tag="cp311-cp311-win_amd64"
     )
+    found[liar.name] = gate.metadata_of(liar)
     with pytest.raises(ReleaseGateError, match=r"METADATA says fooext 0\.2\.0"):
-        gate.check_coherence([*good, liar], project="fooext", version="0.1.0")
+        gate.check_coherence(found, project="fooext", version="0.1.0")
 
 
 def test_release_target_from_url_or_pypirc(tmp_path: Path) -> None:
