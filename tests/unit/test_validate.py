@@ -216,3 +216,60 @@ def test_a_local_header_naming_another_member_is_refused(tmp_path: Path) -> None
     path.write_bytes(bytes(raw))
     with pytest.raises(InvalidDistribution, match="its local header names another file"):
         check_file(path)
+
+
+def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path) -> None:
+    """The RECORD pass inflates deflated members itself (zlib-ng): the same digests as
+    zipfile's reader for empty, compressible, incompressible and multi-block members."""
+    import hashlib
+    import os
+
+    from numpy_wheels.release.validate import _member_sha256
+
+    members = {
+        "numpy/empty.txt": b"",
+        "numpy/zeros.bin": bytes(3 << 20),  # inflates to 3 reads of the 1 MiB block
+        "numpy/random.bin": os.urandom(1 << 20),  # deflate stores it in stored blocks
+        "numpy/text.py": b"import numpy\n" * 5000,
+    }
+    path = deflated(make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members))
+    check_file(path)
+    block = memoryview(bytearray(1 << 20))
+    with zipfile.ZipFile(path) as zf, path.open("rb", buffering=0) as fh:
+        for info in zf.infolist():
+            assert info.compress_type == zipfile.ZIP_DEFLATED
+            digest = _member_sha256(zf, fh, info, path.stat().st_size, block)
+            assert digest == hashlib.sha256(zf.read(info)).digest(), info.filename
+
+
+def with_size(path: Path, member: str, size: int) -> None:
+    """``member``'s uncompressed size changed to ``size`` in its local header and in the
+    central directory (a zip bomb's lie, or a cut member's)."""
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    local = raw.index(b"PK\x03\x04")
+    while raw[local + 30 : local + 30 + len(name)] != name:
+        local = raw.index(b"PK\x03\x04", local + 4)
+    struct.pack_into("<L", raw, local + 22, size)
+    central = raw.index(b"PK\x01\x02")
+    while raw[central + 46 : central + 46 + len(name)] != name:
+        central = raw.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<L", raw, central + 24, size)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    ("size", "why"),
+    [
+        (1000, r"holds more than the 1000 bytes its directory entry says"),  # a bomb
+        (5 << 20, rf"holds {4 << 20} bytes, its directory entry says {5 << 20}"),
+    ],
+)
+def test_a_deflated_member_of_another_size_is_refused(tmp_path: Path, size: int, why: str) -> None:
+    """A deflated member that inflates to more (a zip bomb: inflating stops one byte past the
+    size given) or less than its directory entry says is a damaged archive."""
+    members = {"numpy/zeros.bin": bytes(4 << 20)}
+    path = deflated(make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members))
+    with_size(path, "numpy/zeros.bin", size)
+    with pytest.raises(InvalidDistribution, match=f"numpy/zeros.bin: it {why}"):
+        check_file(path)
