@@ -160,7 +160,7 @@ def _member_sha256(
     fh.seek(start)
     inflate = zlib_ng.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
     left = info.compress_size
-    while left and not (inflate and inflate.eof):
+    while left and not (inflate is not None and inflate.eof):
         count = fh.readinto(block[: min(left, len(block))])
         if not count:
             msg = "the archive ends inside it"
