@@ -154,7 +154,7 @@ def _fetch_one(
     (``_local_copy`` found the staged bytes there). Returns the path and what happened."""
     dest = dest_dir / remote.filename
     if reuse:
-        _valid(dest, remote.filename)
+        _valid(dest, remote.filename, canceller)
         return dest, "reused (sha256 matches)"
     published = remote.sha256.lower() if remote.sha256 else None
     if canceller.cancelled:
@@ -177,7 +177,7 @@ def _fetch_one(
         if published is None or got == published:
             # Checked before the rename: a file that is not what its name says never lands
             # in the wheel directory (verified_file removes the .part).
-            _valid(part, remote.filename)
+            _valid(part, remote.filename, canceller)
         return got
 
     verified_file(
@@ -191,11 +191,11 @@ def _fetch_one(
     return dest, "downloaded"
 
 
-def _valid(path: Path, filename: str) -> None:
+def _valid(path: Path, filename: str, canceller: Canceller | None = None) -> None:
     """A ReleaseGateError, whatever the flags, for a file that is not the wheel/sdist its
-    name says (validate.py)."""
+    name says (validate.py); Cancelled once ``canceller`` is."""
     try:
-        validate.check_file(path, filename)
+        validate.check_file(path, filename, canceller=canceller)
     except validate.InvalidDistribution as exc:
         msg = f"{exc}. Nothing was uploaded."
         raise ReleaseGateError(msg, hint=INVALID_HINT) from None

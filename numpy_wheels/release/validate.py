@@ -21,6 +21,7 @@ import csv
 import email.parser
 import hashlib
 import io
+import posixpath
 import re
 import struct
 import tarfile
@@ -35,6 +36,7 @@ from packaging.utils import canonicalize_name
 from zlib_ng import zlib_ng
 
 from numpy_wheels.files import MAX_METADATA_BYTES, BadDistribution, member_sha256, parse_dist
+from numpy_wheels.net import Cancelled, Canceller
 
 #: RECORD lines whose hash is empty by design (PEP 376/427): RECORD itself, its signatures.
 _UNHASHED = (".dist-info/RECORD", ".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")
@@ -65,7 +67,9 @@ def _b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _record_problems(zf: zipfile.ZipFile, dist_info: str, path: Path) -> list[str]:
+def _record_problems(
+    zf: zipfile.ZipFile, dist_info: str, path: Path, canceller: Canceller | None
+) -> list[str]:
     """RECORD against the members: every member listed with its sha256, every entry present."""
     raw = zf.read(f"{dist_info}/RECORD").decode("utf-8", errors="replace")
     listed: dict[str, str] = {}
@@ -84,7 +88,8 @@ def _record_problems(zf: zipfile.ZipFile, dist_info: str, path: Path) -> list[st
             name = info.filename
             try:
                 # read to its end for every member (RECORD's own too): its CRC is checked there
-                actual = _b64(_member_sha256(zf, fh, info, ends[info.header_offset], block))
+                end = ends[info.header_offset]
+                actual = _b64(_member_sha256(zf, fh, info, end, block, canceller))
             except _DAMAGED as exc:
                 problems.append(f"{name}: {exc} (a damaged archive)")
                 continue
@@ -133,7 +138,12 @@ _DAMAGED = (zipfile.BadZipFile, zlib.error, cast("type[Exception]", zlib_ng.erro
 
 
 def _member_sha256(
-    zf: zipfile.ZipFile, fh: io.FileIO, info: zipfile.ZipInfo, end: int, block: memoryview
+    zf: zipfile.ZipFile,
+    fh: io.FileIO,
+    info: zipfile.ZipInfo,
+    end: int,
+    block: memoryview,
+    canceller: Canceller | None = None,
 ) -> bytes:
     """The raw sha256 digest of one member, its CRC-32 checked (zipfile.BadZipFile if not, or
     if its local header, extent or size is damaged).
@@ -145,18 +155,26 @@ def _member_sha256(
     still checked, with zlib-ng's crc32 (the same CRC-32 as zlib's, 5-7 times as fast here):
     pip refuses a member whose CRC is wrong, whatever RECORD says. Inflating stops at the
     size the directory gives (a zip bomb costs time, never memory), and a member that does not
-    inflate to exactly that size is refused (zipfile would cut it or accept it short). Other
-    methods and encrypted members go through zipfile."""
+    inflate to exactly that size is refused (zipfile would cut it or accept it short). bzip2
+    and lzma members go through zipfile; encrypted or patched members and other methods are
+    refused (pip cannot install them). ``canceller`` (Ctrl-C/SIGTERM) stops it between reads
+    with Cancelled: a member inflating to gigabytes takes seconds."""
     start = _data_start(fh, info)
     if start + info.compress_size > end:
         msg = "its data overlaps the next member"
         raise zipfile.BadZipFile(msg)
-    if info.compress_type not in _OWN_METHODS or info.flag_bits & _NOT_PLAIN:
+    if info.flag_bits & _NOT_PLAIN:
+        msg = f"it is encrypted or patched (flags {info.flag_bits:#06x}), which pip cannot read"
+        raise zipfile.BadZipFile(msg)
+    if info.compress_type not in _OWN_METHODS:
+        if info.compress_type not in _ZIPFILE_METHODS:
+            msg = f"compression method {info.compress_type}, which pip cannot read"
+            raise zipfile.BadZipFile(msg)
         return member_sha256(zf, info)
     if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
         msg = "its stored size disagrees with the archive's layout"
         raise zipfile.BadZipFile(msg)
-    hashed = _Hashed(info.file_size)
+    hashed = _Hashed(info.file_size, canceller)
     fh.seek(start)
     inflate = zlib_ng.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
     left = info.compress_size
@@ -181,20 +199,26 @@ def _member_sha256(
     return hashed.digest.digest()
 
 
-#: Methods ``_member_sha256`` reads itself; zipfile reads the others (bzip2, lzma).
+#: Methods ``_member_sha256`` reads itself; zipfile reads bzip2 and lzma (pip, which reads
+#: wheels with zipfile, cannot install any other).
 _OWN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ZIPFILE_METHODS = (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 class _Hashed:
-    """sha256, CRC-32 and size of a member's bytes so far; BadZipFile past ``limit`` bytes."""
+    """sha256, CRC-32 and size of a member's bytes so far; BadZipFile past ``limit`` bytes,
+    Cancelled once ``canceller`` is."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, canceller: Canceller | None) -> None:
         self.digest = hashlib.sha256()
         self.crc = 0
         self.size = 0
         self.limit = limit
+        self.canceller = canceller
 
     def update(self, data: bytes | memoryview) -> None:
+        if self.canceller is not None and self.canceller.cancelled:
+            raise Cancelled
         self.size += len(data)
         if self.size > self.limit:
             msg = f"it holds more than the {self.limit} bytes its directory entry says"
@@ -235,7 +259,7 @@ def _headers(data: bytes) -> email.message.Message:
     return email.parser.BytesParser().parsebytes(data, headersonly=True)
 
 
-def _wheel_problems(path: Path, filename: str) -> list[str]:
+def _wheel_problems(path: Path, filename: str, canceller: Canceller | None) -> list[str]:
     dist = parse_dist(filename)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -255,9 +279,12 @@ def _wheel_problems(path: Path, filename: str) -> list[str]:
                 return [f"{', '.join(big)} larger than {MAX_METADATA_BYTES >> 20} MiB"]
             meta = _headers(zf.read(needed[0]))
             wheel = _headers(zf.read(needed[1]))
-            problems = _record_problems(zf, dist_info, path)
+            problems = _install_problems(zf, dist_info, wheel)
+            problems += _record_problems(zf, dist_info, path, canceller)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError) as exc:
         return [f"not a zip archive ({type(exc).__name__}; {_first_bytes(path)})"]
+    except (RuntimeError, NotImplementedError) as exc:  # zipfile: encrypted, unknown method
+        return [f"a member pip cannot read ({exc})"]
     name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
     if canonicalize_name(name) != dist.project or version != str(dist.version):
         problems.append(
@@ -268,6 +295,67 @@ def _wheel_problems(path: Path, filename: str) -> list[str]:
         shown = ", ".join(sorted(str(t) for t in tags)) or "none"
         problems.append(f"WHEEL's Tag lines ({shown}) are not the file name's tags")
     return problems
+
+
+def _install_problems(
+    zf: zipfile.ZipFile, dist_info: str, wheel: email.message.Message
+) -> list[str]:
+    """What pip or twine would refuse, or read otherwise than these checks do:
+
+    - a member name that leaves the directory it is installed into (pip refuses the wheel);
+    - a ``Wheel-Version`` missing, not a version, or of a major above 1 (PEP 427: installers
+      refuse it; pip does);
+    - another member named like METADATA that twine would read, and upload as the project's
+      metadata, instead of the ``.dist-info``'s (twine's ``Wheel.read`` takes the first, by
+      depth then name, that holds ``Metadata-Version``): the checks here read the other.
+    """
+    problems = [
+        f"member {name!r} would be installed outside its directory (pip refuses it)"
+        for name in zf.namelist()
+        if _leaves(name)
+    ][:3]
+    version = str(wheel.get("Wheel-Version", "")).strip()
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        problems.append(f"Wheel-Version {version!r} is not a version (pip refuses the wheel)")
+    else:
+        if major > 1:
+            problems.append(f"Wheel-Version {version} (pip refuses a major version above 1)")
+    read = _twine_metadata(zf)
+    if read != f"{dist_info}/METADATA":
+        problems.append(f"twine would upload {read} as its METADATA, not {dist_info}/METADATA")
+    return problems
+
+
+def _leaves(name: str) -> bool:
+    """Whether a member name points outside the directory it is extracted into.
+
+    >>> [_leaves(n) for n in ("a/b.py", "a/../b.py", "../b.py", "/tmp/b.py", "C:/b.py")]
+    [False, False, True, True, True]
+    """
+    normal = posixpath.normpath(name.replace("\\", "/"))
+    return normal.startswith(("/", "../")) or normal == ".." or bool(_DRIVE.match(normal))
+
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def _twine_metadata(zf: zipfile.ZipFile) -> str:
+    """The member twine reads as the wheel's METADATA (twine's own candidate order), or why it
+    would read none."""
+    from twine.wheel import Wheel
+
+    for parts in Wheel.find_candidate_metadata_files(zf.namelist()):
+        name = "/".join(parts)
+        try:
+            if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
+                return f"{name} (larger than {MAX_METADATA_BYTES >> 20} MiB)"
+            if b"Metadata-Version" in zf.read(name):
+                return name
+        except (*_DAMAGED, RuntimeError, NotImplementedError):
+            return f"{name} (unreadable)"
+    return "nothing"
 
 
 def _wheel_tags(lines: Iterable[str]) -> frozenset[Tag]:
@@ -304,16 +392,19 @@ def _sdist_problems(path: Path, filename: str) -> list[str]:
     return []
 
 
-def check_file(path: Path, filename: str | None = None) -> None:
+def check_file(
+    path: Path, filename: str | None = None, *, canceller: Canceller | None = None
+) -> None:
     """Refuse (InvalidDistribution) a file that is not the wheel/sdist ``filename`` (default:
-    the path's name; a download checks its ``.part`` under the final name) says it is."""
+    the path's name; a download checks its ``.part`` under the final name) says it is.
+    Cancelled when ``canceller`` is cancelled while a wheel's members are read."""
     filename = filename or path.name
     try:
         parse_dist(filename)
     except BadDistribution as exc:
         raise InvalidDistribution(str(exc)) from None
     if filename.endswith(".whl"):
-        problems = _wheel_problems(path, filename)
+        problems = _wheel_problems(path, filename, canceller)
     else:
         problems = _sdist_problems(path, filename)
     if problems:

@@ -273,3 +273,125 @@ def test_a_deflated_member_of_another_size_is_refused(tmp_path: Path, size: int,
     with_size(path, "numpy/zeros.bin", size)
     with pytest.raises(InvalidDistribution, match=f"numpy/zeros.bin: it {why}"):
         check_file(path)
+
+
+def patched(path: Path, member: str, *, flags: int = 0, method: int | None = None) -> Path:
+    """``member``'s general-purpose flags or-ed with ``flags`` and its compression method set
+    to ``method``, in its local header and its central directory entry."""
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    for signature, name_at, flags_at in ((b"PK\x03\x04", 30, 6), (b"PK\x01\x02", 46, 8)):
+        at = raw.index(signature)
+        while raw[at + name_at : at + name_at + len(name)] != name:
+            at = raw.index(signature, at + 4)
+        (old,) = struct.unpack_from("<H", raw, at + flags_at)
+        struct.pack_into("<H", raw, at + flags_at, old | flags)
+        if method is not None:
+            struct.pack_into("<H", raw, at + flags_at + 2, method)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("member", "flags", "method", "why"),
+    [
+        ("numpy/blob.bin", 0x1, None, r"numpy/blob\.bin: it is encrypted or patched"),
+        ("numpy/blob.bin", 0x0, 99, r"numpy/blob\.bin: compression method 99"),
+        ("numpy-2.4.6.dist-info/METADATA", 0x1, None, "a member pip cannot read"),
+        ("numpy-2.4.6.dist-info/METADATA", 0x0, 99, "a member pip cannot read"),
+    ],
+)
+def test_members_pip_cannot_read_are_refused(
+    tmp_path: Path, member: str, flags: int, method: int | None, why: str
+) -> None:
+    """An encrypted member or an unknown compression method (zipfile raises RuntimeError and
+    NotImplementedError, which escaped as internal errors): refused like any damaged wheel."""
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=4096)
+    patched(path, member, flags=flags, method=method)
+    with pytest.raises(InvalidDistribution, match=why):
+        check_file(path)
+
+
+OTHER = b"Metadata-Version: 2.1\nName: evil\nVersion: 6.6.6\n\nevil\n"
+
+
+@pytest.mark.parametrize(
+    ("members", "why"),
+    [
+        # twine reads the first *METADATA* member holding Metadata-Version, by depth then name
+        ({"METADATA": OTHER}, r"twine would upload METADATA as its METADATA"),
+        ({"numpy/METADATA": OTHER}, r"twine would upload numpy/METADATA as its METADATA"),
+        ({"../../evil.py": b"x"}, r"member '\.\./\.\./evil\.py' would be installed outside"),
+        ({"/tmp/evil.py": b"x"}, r"member '/tmp/evil\.py' would be installed outside"),
+    ],
+)
+def test_what_pip_or_twine_reads_otherwise_is_refused(
+    tmp_path: Path, members: dict[str, bytes], why: str
+) -> None:
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members)
+    with pytest.raises(InvalidDistribution, match=why):
+        check_file(path)
+
+
+def test_metadata_named_members_twine_skips_are_fine(tmp_path: Path) -> None:
+    """Members named like METADATA but without a Metadata-Version line, or deeper than the
+    .dist-info's: twine reads the .dist-info's, as the checks do."""
+    members = {"aaa/METADATA.txt": b"notes", "numpy/sub/METADATA": OTHER}
+    check_file(make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members))
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (b"Wheel-Version: 9.0\n", r"Wheel-Version 9\.0 \(pip refuses a major version above 1\)"),
+        (b"", r"Wheel-Version '' is not a version"),
+        (b"Wheel-Version: one\n", r"Wheel-Version 'one' is not a version"),
+        (b"Wheel-Version: 1.9\n", None),  # a newer minor: pip warns and installs
+    ],
+)
+def test_wheel_version_as_pip_reads_it(tmp_path: Path, line: bytes, why: str | None) -> None:
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG)
+    with zipfile.ZipFile(path) as zf:
+        wheel = zf.read("numpy-2.4.6.dist-info/WHEEL").replace(b"Wheel-Version: 1.0\n", line)
+    rewrite_recorded(path, {"numpy-2.4.6.dist-info/WHEEL": wheel})
+    if why is None:
+        check_file(path)
+        return
+    with pytest.raises(InvalidDistribution, match=why):
+        check_file(path)
+
+
+def rewrite_recorded(path: Path, change: dict[str, bytes]) -> None:
+    """The wheel with members replaced and RECORD rewritten to match (a consistent wheel)."""
+    import base64
+    import hashlib
+
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members.update(change)
+    record = next(n for n in members if n.endswith(".dist-info/RECORD"))
+    members[record] = (
+        "".join(
+            f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},"
+            f"{len(d)}\n"
+            for n, d in members.items()
+            if n != record
+        ).encode()
+        + f"{record},,\n".encode()
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_a_cancelled_check_stops_with_cancelled(tmp_path: Path) -> None:
+    """Ctrl-C/SIGTERM during the RECORD pass (a member inflating to gigabytes takes seconds):
+    the download worker's check stops at its next read, with Cancelled."""
+    from numpy_wheels.net import Cancelled, Canceller
+
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=4096)
+    canceller = Canceller()
+    check_file(path, canceller=canceller)
+    canceller.cancel()
+    with pytest.raises(Cancelled):
+        check_file(path, canceller=canceller)
