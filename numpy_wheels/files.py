@@ -393,6 +393,7 @@ def verified_file(
     ``mismatch`` is the error message, formatted with ``name``, ``got`` and ``expected``.
     """
     part = target.with_name(target.name + ".part")
+    _clear_part(part, error)
     try:
         got = write(part) or sha256_of(part)
         if sha256 is not None and got.lower() != sha256.lower():
@@ -404,6 +405,20 @@ def verified_file(
     finally:
         part.unlink(missing_ok=True)
     return target
+
+
+def _clear_part(part: Path, error: type[FatalError]) -> None:
+    """Remove what an earlier run left at ``part`` (a file, or a symbolic link: opened, it
+    would be written through, wherever it points); ``error`` for anything else in the way."""
+    if part.is_symlink() or part.is_file():
+        try:
+            part.unlink()
+        except OSError as exc:
+            msg = f"cannot remove {part} left by an earlier run: {exc.strerror}"
+            raise error(msg) from None
+    elif part.exists():
+        msg = f"{part} is in the way ({not_a_file(part)}); move it away"
+        raise error(msg)
 
 
 def download(
