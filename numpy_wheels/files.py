@@ -250,8 +250,6 @@ def parse_dist(filename: str) -> DistName:
     '2.4.06'
     """
     from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
         parse_sdist_filename,
         parse_wheel_filename,
     )
@@ -262,9 +260,19 @@ def parse_dist(filename: str) -> DistName:
             return DistName(filename=filename, project=name, version=version, tags=tags)
         name, version = parse_sdist_filename(filename)
         return DistName(filename=filename, project=name, version=version, tags=frozenset())
-    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        msg = f"{filename}: not a wheel or sdist file name ({exc})"
+    except ValueError as exc:  # Invalid*Filename, or int()'s limit on a 4,300-digit number
+        msg = f"{shown(filename)}: not a wheel or sdist file name ({shown(str(exc))})"
         raise BadDistribution(msg) from None
+
+
+def shown(value: str) -> str:
+    """A value as a message shows it: repr (control characters visible), at most 60 chars
+    (a 5000-character ref is not echoed whole).
+
+    >>> shown("v2.4.6"), shown("v" * 100)[-8:]
+    ("'v2.4.6'", "vvvv...'")
+    """
+    return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
 
 
 def is_dist(filename: str) -> bool:

@@ -137,8 +137,8 @@ _CREDENTIAL_PATTERNS = (
     re.compile(r"(?P<keep>\b[a-zA-Z][\w+.-]*://[^/\s:@'\"<>]*:)[^/\s@'\"<>]+(?=@)"),
     # scheme://token@host: a userinfo that long is a token, not a user name
     re.compile(r"(?P<keep>\b[a-zA-Z][\w+.-]*://)[^/\s:@'\"<>]{20,}(?=@)"),
-    # ?token=… &X-Auth-Token=… ;sig=…
-    re.compile(rf"(?P<keep>[?&;]{_CREDENTIAL_NAME}=)[^&;#\s'\"<>]+", re.IGNORECASE),
+    # ?token=… &X-Auth-Token=… ;sig=… #access_token=… (a fragment, as OAuth's implicit flow)
+    re.compile(rf"(?P<keep>[?&;#]{_CREDENTIAL_NAME}=)[^&;#\s'\"<>]+", re.IGNORECASE),
     # KEY=…, X-Amz-Signature=… (a word on its own, as in an echoed command or environment)
     re.compile(
         rf"(?P<keep>(?:^|(?<=[\s\"'(]))-*{_CREDENTIAL_NAME}=)(?![$*])[^\s'\";&<>]+", re.IGNORECASE
@@ -159,6 +159,8 @@ def redact_credentials(text: str) -> str:
     'GET http://user:****@host/x?token=****&page=2: refused'
     >>> redact_credentials("https://h/p?X-Auth-Token=abc;temp_url_sig=def X-Amz-Signature=12")
     'https://h/p?X-Auth-Token=****;temp_url_sig=**** X-Amz-Signature=****'
+    >>> redact_credentials("https://h/simple/numpy/#token=abc")
+    'https://h/simple/numpy/#token=****'
     >>> redact_credentials("X-Auth-Token: AUTH_tk123 Authorization: Bearer xyz")
     'X-Auth-Token: **** Authorization: Bearer ****'
     >>> redact_credentials("+ git clone https://ghp_0123456789abcdefghij@github.com/o/r ssh://git@h")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeAlias
 
 from packaging.utils import parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from numpy_wheels.errors import WheelTagError
 
@@ -365,7 +365,7 @@ def _parse_elf(path: str, fh: BinaryIO) -> _Elf:
 def _as_version(text: str) -> Version | None:
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
         return None
 
 

@@ -27,12 +27,11 @@ from numpy_wheels.cifiles.records import (
     EnvVar,
     Location,
     is_valid_ref,
-    shown,
 )
 from numpy_wheels.cifiles.scalars import readings
 from numpy_wheels.cifiles.spans import Scalar, Slot, block_content, separating_tabs, slots
 from numpy_wheels.errors import ConfigError, LintError, UsageError
-from numpy_wheels.files import read_config_text
+from numpy_wheels.files import read_config_text, shown
 
 
 def validate_ref(ref: str) -> str:

@@ -19,11 +19,11 @@ from numpy_wheels.cifiles.records import (
     EnvVar,
     Location,
     is_valid_ref,
-    shown,
     shown_path,
 )
 from numpy_wheels.cifiles.scalars import changes_text
 from numpy_wheels.errors import ConfigError
+from numpy_wheels.files import shown
 from numpy_wheels.model.matrix import ml_policy
 
 Kind: TypeAlias = Literal[

@@ -30,16 +30,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
 
 
-def shown(value: str) -> str:
-    """A value as a message shows it: repr (control characters visible), at most 60 chars
-    (a 5000-character ref is not echoed whole).
-
-    >>> shown("v2.4.6"), shown("v" * 100)[-8:]
-    ("'v2.4.6'", "vvvv...'")
-    """
-    return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
-
-
 def is_valid_ref(ref: str) -> bool:
     """A tag, branch or commit hash safe to pass to git and to write unquoted.
 

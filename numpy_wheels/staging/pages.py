@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping, Sequence
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from numpy_wheels.files import megabytes
 from numpy_wheels.model.matrix import BuildId, match_manifest, sdist_name
@@ -57,7 +57,7 @@ def build_line(build: Mapping[str, object] | None) -> str:
 def _version_key(text: str) -> tuple[int, Version | str]:
     try:
         return (1, Version(text))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
         return (0, text)
 
 

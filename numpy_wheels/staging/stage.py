@@ -22,7 +22,7 @@ from typing import Literal, TypeAlias
 from packaging.utils import (
     canonicalize_name,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from numpy_wheels.build.tagcheck import check_files
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
@@ -85,7 +85,7 @@ def check_local_file(path: Path) -> None:
         raise UsageError(msg) from None
     try:
         same_version = Version(meta_version) == version
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
         same_version = False
     if canonicalize_name(meta_name) != canonicalize_name(project) or not same_version:
         msg = (

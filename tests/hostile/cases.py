@@ -559,18 +559,24 @@ for label, version in (
     ("empty", ""),
     ("newline", "2.4.6\n"),
     ("html", "<b>1</b>"),
+    # packaging's Version raises plain ValueError past int()'s 4,300-digit limit, not
+    # InvalidVersion: it escaped as an internal error, the digits echoed whole
+    ("digits", "1" * 5000),
 ):
     case(
         f"values/matrix-wheels-{label}",
         3,
         USAGE,
         lambda sb, v=version: root(sb, "matrix", "--wheels", v),
+        expect="is not a version",
+        absent="1" * 200,  # a long value is shown clipped
     )
     case(
         f"values/release-version-{label}",
         3,
         USAGE,
         lambda sb, v=version: root(sb, "release", v, "-n", "-w", str(sb.dl)),
+        absent="1" * 200,
     )
 for name, argv in {
     "release": ["release", "2.4.6+local", "-n", "-w", "dl"],
@@ -950,6 +956,10 @@ def garbage_version(_sb: Sandbox, house: Path) -> None:
     make_wheel(house, version="0.1.0", metadata_version="not a version")
 
 
+def digits_version(_sb: Sandbox, house: Path) -> None:
+    make_wheel(house, version="0.1.0", metadata_version="1" * 5000)
+
+
 def two_metadata(_sb: Sandbox, house: Path) -> None:
     path = make_wheel(house)
     with zipfile.ZipFile(path, "a") as zf:
@@ -1029,6 +1039,7 @@ for fn in (
     sdist_dir,
 ):
     case(f"wheelhouse/{fn.__name__.replace('_', '-')}", 7, USAGE, house_with(fn))
+case("wheelhouse/digits-metadata-version", 7, USAGE, house_with(digits_version))
 case(
     "wheelhouse/valid-with-sdist",
     7,
@@ -1413,6 +1424,20 @@ def metadata_with_file_link(sb: Sandbox) -> str:
 
 
 case("network/local-listing-of-absent-file", 9, STORE, release(listing=metadata_with_file_link))
+case(
+    "network/listing-digits-version-name",
+    9,
+    GATE,
+    release(listing=links(f"fooext-{'1' * 5000}-py3-none-any.whl")),
+    absent="1" * 200,
+)
+case(
+    "network/listing-url-fragment-token",
+    9,
+    STORE,
+    release(listing=lambda sb: sb.listing(page="error500") + "#token=" + CANARY),
+    absent=CANARY,
+)
 for behaviour in ("stall-body", "drip", "reset", "short", "endless", "error500", "stall"):
     case(
         f"network/download-{behaviour}",
