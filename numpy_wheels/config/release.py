@@ -132,6 +132,14 @@ def _not_in_pypirc(cfg: str, section: str) -> str | None:
     return None if parser.has_section(section) else f"{cfg} has no [{section}] section"
 
 
+#: What a pypirc error advises (ConfigError's own hint is about CI files).
+PYPIRC_HINT = (
+    "Fix the pypirc file named above (twine's format: an INI file in UTF-8, [distutils] "
+    "index-servers naming one section per index), or name the index with --repository-url "
+    "and give the credentials in TWINE_USERNAME/TWINE_PASSWORD."
+)
+
+
 def _read_pypirc(cfg: str, section: str, url_given: str | None) -> dict[str, Any]:
     """twine's repository settings of ``section`` in the pypirc ``cfg`` (twine's own reader,
     ``get_repository_from_config``), every way it can fail a typed error: a pypirc that is
@@ -147,7 +155,7 @@ def _read_pypirc(cfg: str, section: str, url_given: str | None) -> dict[str, Any
     kind = not_a_file(Path(cfg).expanduser())
     if kind not in (None, "missing"):  # twine would open it: a FIFO blocks for ever
         msg = f"{cfg}: not a readable pypirc file (it is {kind})"
-        raise ConfigError(msg)
+        raise ConfigError(msg, hint=PYPIRC_HINT)
     try:
         return dict(get_repository_from_config(cfg, section, url_given))
     except (InvalidConfiguration, UnableToReadConfigurationFile) as exc:
@@ -159,13 +167,13 @@ def _read_pypirc(cfg: str, section: str, url_given: str | None) -> dict[str, Any
                 "index-servers on whitespace, so a section name with a space is never found; "
                 "rename it without spaces)"
             )
-        raise ConfigError(msg) from None
+        raise ConfigError(msg, hint=PYPIRC_HINT) from None
     except TwineException as exc:  # a --repository-url twine refuses
         raise UsageError(str(exc).splitlines()[0]) from None
     except (configparser.Error, OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
         msg = f"{cfg}: not a readable pypirc file ({why})"
-        raise ConfigError(msg) from None
+        raise ConfigError(msg, hint=PYPIRC_HINT) from None
 
 
 def resolve_target(

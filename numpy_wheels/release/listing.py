@@ -23,7 +23,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from numpy_wheels.errors import AuthError, StoreError
+from numpy_wheels.errors import AuthError, ReleaseGateError, StoreError
 from numpy_wheels.files import is_dist
 from numpy_wheels.net import Canceller, Limits, Response, download, get_bytes
 from numpy_wheels.staging.stage import read_records
@@ -208,11 +208,23 @@ def from_url(
             msg = f"{page.url} is not a listing this tool can read ({type(exc).__name__}: {why})"
             raise StoreError(msg) from None
         for item in items:
-            found.setdefault(item.filename, item)
+            _refuse_contradiction(found.setdefault(item.filename, item), item, page.url)
     lacking = any(r.sha256 is None or (builds and r.build is None) for r in found.values())
     if lacking and kind != "metadata.json":
         found = _hashes_from_metadata(url, found, get)
     return sorted(found.values(), key=lambda r: r.filename)
+
+
+def _refuse_contradiction(first: Remote, other: Remote, page_url: str) -> None:
+    """ReleaseGateError when the listing names one file twice with two sha256 (the first
+    link won, unsaid: which bytes are the release is not for link order to decide)."""
+    if first.sha256 and other.sha256 and first.sha256 != other.sha256:
+        msg = (
+            f"{page_url} lists {first.filename} twice, with two sha256 ({first.sha256[:12]}... "
+            f"and {other.sha256[:12]}...): which one is the release is not clear. Nothing was "
+            "downloaded."
+        )
+        raise ReleaseGateError(msg)
 
 
 def _hashes_from_metadata(url: str, found: dict[str, Remote], get: Fetch) -> dict[str, Remote]:

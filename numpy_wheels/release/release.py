@@ -402,7 +402,12 @@ def on_index(target: Target, project: str, limits: Limits | None = None) -> dict
     except StoreError as exc:
         if "HTTP 404" in str(exc):
             return {}
-        raise
+        hint = (  # the index, not a store: not the store's advice
+            f"The index's simple pages ({target.simple_url}) could not be read: check "
+            "--repository-url/--index-url and the network; rerun to resume (files the index "
+            "holds with the staged sha256 are skipped)."
+        )
+        raise StoreError(str(exc), hint=hint) from None
     except AuthError as exc:  # the index, not a store: its own advice
         hint = (
             f"The index's simple pages ({target.simple_url}) must be readable without "

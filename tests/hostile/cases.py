@@ -1339,6 +1339,26 @@ for status in (401, 403):
     )
 
 
+def index_unreadable(sb: Sandbox) -> list[str]:
+    argv = release(dry=False)(sb)
+    simple = sb.url("/broken-simple/", Route(behaviour="error500"))
+    sb.url("/broken-simple/fooext/", Route(behaviour="error500"))
+    return [*argv, "--repository-url", sb.url("/up/", Route(behaviour="stall")), "--index-url",
+            simple, "--dry-run"]  # fmt: skip
+
+
+case(
+    "network/index-simple-page-500",
+    11,
+    STORE,
+    index_unreadable,
+    owns=("dl",),
+    bound=30,
+    expect="The index's simple pages",  # the index's advice, not the store's
+    absent="--local-root",
+)
+
+
 def index_refuses_reads(sb: Sandbox) -> list[str]:
     argv = release(dry=False)(sb)
     simple = sb.url("/private-simple/", Route(behaviour="status", status=403))
@@ -1752,6 +1772,7 @@ case(
         release("--config-file", str(sb.home / ".pypirc"), "-r", "x", dry=False)(sb),
     )[1],
     owns=("dl",),  # the report of the failure
+    expect="twine's format",  # the pypirc's advice, not the CI files' (`lint`)
 )
 case(
     "exit-codes/pypirc-section-missing",
