@@ -453,11 +453,25 @@ def selector_matches(selector: str, key: str) -> bool:
     False
     """
     identifier = key.partition("+")[0]
-    return any(
-        fnmatch.fnmatchcase(key if "+" in pat else identifier, pat)
-        for word in selector.split()
-        for pat in expand_braces(word)
+    with_variant, without = _compiled(selector)
+    return bool(
+        (with_variant and with_variant.fullmatch(key))
+        or (without and without.fullmatch(identifier))
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(selector: str) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The patterns of ``selector`` as two regular expressions: those naming a variant
+    (matched against ``identifier+variant``) and the others (against the identifier). One
+    selector is matched against every identifier of the catalogue: expanded and translated
+    once, not once per identifier."""
+    patterns = [pat for word in selector.split() for pat in expand_braces(word)]
+
+    def joined(group: list[str]) -> re.Pattern[str] | None:
+        return re.compile("|".join(fnmatch.translate(p) for p in group)) if group else None
+
+    return joined([p for p in patterns if "+" in p]), joined([p for p in patterns if "+" not in p])
 
 
 def _matches(selector: str, build_id: BuildId) -> bool:
