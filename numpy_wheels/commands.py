@@ -175,12 +175,13 @@ def cmd_bump(args: argparse.Namespace, env: Mapping[str, str]) -> int:  # noqa: 
         variable = "the daily commit" if args.daily else "BUILD_COMMIT"
         log.write(f"nothing changed: every CI file already sets {variable} to {args.ref}")
         return 0
+    if not args.dry_run:
+        apply(edits)  # first: a failure (nothing changed) is not printed after a diff
     for edit in edits:
         log.write(edit.diff().rstrip("\n"))
     if args.dry_run:
         log.write(f"dry run: {len(edits)} file(s) would change")
     else:
-        apply(edits)
         log.write(f"{len(edits)} file(s) changed: " + ", ".join(e.path.name for e in edits))
     return 0
 

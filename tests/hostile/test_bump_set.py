@@ -63,6 +63,7 @@ def test_second_file_unreplaceable_leaves_all_three_unchanged(
     assert code == ConfigError.return_code, out + err
     assert "nothing was changed" in err
     assert "Traceback" not in out + err
+    assert "+++" not in out  # no diff of a change that was not made
     assert snapshot(root) == before  # all three files, and no temporary file left
 
 
