@@ -51,26 +51,53 @@ class Store(Protocol):
         ...
 
 
+LINK_HINT = (
+    "Nothing was written through the link: replace it by a real directory, or name the real "
+    "place as --local-root."
+)
+
+
 class LocalStore:
     """A directory; keys ending in ``/`` are stored as ``…/index.html`` (served as pages)."""
 
     def __init__(self, config: StoreConfig) -> None:
         self.config = config
         check_container_name(config.container)
-        self.root = (config.local_root or Path("staging")).resolve() / config.container
+        #: --local-root as named (links in it are the user's choice, resolved once here)
+        self.base = (config.local_root or Path("staging")).resolve()
+        self.root = self.base / config.container
 
     def _path(self, name: str) -> Path:
-        """The file of object ``name``, always inside the container directory (also through
-        symbolic links someone put in it)."""
+        """The file of object ``name``, always inside the container directory; every read
+        and write goes through here."""
         parts = name.split("/")
         if name.startswith("/") or "\\" in name or any(p in (".", "..") for p in parts):
             msg = f"object name {name!r} would leave the container {self.root}; refused"
             raise StoreError(msg)
         path = self.root / (name + "index.html" if name.endswith("/") or not name else name)
-        if not path.parent.resolve().is_relative_to(self.root.resolve()):
-            msg = f"{path.parent} leads out of the container {self.root} (a symbolic link?)"
-            raise StoreError(msg)
+        self._check_inside(path)
         return path
+
+    def _check_inside(self, path: Path) -> None:
+        """Refuse ``path`` when any part of it below --local-root (the container directory
+        included, the object itself too) is a symbolic link, or it resolves outside: a link
+        planted in the store would have objects written or read anywhere the job can reach
+        (issue 18 tryout: a symlinked container directory took the whole upload outside).
+        StoreError, the same for every part."""
+        current = self.base
+        with self._errors(f"check of {path}"):
+            for part in path.relative_to(self.base).parts:
+                current = current / part
+                if current.is_symlink():
+                    msg = (
+                        f"{current} is a symbolic link (to {current.readlink()}); the local "
+                        f"store follows no link below --local-root {self.base}"
+                    )
+                    raise StoreError(msg, hint=LINK_HINT)
+            inside = path.resolve().is_relative_to(self.base)
+        if not inside:
+            msg = f"{path} leads out of --local-root {self.base}"
+            raise StoreError(msg, hint=LINK_HINT)
 
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -82,10 +109,12 @@ class LocalStore:
             raise StoreError(msg) from None
 
     def ensure_container(self) -> None:
+        self._check_inside(self.root)
         with self._errors("create container"):
             self.root.mkdir(parents=True, exist_ok=True)
 
     def exists(self) -> bool:
+        self._check_inside(self.root)
         return self.root.is_dir()
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
@@ -132,7 +161,7 @@ class LocalStore:
     def get_bytes(self, name: str) -> bytes | None:
         path = self._path(name)
         with self._errors(f"read of {name}"):
-            return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+            return path.read_bytes() if path.is_file() else None
 
     def delete(self, name: str) -> None:
         with self._errors(f"delete of {name}"):

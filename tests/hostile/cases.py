@@ -1156,6 +1156,64 @@ case(
 )
 
 
+def linked_in_store(rel: str, build: Build, *, to: str = "cont") -> Build:
+    """``store/REL`` a symbolic link to ``outside/TO`` (a file when TO has a suffix, else a
+    directory), then ``build``: the local store refuses a link anywhere below --local-root."""
+
+    def linked(sb: Sandbox) -> list[str]:
+        argv = build(sb)
+        target = sb.outside / to
+        if target.suffix:
+            sb.write(f"outside/{to}", "keep\n")
+        else:
+            target.mkdir()
+        link = sb.store / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(target)
+        return argv
+
+    return linked
+
+
+def staged_w(sb: Sandbox) -> list[str]:
+    return root(sb, "staged", "--container", "w", "--local-root", str(sb.store))
+
+
+def release_w(sb: Sandbox) -> list[str]:
+    return root(
+        sb, "release", "0.1.0", "-w", str(sb.dl), "--container", "w", "--local-root", str(sb.store)
+    )
+
+
+# The container directory as a link was followed: the whole upload landed outside the root.
+for label, build, owns in (
+    ("upload", upload_to_store, ()),
+    ("dry-run", lambda sb: upload_dry(sb, "--local-root", str(sb.store)), ()),
+    ("staged", staged_w, ()),
+    ("release", release_w, ("dl",)),
+):
+    case(
+        f"store/container-dir-is-a-symlink/{label}",
+        6,
+        STORE,
+        linked_in_store("w", build),
+        owns=owns,
+        expect="is a symbolic link",
+    )
+for label, rel, to in (
+    ("pages-dir", "w/simple", "cont"),
+    ("object", f"w/{EXPECTED[0]}", "victim.txt"),
+):
+    case(
+        f"store/{label}-is-a-symlink/upload",
+        6,
+        STORE,
+        linked_in_store(rel, upload_to_store, to=to),
+        owns=("store",),
+        expect="is a symbolic link",
+    )
+
+
 # == 8: secrets ================================================================================
 
 SWIFT_DEAD = ["--provider-name", "swift", "--auth-url", "http://127.0.0.1:9/auth/v1.0"]
