@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from numpy_wheels.errors import FatalError, LintError, SelectionError, UsageError
+from numpy_wheels.errors import ConfigError, FatalError, LintError, SelectionError, UsageError
 from numpy_wheels.files import megabytes, shown
 from numpy_wheels.log import format_table, log
 
@@ -367,7 +367,7 @@ def _resolve_on_ci(
     Azure job that sets no REPO_DIR) is shown with that error, not refused: the job exists
     and that is what it would do."""
     from numpy_wheels.config.build import BuildRequest, resolve_build_options
-    from numpy_wheels.errors import ConfigError, LintError, SelectionError
+    from numpy_wheels.errors import LintError, SelectionError
 
     if job.plan is None:
         return None, None
@@ -1081,11 +1081,10 @@ def _verify_inputs(
         wheel = _check_local_wheel(wheel_arg)
     if provenance_arg is not None:
         where = str(provenance_arg)
-        try:
-            text = provenance_arg.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
-            msg = f"cannot read the provenance record {provenance_arg}: {why}"
+        try:  # a regular file only: a FIFO would wait for a writer
+            text = read_config_text(provenance_arg, limit=MAX_PAGE_BYTES)
+        except ConfigError as exc:
+            msg = f"the provenance record: {exc}"
             raise UsageError(msg) from None
     elif is_url:
         where = urllib.parse.urljoin(wheel_arg, "build-summary.json")

@@ -174,6 +174,47 @@ def read_config_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str:
         raise ConfigError(msg) from None
 
 
+def load_json(
+    data: str | bytes,
+    *,
+    where: object,
+    error: type[FatalError],
+    hint: str | None = None,
+    what: str = "JSON",
+) -> object:
+    """``data`` parsed as JSON; not JSON, not UTF-8 or nested too deeply for the parser
+    (``[`` x 200,000 is a RecursionError in ``json``) is ``error`` saying ``where`` (a
+    file or URL) "is not ``what``", never showing the data itself.
+
+    >>> load_json('{"a": [1]}', where="x.json", error=ConfigError)
+    {'a': [1]}
+    >>> load_json("[" * 100_000, where="x.json", error=ConfigError)
+    Traceback (most recent call last):
+    numpy_wheels.errors.ConfigError: x.json is not JSON: nested too deeply to read
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        msg = f"{where} is not {what}: nested too deeply to read"
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError of bytes
+        msg = f"{where} is not {what}: {exc}"
+    raise error(msg, hint=hint) from None
+
+
+def read_json(
+    path: Path, *, error: type[FatalError], hint: str | None = None, limit: int = MAX_PAGE_BYTES
+) -> object:
+    """The JSON document in ``path`` (a summary, a record, a report read back), read as
+    :func:`read_config_text` reads (a regular file, checked without blocking on a FIFO;
+    ``limit`` bytes at most; UTF-8) and parsed by :func:`load_json`; any failure is
+    ``error`` naming the file."""
+    try:
+        text = read_config_text(path, limit=limit)
+    except ConfigError as exc:
+        raise error(str(exc), hint=hint) from None
+    return load_json(text, where=path, error=error, hint=hint)
+
+
 #: METADATA/PKG-INFO larger than this is refused unread (numpy's is ~60 KiB with its readme).
 MAX_METADATA_BYTES = 4 << 20
 

@@ -97,6 +97,6 @@ def resolved_pins(
         return sorted(
             f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"]
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         msg = f"pip's report of the {what} could not be read: {exc}"
         raise error(msg) from None

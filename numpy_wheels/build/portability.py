@@ -19,7 +19,6 @@ picks the interpreter (the identifier's ``/opt/python/<tag>`` of a manylinux ima
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import shlex
 import shutil
@@ -33,6 +32,7 @@ from typing import Any, Literal, TypeAlias
 from numpy_wheels.build.hooks import Hooks, sourced_files
 from numpy_wheels.cmd import call
 from numpy_wheels.errors import ContainerEngineError, WheelTestError
+from numpy_wheels.files import load_json
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
 
@@ -228,7 +228,14 @@ def _probe(
         raise ContainerEngineError(msg) from None
     for line in out.splitlines():
         if line.startswith("NUMPY_WHEELS_PROBE "):
-            return dict(json.loads(line.removeprefix("NUMPY_WHEELS_PROBE ")))
+            found = load_json(
+                line.removeprefix("NUMPY_WHEELS_PROBE "),
+                where=f"the probe's result in test image {image}",
+                error=ContainerEngineError,
+            )
+            if isinstance(found, dict):
+                return found
+            break
     msg = f"test image {image}: the probe printed no result:\n{out[-1000:]}"
     raise ContainerEngineError(msg)
 

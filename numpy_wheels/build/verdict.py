@@ -15,7 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from numpy_wheels.files import sha256_of
+from numpy_wheels.errors import FatalError
+from numpy_wheels.files import read_json, sha256_of
 from numpy_wheels.log import log
 
 
@@ -50,10 +51,9 @@ def key_parts(
 
 def find(store: Path, key: str) -> dict[str, object] | None:
     """The stored verdict for ``key`` (None: never tested with these inputs)."""
-    path = store / f"{key}.json"
-    try:
-        found = json.loads(path.read_text())
-    except (OSError, ValueError):
+    try:  # a cache: anything unreadable (a FIFO is never opened) is a miss
+        found = read_json(store / f"{key}.json", error=FatalError)
+    except FatalError:
         return None
     return found if isinstance(found, dict) and found.get("outcome") == "passed" else None
 

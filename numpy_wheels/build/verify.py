@@ -20,7 +20,7 @@ from typing import Any
 
 from numpy_wheels.build.determinism import build_variables
 from numpy_wheels.errors import ConfigError, ReproducibilityError
-from numpy_wheels.files import member_sha256, sha256_of
+from numpy_wheels.files import load_json, member_sha256, sha256_of
 from numpy_wheels.log import log
 
 
@@ -40,11 +40,7 @@ class Provenance:
 
 def read_provenance(text: str, *, wheel_name: str, where: str) -> Provenance:
     """The entry for ``wheel_name`` in a build summary; a ConfigError when there is none."""
-    try:
-        summary = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        msg = f"{where} is not JSON: {exc}"
-        raise ConfigError(msg) from None
+    summary: Any = load_json(text, where=where, error=ConfigError)
     wheels = summary.get("wheels") if isinstance(summary, dict) else None
     if not isinstance(wheels, list):
         msg = f"{where} is not a build summary (no 'wheels' list)"

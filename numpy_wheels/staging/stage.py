@@ -17,7 +17,7 @@ import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from packaging.utils import (
     canonicalize_name,
@@ -27,7 +27,14 @@ from packaging.version import Version
 from numpy_wheels.build.tagcheck import check_files
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
-from numpy_wheels.files import BadDistribution, dist_metadata, is_dist, sha256_of
+from numpy_wheels.files import (
+    BadDistribution,
+    dist_metadata,
+    is_dist,
+    load_json,
+    read_json,
+    sha256_of,
+)
 from numpy_wheels.files import parse_dist as parse_dist_name
 from numpy_wheels.log import log
 from numpy_wheels.model.matrix import BuildId
@@ -154,9 +161,11 @@ def read_records(store: Store, known: dict[str, Record] | None = None) -> dict[s
         if filename in known:
             out[filename] = known[filename]
         elif (raw := fetched[filename]) is not None:  # None: removed by a concurrent pass
+            where = f"{RECORDS}{filename}.json in the store"
+            fields = load_json(raw, where=where, error=StoreError, what="a record")
             try:
-                record = Record(**json.loads(raw))
-            except (ValueError, TypeError, RecursionError) as exc:
+                record = Record(**fields)  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:  # not an object, or other fields
                 msg = f"{RECORDS}{filename}.json in the store is not a record ({exc})"
                 raise StoreError(msg) from None
             if record.filename != filename:
@@ -252,16 +261,21 @@ def _record_of(
 #: The summaries ``build`` and ``sdist`` write into the wheelhouse (CI jobs that gather
 #: several wheelhouses rename theirs ``build-summary-JOB.json``).
 SUMMARIES = ("build-summary*.json", "sdist-summary*.json")
+SUMMARY_HINT = (
+    "Remove it from the wheelhouse or put back the one `build`/`sdist` wrote; nothing was uploaded."
+)
 
 
 def provenance(folder: Path) -> dict[str, dict[str, object]]:
     """file name -> its build record, from the summaries in ``folder``: the commit asked
     for, the source it resolved to (git SHA, or the sdist and its sha256), the tests, the
-    tool. A summary that cannot be read is named and skipped (its files then have none)."""
+    tool. A summary that is not a regular file (a FIFO is never opened: it would wait for a
+    writer) or not JSON is a UsageError naming it, before anything is sent; one whose shape
+    this tool cannot read is named and skipped (its files then have none)."""
     out: dict[str, dict[str, object]] = {}
     for path in sorted(p for pattern in SUMMARIES for p in folder.glob(pattern)):
+        summary: Any = read_json(path, error=UsageError, hint=SUMMARY_HINT)
         try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
             common = {
                 "tool": summary.get("tool"),
                 "commit": summary["commit"]["commit"],
@@ -289,7 +303,7 @@ def provenance(folder: Path) -> dict[str, dict[str, object]]:
                     "ok": True,  # the summary is written only after every check passed
                     "test": "; ".join(f"{k}: {v}" for k, v in sdist.get("checks", {}).items()),
                 }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning(f"{path}: not a build summary this tool can read ({exc}); skipped")
     return out
 

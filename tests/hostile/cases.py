@@ -1040,6 +1040,60 @@ for fn in (
 ):
     case(f"wheelhouse/{fn.__name__.replace('_', '-')}", 7, USAGE, house_with(fn))
 case("wheelhouse/digits-metadata-version", 7, USAGE, house_with(digits_version))
+
+
+def summary_as(name: str, make: Callable[[Path], object]) -> Callable[[Sandbox, Path], None]:
+    """The wheelhouse's summary ``name`` (read by upload for provenance) made by ``make``."""
+
+    def mutate(_sb: Sandbox, house: Path) -> None:
+        make(house / name)
+
+    return mutate
+
+
+def summary_link(sb: Sandbox, house: Path) -> None:
+    (house / "build-summary.json").symlink_to(sb.outside / "private.txt")
+
+
+# A summary is read before anything is sent: one that is not a regular file is named, never
+# opened (a FIFO waited for a writer for ever), one that is not JSON is named, never a
+# RecursionError (200,000 nested lists).
+for label, summary, expect, bound in (
+    ("fifo", summary_as("build-summary-x.json", os.mkfifo), "a FIFO", 5.0),
+    ("sdist-fifo", summary_as("sdist-summary.json", os.mkfifo), "a FIFO", 5.0),
+    ("directory", summary_as("build-summary.json", Path.mkdir), "a directory", 10.0),
+    (
+        "deep",
+        summary_as("build-summary.json", lambda p: p.write_text("[" * 200_000 + "]" * 200_000)),
+        "nested too deeply",
+        10.0,
+    ),
+    ("half", summary_as("build-summary.json", lambda p: p.write_text("{half")), "not JSON", 10.0),
+    (
+        "not-utf8",
+        summary_as("build-summary.json", lambda p: p.write_bytes(b'{"a": "\xff"}')),
+        "not UTF-8",
+        10.0,
+    ),
+    ("link-to-private", summary_link, "not JSON", 10.0),
+):
+    case(
+        f"wheelhouse/summary-{label}",
+        7,
+        USAGE,
+        house_with(summary),
+        bound=bound,
+        expect=expect,
+        absent="build records (provenance)",  # refused before the upload goes on
+    )
+case(
+    "wheelhouse/summary-of-another-shape-is-skipped",
+    7,
+    OK,
+    house_with(summary_as("build-summary.json", lambda p: p.write_text('{"a": 1}'))),
+    owns=("store",),
+    expect="not a build summary this tool can read",
+)
 case(
     "wheelhouse/valid-with-sdist",
     7,

@@ -81,7 +81,7 @@ def _requires(python: str, job: WheelJob, which: str, env: dict[str, str]) -> li
     )
     try:
         found = json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         msg = f"could not read the build requirements of {job.source.path}: {out[-300:]}"
         raise BuildError(msg) from None
     return [str(r) for r in found]
