@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from numpy_wheels.build.backends import WheelJob
 from numpy_wheels.build.pinned import resolved_pins
 from numpy_wheels.build.repair import RepairResult, auditwheel_repair
 from numpy_wheels.build.wheeltest import run_wheel_tests, venv_env
 from numpy_wheels.cmd import call
-from numpy_wheels.errors import BuildError, RepairError
-from numpy_wheels.files import only_file
+from numpy_wheels.errors import BuildError, ConfigError, RepairError
+from numpy_wheels.files import only_file, read_config_text
 from numpy_wheels.log import log
 
 
@@ -101,15 +103,30 @@ def venv_key(pins: list[str], venv: Path) -> str:
 
 
 def _reused_venv(stored: Path, venv: Path) -> list[str] | None:
-    """Move a kept venv with this key into place; its frozen contents (None: none kept)."""
-    marker = stored / VENV_MARKER
-    if not marker.is_file():
+    """Move a kept venv with this key into place; its frozen contents (None: none kept, or
+    one whose marker cannot be read, which is removed: the venv is made again)."""
+    marker = _marker(stored)
+    if marker is None:
+        return None
+    frozen = marker.get("build_requirements")
+    if not isinstance(frozen, list):
+        log.write(f"the kept build venv {stored} has an unreadable marker: made again")
+        shutil.rmtree(stored, ignore_errors=True)
         return None
     shutil.rmtree(venv, ignore_errors=True)
     shutil.move(stored, venv)
     log.write(f"build venv reused from {stored} (the same pins, interpreter and platform)")
-    frozen = json.loads((venv / VENV_MARKER).read_text())["build_requirements"]
     return [str(r) for r in frozen]
+
+
+def _marker(venv: Path) -> dict[str, Any] | None:
+    """The marker of a finished build venv; None when there is none or it is not the JSON
+    object ``_make_venv`` writes (a cache cut short by a full disk or a killed job)."""
+    try:
+        marker = json.loads(read_config_text(venv / VENV_MARKER))
+    except (ConfigError, ValueError, RecursionError):
+        return None
+    return marker if isinstance(marker, dict) else None
 
 
 def _constraints_file(job: WheelJob, venv: Path) -> Path | None:
@@ -219,10 +236,9 @@ def park_venv(place: Path, cache: Path) -> None:
     """Keep the build venv at ``place`` in ``cache/build-venvs/KEY`` for the next build (a
     venv without a marker is unfinished: not kept)."""
     venv = place / "build-venv"
-    marker = venv / VENV_MARKER
-    if not marker.is_file():
-        return
-    key = json.loads(marker.read_text())["key"]
+    key = (_marker(venv) or {}).get("key")
+    if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
+        return  # unfinished, or a marker this code did not write: not kept
     stored = cache / "build-venvs" / key
     shutil.rmtree(stored, ignore_errors=True)
     stored.parent.mkdir(parents=True, exist_ok=True)
