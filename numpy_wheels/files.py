@@ -348,6 +348,7 @@ def raw_metadata(path: Path) -> bytes:
     BadDistribution when the file is not a readable archive with exactly one."""
     import tarfile
     import zipfile
+    import zlib
 
     raw: bytes | None = None
     try:
@@ -373,7 +374,8 @@ def raw_metadata(path: Path) -> bytes:
                 )
                 handle = tf.extractfile(member) if member else None
                 raw = handle.read(MAX_METADATA_BYTES) if handle else None
-    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError, zlib.error) as exc:
+        # zlib.error: a damaged deflate (or gzip) stream, which zipfile and tarfile let through
         if isinstance(exc, BadDistribution):
             raise
         kind = "zip" if path.name.endswith(".whl") else "tar"

@@ -32,6 +32,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeAlias
@@ -150,7 +151,7 @@ def check_wheel(wheel: Path) -> TagReport:
 
         try:
             files = _binaries_and_names(wheel, scratch)
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:  # zlib: damaged data
             msg = f"{wheel.name}: cannot read the wheel ({exc})"
             raise WheelTagError(msg) from None
         if linux:

@@ -283,6 +283,8 @@ def _wheel_problems(path: Path, filename: str, canceller: Canceller | None) -> l
             problems += _record_problems(zf, dist_info, path, canceller)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError) as exc:
         return [f"not a zip archive ({type(exc).__name__}; {_first_bytes(path)})"]
+    except _DAMAGED as exc:  # zipfile's read of METADATA/WHEEL/RECORD: a damaged deflate stream
+        return [f"a damaged archive ({exc})"]
     except (RuntimeError, NotImplementedError) as exc:  # zipfile: encrypted, unknown method
         return [f"a member pip cannot read ({exc})"]
     name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
