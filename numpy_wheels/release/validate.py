@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import csv
 import email.parser
 import hashlib
 import io
+import mmap
 import posixpath
 import re
 import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -82,14 +84,13 @@ def _record_problems(
     problems = []
     members = [i for i in zf.infolist() if not i.is_dir()]
     ends = _data_ends(zf.infolist(), path.stat().st_size)
-    with path.open("rb", buffering=0) as fh:
-        block = memoryview(bytearray(_BLOCK))
+    with path.open("rb", buffering=0) as fh, _Archive(fh) as archive:
         for info in members:
             name = info.filename
             try:
                 # read to its end for every member (RECORD's own too): its CRC is checked there
                 end = ends[info.header_offset]
-                actual = _b64(_member_sha256(zf, fh, info, end, block, canceller))
+                actual = _b64(_member_sha256(zf, archive, info, end, canceller))
             except _DAMAGED as exc:
                 problems.append(f"{name}: {exc} (a damaged archive)")
                 continue
@@ -107,9 +108,55 @@ def _record_problems(
     return problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
 
 
-#: Reads of a stored member: large enough that hashlib and zlib release the GIL and run
-#: beside the other download workers (each releases it for a buffer over 2 KiB/5 KiB).
+#: The views a member is hashed in: large enough that hashlib and zlib release the GIL and
+#: run beside the other download workers (each releases it for a buffer over 2 KiB/5 KiB).
 _BLOCK = 1 << 20
+
+
+class _Archive:
+    """An archive's bytes, handed out in views of at most ``_BLOCK`` bytes.
+
+    The file is mapped read-only when it can be: hashing the pages in place saves the copy a
+    read makes, which on a 20 MiB wheel in tmpfs was 40% of the RECORD pass's system time
+    (benchmarks/release_download.py, issue 18). Where it cannot be mapped (an empty file, a
+    file system without mmap), it is read into one reused buffer. Git and ripgrep read files
+    the same way; like them, a file cut short by another process while it is read kills the
+    process (SIGBUS). The files read here are the release's own downloads in ``-w``."""
+
+    def __init__(self, fh: io.FileIO, *, mapped: bool = True) -> None:
+        self.fh = fh
+        self.mapping: mmap.mmap | None = None
+        if mapped:
+            with contextlib.suppress(OSError, ValueError):  # ValueError: an empty file
+                self.mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self.buffer = memoryview(bytearray(_BLOCK if self.mapping is None else 0))
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mapping is not None:
+            # BufferError: a view still held by a traceback; unmapped when it is collected
+            with contextlib.suppress(BufferError):
+                self.mapping.close()
+
+    def views(self, start: int, length: int) -> Iterator[memoryview]:
+        """The ``length`` bytes from ``start``, in order; fewer if the file ends first."""
+        if self.mapping is not None:
+            whole = memoryview(self.mapping)
+            end = min(start + length, len(whole))
+            for offset in range(start, end, _BLOCK):
+                yield whole[offset : min(offset + _BLOCK, end)]
+            return
+        self.fh.seek(start)
+        while length:
+            count = self.fh.readinto(self.buffer[: min(length, _BLOCK)])
+            if not count:
+                return
+            length -= count
+            yield self.buffer[:count]
+
+
 #: Local file header: signature, 11 fixed fields, then the name and the extra field.
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 #: General-purpose flags zipfile handles itself: encrypted (0), patched (5), strong encryption (6).
@@ -139,17 +186,16 @@ _DAMAGED = (zipfile.BadZipFile, zlib.error, cast("type[Exception]", zlib_ng.erro
 
 def _member_sha256(
     zf: zipfile.ZipFile,
-    fh: io.FileIO,
+    archive: _Archive,
     info: zipfile.ZipInfo,
     end: int,
-    block: memoryview,
     canceller: Canceller | None = None,
 ) -> bytes:
     """The raw sha256 digest of one member, its CRC-32 checked (zipfile.BadZipFile if not, or
     if its local header, extent or size is damaged).
 
     Stored and deflated members (every member of the wheels the build tools write) are read
-    here from the archive's own bytes, in ``block``-sized reads, deflated ones inflated with
+    here from the archive's own bytes (``archive``), deflated ones inflated with
     zlib-ng: a real numpy wheel (1,166 members, 59 MiB inflated) takes 0.15 s so against
     0.25-0.34 s through zipfile's reader, paid by each of a release's 72 wheels. The CRC is
     still checked, with zlib-ng's crc32 (the same CRC-32 as zlib's, 5-7 times as fast here):
@@ -159,7 +205,7 @@ def _member_sha256(
     and lzma members go through zipfile; encrypted or patched members and other methods are
     refused (pip cannot install them). ``canceller`` (Ctrl-C/SIGTERM) stops it between reads
     with Cancelled: a member inflating to gigabytes takes seconds."""
-    start = _data_start(fh, info)
+    start = _data_start(archive.fh, info)
     if start + info.compress_size > end:
         msg = "its data overlaps the next member"
         raise zipfile.BadZipFile(msg)
@@ -175,19 +221,20 @@ def _member_sha256(
         msg = "its stored size disagrees with the archive's layout"
         raise zipfile.BadZipFile(msg)
     hashed = _Hashed(info.file_size, canceller)
-    fh.seek(start)
     inflate = zlib_ng.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
     left = info.compress_size
-    while left and not (inflate is not None and inflate.eof):
-        count = fh.readinto(block[: min(left, len(block))])
-        if not count:
+    for view in archive.views(start, info.compress_size):
+        left -= len(view)
+        if inflate is None:
+            hashed.update(view)
+        else:
+            _inflate_into(hashed, inflate, view)
+        if inflate is not None and inflate.eof:
+            break
+    else:
+        if left:
             msg = "the archive ends inside it"
             raise zipfile.BadZipFile(msg)
-        left -= count
-        if inflate is None:
-            hashed.update(block[:count])
-        else:
-            _inflate_into(hashed, inflate, block[:count])
     if inflate is not None and not inflate.eof:  # a cut stream: what zipfile reads of it
         hashed.update(inflate.flush())
     if hashed.size != info.file_size:

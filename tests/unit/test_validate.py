@@ -218,13 +218,15 @@ def test_a_local_header_naming_another_member_is_refused(tmp_path: Path) -> None
         check_file(path)
 
 
-def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mapped", [True, False], ids=["mapped", "read"])
+def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path, mapped: bool) -> None:
     """The RECORD pass inflates deflated members itself (zlib-ng): the same digests as
-    zipfile's reader for empty, compressible, incompressible and multi-block members."""
+    zipfile's reader for empty, compressible, incompressible and multi-block members, from
+    the mapped file and from reads (a file that cannot be mapped)."""
     import hashlib
     import os
 
-    from numpy_wheels.release.validate import _member_sha256
+    from numpy_wheels.release.validate import _Archive, _member_sha256
 
     members = {
         "numpy/empty.txt": b"",
@@ -234,11 +236,15 @@ def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path) -> None:
     }
     path = deflated(make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members))
     check_file(path)
-    block = memoryview(bytearray(1 << 20))
-    with zipfile.ZipFile(path) as zf, path.open("rb", buffering=0) as fh:
+    with (
+        zipfile.ZipFile(path) as zf,
+        path.open("rb", buffering=0) as fh,
+        _Archive(fh, mapped=mapped) as archive,
+    ):
+        assert (archive.mapping is not None) == mapped
         for info in zf.infolist():
             assert info.compress_type == zipfile.ZIP_DEFLATED
-            digest = _member_sha256(zf, fh, info, path.stat().st_size, block)
+            digest = _member_sha256(zf, archive, info, path.stat().st_size)
             assert digest == hashlib.sha256(zf.read(info)).digest(), info.filename
 
 
