@@ -44,7 +44,7 @@ from numpy_wheels.errors import (
     UsageError,
     summary,
 )
-from numpy_wheels.log import log
+from numpy_wheels.log import log, visible
 from numpy_wheels.model.choices import BACKENDS, SOURCES
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
     arguments: http://user:password@host`` quotes the command line)."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(log.redact(message))
+        super().error(visible(log.redact(message)))
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         """Drop a message that cannot be written, as argparse does in later 3.11 releases

@@ -125,11 +125,11 @@ def _collect(
         tail.extend((out + err).splitlines())
         if proc.returncode != 0 and not timed_out.is_set():
             for line in err.splitlines()[-40:]:
-                log.write(line)
+                log.relay(line)
         return out
     assert proc.stdout is not None
     for line in proc.stdout:
-        log.write(line.rstrip("\n"))
+        log.relay(line.rstrip("\n"))
         tail.append(line.rstrip("\n"))
     proc.wait()
     return ""

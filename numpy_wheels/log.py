@@ -23,6 +23,27 @@ def _travis_fold_id(name: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", name.lower())[:20]
 
 
+#: What a terminal acts on instead of showing: the C0 controls but tab and line feed (ESC
+#: starts the sequences that set the title or clear the screen), a carriage return that does
+#: not end a line (the text after it overwrites the line), DEL, the C1 controls (U+0080-U+009F;
+#: U+009B is an 8-bit CSI) and the bidirectional overrides and isolates, which reorder what is
+#: shown ("Trojan Source", CVE-2021-42574).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+
+
+def visible(text: str) -> str:
+    """``text`` with each character a terminal would act on written as its Python escape.
+
+    Names, values and reason phrases in messages come from input (a listing, a server, a
+    wheelhouse, a CI file); a name holding an escape sequence must not rewrite the screen of
+    the release manager who reads them.
+
+    >>> visible("fooext\x1b[2J.whl \u202eabc\r\n")
+    'fooext\\x1b[2J.whl \\u202eabc\r\n'
+    """
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class Logger:
     """Writes steps, warnings and tables; folds steps into CI log groups."""
 
@@ -57,6 +78,12 @@ class Logger:
 
     # -- output --------------------------------------------------------------------------
     def write(self, text: str = "") -> None:
+        """One line of ours: redacted, control characters made visible (:func:`visible`)."""
+        self.relay(visible(text))
+
+    def relay(self, text: str) -> None:
+        """One line of a tool we run, redacted but otherwise as it printed it: the colours of
+        a compiler or of cibuildwheel are kept for the CI log that shows them."""
         if self._stream is not None:
             _put(self._stream, self.redact(text) + "\n")
         else:
@@ -80,7 +107,7 @@ class Logger:
 
     def error(self, text: str) -> None:
         # Errors go to stderr always (also when --json owns stdout).
-        line = self.redact(text)
+        line = visible(self.redact(text))
         match self.ci:
             case CIProvider.GITHUB:
                 line = f"::error::{line}"

@@ -107,10 +107,13 @@ def _sha256(value: object) -> str | None:
 
 
 def _from_links(base: str, hrefs: list[str]) -> list[Remote]:
+    """The distribution files a page links, named by the last segment of each link's path
+    (PEP 503). A query is part of the URL fetched, not of the name: a pre-signed S3 URL or a
+    Swift temp URL (``...whl?X-Amz-Signature=...``, ``?temp_url_sig=...``)."""
     out = []
     for href in hrefs:
-        url = urllib.parse.urljoin(base, href)
-        path, _, fragment = url.partition("#")
+        url, _, fragment = urllib.parse.urljoin(base, href).partition("#")
+        path = urllib.parse.urlsplit(url).path
         filename = urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
         if not is_dist(filename):
             continue
@@ -118,7 +121,7 @@ def _from_links(base: str, hrefs: list[str]) -> list[Remote]:
         out.append(
             Remote(
                 filename=filename,
-                url=_checked_url(path, base),
+                url=_checked_url(url, base),
                 sha256=_sha256(digest) if algo.lower() == "sha256" else None,
             )
         )

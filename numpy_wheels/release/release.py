@@ -543,6 +543,8 @@ def _gated(
         version=opts.version,
         wheel_type=opts.wheel_type,
     )
+    if not names:
+        raise ReleaseGateError(_nothing_to_release(remotes, opts))
     report = gate.check(
         names, expected=opts.expected, version=opts.version, wheel_type=opts.wheel_type
     )
@@ -557,6 +559,19 @@ def _gated(
     chosen = [by_name[n] for n in names]
     chosen.sort(key=lambda r: (not r.filename.endswith(".whl"), r.filename))
     return chosen
+
+
+def _nothing_to_release(remotes: Sequence[Remote], opts: ReleaseOptions) -> str:
+    """Why no file of the listing is one of this release: what the listing does hold."""
+    wanted = f"{opts.project} {opts.version} ({opts.wheel_type})"
+    if not remotes:
+        return (
+            f"the listing names no wheel or sdist files, so none of {wanted}: a link counts by "
+            "the last segment of its path (NAME-VERSION-TAGS.whl, NAME-VERSION.tar.gz)"
+        )
+    names = sorted(r.filename for r in remotes)
+    sample = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"none of the {len(names)} files in the listing is of {wanted}: {sample}"
 
 
 def _skip_held(results: Sequence[Released], target: Target, opts: ReleaseOptions) -> list[Released]:

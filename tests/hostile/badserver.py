@@ -43,6 +43,7 @@ class Route:
     interval: float = 0.5
     status: int = 200
     location: str = ""
+    reason: str = "X"  # the status line's reason phrase (a server's own words)
 
 
 class BadServer(socketserver.ThreadingTCPServer):
@@ -99,7 +100,7 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _serve(self, sock: socket.socket, route: Route) -> None:
         head = (
-            f"HTTP/1.1 {route.status} X\r\nContent-Type: {route.content_type}\r\n"
+            f"HTTP/1.1 {route.status} {route.reason}\r\nContent-Type: {route.content_type}\r\n"
             f"Content-Length: {len(route.body)}\r\nConnection: close\r\n\r\n"
         ).encode()
         match route.behaviour:
@@ -107,7 +108,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 sock.sendall(head + route.body)
             case "status":
                 sock.sendall(
-                    f"HTTP/1.1 {route.status} X\r\nContent-Length: 0\r\n"
+                    f"HTTP/1.1 {route.status} {route.reason}\r\nContent-Length: 0\r\n"
                     "Connection: close\r\n\r\n".encode()
                 )
             case "redirect":

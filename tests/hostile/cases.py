@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tests.hostile.badserver import Route
-from tests.hostile.sandbox import CANARY, EXPECTED, PYPROJECT, Sandbox
+from tests.hostile.sandbox import CANARY, EXPECTED, PYPROJECT, TRAVIS, Sandbox
 from tests.wheelfiles import make_sdist, make_wheel
 
 Build = Callable[[Sandbox], list[str]]
@@ -37,6 +37,7 @@ CAUSES = {
     9: "network: no deadline, unbounded, quadratic, file:// links, upper-case sha256",
     10: "Ctrl-C with worker threads",
     11: "exit codes",
+    12: "text from input printed with the control characters a terminal acts on",
 }
 
 
@@ -2214,6 +2215,85 @@ for behaviour in ("stall", "drip", "error500"):
         expect="--timeout sets the deadline",
         absent="BUILD_COMMIT",  # the hint of a source error, wrong here
     )
+
+# == 12: what input says is shown, never acted on by the terminal ===============================
+# A name, a value or a server's reason phrase that carries escape sequences (set the window
+# title, clear the screen), an 8-bit CSI or a bidirectional override must reach the terminal
+# as visible text. test_hostile.py checks every case's output for them; these put them in
+# each place a command shows text it was given.
+
+#: Set the title, clear the screen, an 8-bit CSI, a right-to-left override.
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
+
+
+def status_page(status: int, reason: str) -> Callable[[Sandbox], str]:
+    return lambda sb: sb.url("/page", Route(behaviour="status", status=status, reason=reason))
+
+
+def escaped_release_files(sb: Sandbox) -> str:
+    """A listing whose links name files with escape sequences (percent-encoded, as a link
+    names any byte)."""
+    return sb.listing(href=sb.prefix + "/x/{name}%1B%5B2J%C2%9B31m%E2%80%AE")
+
+
+def escaped_house(_sb: Sandbox, house: Path) -> None:
+    (house / f"fooext-0.1.0-py3-none-any{ESCAPES}.whl").write_bytes(b"")
+    (house / f"{ESCAPES}fooext-0.1.0-py3-none-any.whl").write_bytes(b"")
+
+
+def escaped_metadata(path: Path) -> None:
+    lie = make_wheel(path.parent.parent / "lie", version="0.1.0", metadata_version=ESCAPES)
+    path.write_bytes(lie.read_bytes())
+
+
+for label, build, code in (
+    ("listing-reason", release(listing=status_page(404, ESCAPES)), STORE),
+    (
+        "download-reason",
+        release(listing=lambda sb: sb.listing(download="status", status=404, reason=ESCAPES)),
+        STORE,
+    ),
+    ("listing-names", release(listing=escaped_release_files), GATE),
+    ("staged-metadata-version", release(listing=staged_bad(escaped_metadata)), GATE),
+    ("wheelhouse-names", house_with(escaped_house), USAGE),
+    (
+        "ci-value",
+        with_file(".travis.yml", TRAVIS.replace("v2.4.6", "v2.4.6" + ESCAPES), "lint"),
+        CONFIG,
+    ),
+    (
+        "project-name",
+        with_file("pyproject.toml", PYPROJECT.replace("fooext", ESCAPES), "matrix"),
+        CONFIG,
+    ),
+    ("bump-ref", lambda sb: root(sb, "bump", "v2.4.6" + ESCAPES), USAGE),
+    ("matrix-wheels", lambda sb: root(sb, "matrix", "--wheels", ESCAPES), USAGE),
+    ("option-value", lambda sb: root(sb, "matrix", "--format", ESCAPES), USAGE),
+):
+    case(f"terminal/{label}", 12, code, build, owns=("dl",))
+
+case(
+    "network/links-named-nothing-releasable",
+    9,
+    GATE,
+    release(listing=escaped_release_files),
+    expect="the listing names no wheel or sdist files, so none of fooext 0.1.0",
+)
+case(
+    "network/links-of-other-versions",
+    9,
+    GATE,
+    release(listing=lambda sb: sb.listing(files=[make_wheel(sb.tmp / "old", version="0.0.9")])),
+    expect="none of the 1 files in the listing is of fooext 0.1.0 (all): "
+    "fooext-0.0.9-py3-none-any.whl",
+)
+case(
+    "network/presigned-links",  # the query is sent, never shown (its signature is a credential)
+    9,
+    OK,
+    release(listing=lambda sb: sb.listing(href_query="?X-Amz-Signature=" + CANARY)),
+    owns=("dl",),
+)
 
 IDS = [c.id for c in CASES]
 assert len(IDS) == len(set(IDS)), [i for i in IDS if IDS.count(i) > 1]

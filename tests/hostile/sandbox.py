@@ -144,16 +144,20 @@ class Sandbox:
         hashes: str = "ok",
         href: str | None = None,
         status: int = 200,
+        reason: str = "X",
+        href_query: str = "",
     ) -> str:
         """A page of links to ``files`` (default: the expected wheels) served by the bad
         server; ``download``/``page``: behaviours of the file routes / of the page itself;
-        ``hashes``: ok, upper (upper-case sha256), wrong, none; ``href``: a link template
+        ``hashes``: ok, upper (upper-case sha256), wrong, none; ``reason``: the status line's
+        reason phrase of the file routes; ``href_query``: a query added to each link;
+        ``href``: a link template
         (``{name}``: the file name) instead of the served file."""
         files = self.wheels(sdist=True) if files is None else files
         links = []
         for path in files:
             body = path.read_bytes()
-            route = Route(behaviour=download, body=body, status=status)  # type: ignore[arg-type]
+            route = Route(behaviour=download, body=body, status=status, reason=reason)  # type: ignore[arg-type]
             url = self.url(f"/dl/{path.name}", route)
             digest = {
                 "ok": sha256_of(path),
@@ -162,7 +166,7 @@ class Sandbox:
                 "none": "",
             }[hashes]
             fragment = f"#sha256={digest}" if digest else ""
-            target = href.replace("{name}", path.name) if href else url
+            target = (href.replace("{name}", path.name) if href else url) + href_query
             links.append(f'<a href="{target}{fragment}">{path.name}</a>')
         for i in range(extra_links):
             name = f"other{i}-0.1.0-py3-none-any.whl"

@@ -104,6 +104,9 @@ def test_hostile(case: Case, sandbox: Sandbox, capsys: pytest.CaptureFixture[str
     else:
         assert "Traceback" not in output, output[-3000:]
     assert "internal error" not in output, output[-3000:]
+    # a terminal acts on these (escape sequences, 8-bit CSI, bidi overrides): input is shown
+    raw = [c for c in "\x1b\x07\x9b\u202e" if c in output]
+    assert raw == [], f"control characters {raw} printed raw:\n{output[-3000:]!r}"
     assert outside == [], f"changed outside {case.owns}: {outside}"
     assert partial_files(changed) == []
     assert CANARY not in output, "the canary secret was printed"

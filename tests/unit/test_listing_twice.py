@@ -27,3 +27,19 @@ def test_the_same_file_twice_is_one_file(second: str) -> None:
     page = page_of(f"{NAME}#sha256={A}", second)
     (remote,) = from_url(page.url, "fooext", get=lambda _url: page)
     assert (remote.filename, remote.sha256) == (NAME, A)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0f0f",  # a pre-signed S3 URL
+        "?temp_url_sig=0f0f&temp_url_expires=1700000000",  # a Swift temp URL
+    ],
+)
+def test_a_link_with_a_query_is_named_by_its_path(query: str) -> None:
+    """The file is named by the link's path; the query stays in the URL fetched (the server
+    needs the signature)."""
+    page = page_of(f"{NAME}{query}#sha256={A}")
+    (remote,) = from_url(page.url, "fooext", get=lambda _url: page)
+    assert (remote.filename, remote.sha256) == (NAME, A)
+    assert remote.url == f"{page.url}{NAME}{query}"
