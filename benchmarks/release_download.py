@@ -21,6 +21,11 @@ The files go under ``TMPDIR``. On a disk, the kernel's writeback of the 1 GiB a 
 lands in whichever leg runs then: on this project's 2-core VM the ratio drifted from 0.52 to
 0.78 between runs minutes apart. ``TMPDIR=/dev/shm`` (tmpfs) takes the disk out of both legs:
 runs there agree within 0.04 (0.64-0.68 at the time of writing).
+
+The last lines give each leg's CPU time (this process's threads and the server's) and the
+cores it kept busy: on a 2-core machine leg a keeps both busy (its two sha256 passes, the
+writes and the server's sends are work, not waiting), so there it can only go faster by doing
+less.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -92,6 +99,18 @@ def terryfy(url: str, names: list[str], dest: Path) -> float:
     return time.perf_counter() - start
 
 
+def cpu_seconds(pid: int) -> float:
+    """This process's CPU time (all threads, user + system) plus the server's, from
+    /proc/PID/stat (Linux; 0 for the server elsewhere)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        server = 0.0
+    return own.ru_utime + own.ru_stime + server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=25, help="build identifiers (default 25)")
@@ -122,16 +141,20 @@ def main() -> None:
             # One untimed round first: imports, the server's and the page cache's first touch.
             ours: list[float] = []
             theirs: list[float] = []
+            cpu: dict[str, list[float]] = {"a": [], "b": []}
             for n in range(args.rounds + 1):
                 # alternate which leg goes first (load drift); each leg's 500 MiB is deleted as
                 # soon as it is timed, so its writeback never lands in the other leg's time
-                legs = [(leg_a, ours), (leg_b, theirs)]
-                for leg, times in legs if n % 2 == 0 else legs[::-1]:
+                legs = [("a", leg_a, ours), ("b", leg_b, theirs)]
+                for label, leg, times in legs if n % 2 == 0 else legs[::-1]:
                     dest = tmp / f"out{n}"
+                    before = cpu_seconds(server.pid)
                     elapsed = leg(dest)
+                    used = cpu_seconds(server.pid) - before
                     shutil.rmtree(dest)
                     if n:
                         times.append(elapsed)
+                        cpu[label].append(used)
         finally:
             stop(server)
             log.close()
@@ -143,6 +166,13 @@ def main() -> None:
     print(f"  a/b = {a / b:.2f}  (goal <= 0.6)")
     print("  rounds a: " + " ".join(f"{x:.2f}" for x in ours))
     print("  rounds b: " + " ".join(f"{x:.2f}" for x in theirs))
+    # CPU-seconds of client and server together over the wall time: how many cores a leg kept
+    # busy. A leg near the machine's core count can only go faster by doing less work.
+    cores = os.cpu_count() or 1
+    for label, times in (("a", ours), ("b", theirs)):
+        used = statistics.median(cpu[label])
+        busy = used / statistics.median(times)
+        print(f"  CPU {label} (client + server): {used:5.2f} s, {busy:.2f} of {cores} cores busy")
 
 
 if __name__ == "__main__":
