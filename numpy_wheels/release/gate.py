@@ -16,10 +16,10 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from numpy_wheels.build.validate import set_problems
 from numpy_wheels.errors import ReleaseGateError
 from numpy_wheels.files import BadDistribution, metadata_fields, parse_dist, raw_metadata
 from numpy_wheels.model.matrix import match_manifest
-from numpy_wheels.release.validate import set_problems
 
 WheelType: TypeAlias = Literal[
     "all", "macosx", "win", "manylinux1", "linux", "manylinux", "musllinux"

@@ -24,6 +24,7 @@ from typing import Literal, TypeAlias
 
 from packaging.utils import canonicalize_name
 
+from numpy_wheels.build import validate
 from numpy_wheels.build.tagcheck import TagReport, check_files, enforce
 from numpy_wheels.cmd import call
 from numpy_wheels.config.release import Target
@@ -46,7 +47,7 @@ from numpy_wheels.files import (
 )
 from numpy_wheels.log import log
 from numpy_wheels.net import Cancelled, Canceller, Limits
-from numpy_wheels.release import gate, provenance, validate
+from numpy_wheels.release import gate, provenance
 from numpy_wheels.release.listing import Remote, download_url, fetch, from_url
 from numpy_wheels.staging.store import Store
 

@@ -19,17 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-from packaging.utils import (
-    canonicalize_name,
-)
 from packaging.version import Version
 
+from numpy_wheels.build import validate
 from numpy_wheels.build.tagcheck import check_files
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
 from numpy_wheels.files import (
     BadDistribution,
-    dist_metadata,
     is_dist,
     load_json,
     read_json,
@@ -66,9 +63,11 @@ def parse_dist(filename: str) -> tuple[str, Version, frozenset[str]]:
 
 def check_local_file(path: Path) -> None:
     """Refuse what is named like a wheel/sdist but is not one to publish: a symlink (it could
-    publish any file the job can read), not a regular file, empty, not a readable archive, or
-    METADATA naming another project/version than the file name. UsageError: nothing is sent.
-    """
+    publish any file the job can read), not a regular file, empty, or anything the release
+    would refuse it for (build/validate.py: not a readable archive, a RECORD or CRC that does
+    not match, METADATA or WHEEL naming another project, version or tags than the file name).
+    UsageError: nothing is sent. A damaged wheel is refused by the job that built it, which
+    can build it again, rather than at the release."""
     try:
         st = path.lstat()
     except OSError as exc:
@@ -84,22 +83,11 @@ def check_local_file(path: Path) -> None:
         msg = f"{path} is empty"
         raise UsageError(msg)
     _refuse_unreleasable_name(path)
-    project, version, _ = parse_dist(path.name)
     try:
-        meta_name, meta_version = dist_metadata(path)
-    except BadDistribution as exc:
-        msg = f"{path.parent}/{exc}"
+        validate.check_file(path)
+    except validate.InvalidDistribution as exc:
+        msg = f"{path.parent}/{exc}; nothing was staged"
         raise UsageError(msg) from None
-    try:
-        same_version = Version(meta_version) == version
-    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
-        same_version = False
-    if canonicalize_name(meta_name) != canonicalize_name(project) or not same_version:
-        msg = (
-            f"{path}: METADATA says {meta_name} {meta_version}, the file name "
-            f"{project} {version}; a mislabelled file is never staged"
-        )
-        raise UsageError(msg)
 
 
 def _refuse_unreleasable_name(path: Path) -> None:

@@ -981,6 +981,43 @@ def huge_metadata(_sb: Sandbox, house: Path) -> None:
     (house / "fooext-0.1.0-py3-none-any.whl").write_bytes(buf.getvalue())
 
 
+def rewritten(path: Path, change: Callable[[str, bytes], bytes]) -> None:
+    """``path`` rewritten member by member through ``change`` (RECORD kept as it was)."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members:
+            zf.writestr(name, change(name, data))
+
+
+def record_mismatch(_sb: Sandbox, house: Path) -> None:
+    """A member changed after RECORD was written (its CRC right): pip refuses it."""
+    path = house / EXPECTED[0]
+    rewritten(path, lambda name, data: data + b"# changed\n" if name.endswith(".py") else data)
+
+
+def damaged_member(_sb: Sandbox, house: Path) -> None:
+    """One byte of a stored member flipped: its CRC no longer matches."""
+    path = house / EXPECTED[0]
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b"VALUE = 1")] ^= 0x20
+    path.write_bytes(bytes(raw))
+
+
+def wheel_tags_disagree(_sb: Sandbox, house: Path) -> None:
+    """WHEEL's Tag line names another platform than the file name."""
+    path = house / EXPECTED[0]
+    tag = path.name.removeprefix("fooext-0.1.0-").removesuffix(".whl")
+    rewritten(
+        path,
+        lambda name, data: (
+            data.replace(f"Tag: {tag}".encode(), b"Tag: py3-none-any")
+            if name.endswith("/WHEEL")
+            else data
+        ),
+    )
+
+
 def bad_sdist(_sb: Sandbox, house: Path) -> None:
     (house / "fooext-0.1.0.tar.gz").write_bytes(b"\x1f\x8b garbage")
 
@@ -1041,6 +1078,19 @@ for fn in (
 ):
     case(f"wheelhouse/{fn.__name__.replace('_', '-')}", 7, USAGE, house_with(fn))
 case("wheelhouse/digits-metadata-version", 7, USAGE, house_with(digits_version))
+# What the release refuses (build/validate.py) is refused by the job that can rebuild it.
+for fn, expect in (
+    (record_mismatch, "its sha256 differs from RECORD's"),
+    (damaged_member, "CRC check failed"),
+    (wheel_tags_disagree, "WHEEL's Tag lines (py3-none-any) are not the file name's"),
+):
+    case(
+        f"wheelhouse/{fn.__name__.replace('_', '-')}",
+        7,
+        USAGE,
+        house_with(fn),
+        expect=expect,
+    )
 
 
 def summary_as(name: str, make: Callable[[Path], object]) -> Callable[[Sandbox, Path], None]:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from numpy_wheels.build.tagcheck import check_wheel
+from numpy_wheels.build.validate import InvalidDistribution, check_file
 from numpy_wheels.errors import WheelTagError
 from numpy_wheels.files import BadDistribution, raw_metadata
-from numpy_wheels.release.validate import InvalidDistribution, check_file
 from tests.unit.test_validate import TAG, deflated
 from tests.wheelfiles import make_wheel
 

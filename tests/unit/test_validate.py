@@ -1,5 +1,5 @@
 """What is never released: files that are not what their name says, wheels tagged as no build
-tags them, pure wheels of an all-platform project (release/validate.py), on files made here."""
+tags them, pure wheels of an all-platform project (build/validate.py), on files made here."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from numpy_wheels.build.validate import InvalidDistribution, check_file, set_problems
 from numpy_wheels.errors import ReleaseGateError
 from numpy_wheels.release import gate
-from numpy_wheels.release.validate import InvalidDistribution, check_file, set_problems
 from tests.wheelfiles import make_sdist, make_wheel
 
 TAG = "cp312-cp312-manylinux_2_28_x86_64"
@@ -226,7 +226,7 @@ def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path, mapped: boo
     import hashlib
     import os
 
-    from numpy_wheels.release.validate import _Archive, _member_sha256
+    from numpy_wheels.build.validate import _Archive, _member_sha256
 
     members = {
         "numpy/empty.txt": b"",

@@ -275,9 +275,11 @@ class _Hashed:
 
 
 def _inflate_into(hashed: _Hashed, inflate: zlib_ng._Decompress, data: bytes | memoryview) -> None:
-    """Inflate ``data`` into ``hashed``, never more than one byte past its limit at a time."""
+    """Inflate ``data`` into ``hashed`` in pieces of at most ``_BLOCK`` bytes, never more
+    than one byte past its limit: 1 MiB of deflate inflates to 1 GiB at most (a zip bomb's
+    zeros), which one call would have held in memory at once."""
     while data and not inflate.eof:
-        hashed.update(inflate.decompress(data, hashed.limit - hashed.size + 1))
+        hashed.update(inflate.decompress(data, min(_BLOCK, hashed.limit - hashed.size + 1)))
         data = inflate.unconsumed_tail
 
 
