@@ -4,6 +4,7 @@ answers, and is stopped by PID. Recipes: shared/reference/infra-experiment.md.""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import pwd
@@ -20,6 +21,18 @@ from typing import Protocol
 
 BIN = Path(sys.executable).parent
 SWIFT_SERVERS = ("account", "container", "object")
+
+
+class QuietHTTPServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that does not print a traceback when a client goes away
+    mid-answer (a test's tool stopping a transfer on purpose): socketserver prints it to
+    whatever stderr the test running then captures, which reads as the tool's traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def free_port() -> int:
@@ -538,7 +551,7 @@ def flaky_index(d: Path) -> Iterator[str]:
             else:
                 self._reply(404, b"Not Found")
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -605,7 +618,7 @@ def emptying_proxy(upstream: str, *, marker: str) -> Iterator[tuple[str, list[st
 
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
