@@ -32,14 +32,14 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066
 
 
 def visible(text: str) -> str:
-    """``text`` with each character a terminal would act on written as its Python escape.
+    r"""``text`` with each character a terminal would act on written as its Python escape.
 
     Names, values and reason phrases in messages come from input (a listing, a server, a
     wheelhouse, a CI file); a name holding an escape sequence must not rewrite the screen of
     the release manager who reads them.
 
-    >>> visible("fooext\x1b[2J.whl \u202eabc\r\n")
-    'fooext\\x1b[2J.whl \\u202eabc\r\n'
+    >>> print(visible("fooext" + chr(27) + "[2J.whl " + chr(0x202E) + "abc"))
+    fooext\x1b[2J.whl \u202eabc
     """
     return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
