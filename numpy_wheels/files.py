@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
@@ -281,6 +282,11 @@ class DistName:
         return None
 
 
+#: Characters no distribution file name holds: C0 and C1 controls (line breaks among them),
+#: DEL, and the bidirectional overrides and isolates.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def parse_dist(filename: str) -> DistName:
     """The one wheel/sdist file-name parser; anything else is a BadDistribution.
 
@@ -295,6 +301,11 @@ def parse_dist(filename: str) -> DistName:
         parse_wheel_filename,
     )
 
+    if _UNPRINTABLE.search(filename):
+        # packaging reads "x-1.0-py3-none-any\nrelease verified.whl" as a wheel; shown in a
+        # message, its line break would forge a line of our output
+        msg = f"{shown(filename)}: not a wheel or sdist file name (it holds control characters)"
+        raise BadDistribution(msg)
     try:
         if filename.endswith(".whl"):
             name, version, _, tags = parse_wheel_filename(filename)

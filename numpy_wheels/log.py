@@ -31,6 +31,17 @@ def _travis_fold_id(name: str) -> str:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
 
 
+#: In a tool's output only colour and style (SGR: ``ESC [ ... m``) and carriage returns (a
+#: progress line) pass: a server's words reach it too (twine prints an index's reason phrase).
+_RELAYED_CONTROLS = re.compile(
+    r"\x1b(?!\[[0-9;]*m)|[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 def visible(text: str) -> str:
     r"""``text`` with each character a terminal would act on written as its Python escape.
 
@@ -41,7 +52,7 @@ def visible(text: str) -> str:
     >>> print(visible("fooext" + chr(27) + "[2J.whl " + chr(0x202E) + "abc"))
     fooext\x1b[2J.whl \u202eabc
     """
-    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return _CONTROLS.sub(_escaped, text)
 
 
 class Logger:
@@ -79,11 +90,15 @@ class Logger:
     # -- output --------------------------------------------------------------------------
     def write(self, text: str = "") -> None:
         """One line of ours: redacted, control characters made visible (:func:`visible`)."""
-        self.relay(visible(text))
+        self._put(visible(text))
 
     def relay(self, text: str) -> None:
-        """One line of a tool we run, redacted but otherwise as it printed it: the colours of
-        a compiler or of cibuildwheel are kept for the CI log that shows them."""
+        """One line of a tool we run, redacted: the colours of a compiler or of cibuildwheel
+        are kept for the CI log that shows them, every other control character is written as
+        its escape (twine prints what an index answered)."""
+        self._put(_RELAYED_CONTROLS.sub(_escaped, text))
+
+    def _put(self, text: str) -> None:
         if self._stream is not None:
             _put(self._stream, self.redact(text) + "\n")
         else:

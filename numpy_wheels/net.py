@@ -171,6 +171,13 @@ def get(
     if scheme not in ("http", "https"):
         msg = f"{what}: only http and https URLs are fetched, not {scheme or 'a relative'}:"
         raise StoreError(msg)
+    host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]  # never the credentials
+    if not host.isascii() or not host.isprintable() or " " in host:
+        msg = (
+            f"{what}: the host {host!r} is not a plain ASCII name (an internationalised "
+            "name is written in its xn-- form)"
+        )
+        raise StoreError(msg)
     start = time.monotonic()
     delay = 0.5
     last = ""
@@ -276,6 +283,10 @@ def _request(
     conn: http.client.HTTPConnection, parts: urllib.parse.SplitResult, accept: str
 ) -> None:
     path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    # As browsers and requests (requote_uri) send a link: a character HTTP does not allow
+    # in a request line (non-ASCII, a space, a control character) is percent-encoded as
+    # UTF-8; what is already encoded, and the reserved characters, stay as written.
+    path = urllib.parse.quote(path, safe="!#$%&'()*+,/:;=?@[]~")
     host = parts.netloc.rpartition("@")[2]
     conn.request(
         "GET", path, headers={"Accept": accept, "Host": host, "User-Agent": "numpy-wheels"}

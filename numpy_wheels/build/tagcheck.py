@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeAlias
+from typing import Any, BinaryIO, Literal, TypeAlias, TypeVar
 
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
@@ -150,13 +150,14 @@ def check_wheel(wheel: Path) -> TagReport:
             return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=_SCRATCH)))
 
         try:
-            files = _binaries_and_names(wheel, scratch)
+            if linux:
+                names, elves = _names_and_binaries(wheel, scratch, _read_elf)
+                return _check_linux(wheel.name, platforms, linux, names, elves)
+            names, machos = _names_and_binaries(wheel, scratch, _read_macho)
+            return _check_macos(wheel.name, platforms, macos, names, machos)
         except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:  # zlib: damaged data
             msg = f"{wheel.name}: cannot read the wheel ({exc})"
             raise WheelTagError(msg) from None
-        if linux:
-            return _check_linux(wheel.name, platforms, linux, files)
-        return _check_macos(wheel.name, platforms, macos, files)
 
 
 def enforce(reports: Iterable[TagReport], *, error: type[Exception] = WheelTagError) -> None:
@@ -177,24 +178,32 @@ MAX_BINARY_BYTES = 1 << 30
 
 
 _SCRATCH = "numpy-wheels-tagcheck-"
+#: What a binary member is read as: an ELF's or a Mach-O's facts (``_Elf``, ``_MachO``).
+_Binary = TypeVar("_Binary")
 
 
-def _binaries_and_names(wheel: Path, scratch: Callable[[], Path]) -> dict[str, Path | None]:
-    """Every member name of ``wheel``, with a copy in ``scratch()`` of those that start with an
-    ELF or Mach-O magic (None for the rest): only binaries are parsed, and a release's wheels
+def _names_and_binaries(
+    wheel: Path, scratch: Callable[[], Path], read: Callable[[str, Path], _Binary | None]
+) -> tuple[frozenset[str], list[_Binary]]:
+    """Every member name of ``wheel``, and what ``read`` makes of each member that starts
+    with an ELF or Mach-O magic, by name: only binaries are parsed, and a release's wheels
     are mostly other files (Python sources, test data) that need not be inflated.
 
-    WheelTagError for a binary member larger than MAX_BINARY_BYTES (its header says so, and
-    zipfile never inflates past the size the header gives)."""
-    files: dict[str, Path | None] = {}
+    Each binary is copied out to ``scratch()``, read, and deleted before the next one: the
+    scratch directory never holds more than one (a wheel of three members inflating to a GiB
+    each wrote 3 GiB to TMPDIR). WheelTagError for a binary member larger than
+    MAX_BINARY_BYTES (its header says so, and zipfile never inflates past the size the header
+    gives)."""
+    names: set[str] = set()
+    binaries: list[tuple[str, _Binary]] = []
     with zipfile.ZipFile(wheel) as zf:
         for number, info in enumerate(zf.infolist()):
             if info.is_dir():
                 continue
+            names.add(info.filename)
             with zf.open(info) as member:
                 head = member.read(4)
                 if not (head.startswith(b"\x7fELF") or head.startswith(_MACHO_MAGICS)):
-                    files[info.filename] = None
                     continue
                 if info.file_size > MAX_BINARY_BYTES:
                     msg = (
@@ -204,11 +213,16 @@ def _binaries_and_names(wheel: Path, scratch: Callable[[], Path]) -> dict[str, P
                     )
                     raise WheelTagError(msg)
                 copy = scratch() / str(number)
-                with copy.open("wb") as out:
-                    out.write(head)
-                    shutil.copyfileobj(member, out, 1 << 20)
-                files[info.filename] = copy
-    return files
+                try:
+                    with copy.open("wb") as out:
+                        out.write(head)
+                        shutil.copyfileobj(member, out, 1 << 20)
+                    binary = read(info.filename, copy)
+                finally:
+                    copy.unlink(missing_ok=True)
+                if binary is not None:
+                    binaries.append((info.filename, binary))
+    return frozenset(names), [b for _, b in sorted(binaries, key=lambda nb: nb[0])]
 
 
 def check_files(paths: Sequence[Path]) -> list[TagReport]:
@@ -424,10 +438,10 @@ def _check_linux(
     wheel: str,
     platforms: tuple[str, ...],
     linux: Sequence[str],
-    files: Mapping[str, Path | None],
+    names: frozenset[str],
+    elves: Sequence[_Elf],
 ) -> TagReport:
-    elves = [e for n, f in sorted(files.items()) if f and (e := _read_elf(n, f)) is not None]
-    in_wheel = frozenset(posixpath.basename(n) for n in files)
+    in_wheel = frozenset(posixpath.basename(n) for n in names)
     violations: list[Violation] = []
     for platform in linux:
         rules = rules_for(platform)
@@ -561,10 +575,9 @@ def _check_macos(
     wheel: str,
     platforms: tuple[str, ...],
     macos: Sequence[str],
-    files: Mapping[str, Path | None],
+    names: frozenset[str],
+    binaries: Sequence[_MachO],
 ) -> TagReport:
-    names = frozenset(files)
-    binaries = [b for n, f in sorted(files.items()) if f and (b := _read_macho(n, f)) is not None]
     external: set[str] = set()
     violations = [v for b in binaries for v in _macos_load_violations(b, names, macos, external)]
     for platform in macos:

@@ -35,9 +35,16 @@ from typing import cast
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 from zlib_ng import zlib_ng
 
-from numpy_wheels.files import MAX_METADATA_BYTES, BadDistribution, member_sha256, parse_dist
+from numpy_wheels.files import (
+    MAX_METADATA_BYTES,
+    BadDistribution,
+    DistName,
+    member_sha256,
+    parse_dist,
+)
 from numpy_wheels.net import Cancelled, Canceller
 
 #: RECORD lines whose hash is empty by design (PEP 376/427): RECORD itself, its signatures.
@@ -341,11 +348,26 @@ def _wheel_problems(path: Path, filename: str, canceller: Canceller | None) -> l
         problems.append(
             f"METADATA says {name} {version}, the file name {dist.project} {dist.version}"
         )
+    problems += _dist_info_problems(dist_info, dist)
     tags = _wheel_tags(wheel.get_all("Tag") or [])
     if tags != dist.tags:
         shown = ", ".join(sorted(str(t) for t in tags)) or "none"
         problems.append(f"WHEEL's Tag lines ({shown}) are not the file name's tags")
     return problems
+
+
+def _dist_info_problems(dist_info: str, dist: DistName) -> list[str]:
+    """The ``.dist-info`` directory must be ``{name}-{version}.dist-info`` of the file's
+    project and version (PEP 427); pip refuses to install a wheel whose directory names
+    another project ("does not start with")."""
+    stem_name, _, stem_version = dist_info.removesuffix(".dist-info").rpartition("-")
+    try:
+        same_version = Version(stem_version) == dist.version
+    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
+        same_version = False
+    if canonicalize_name(stem_name) != dist.project or not same_version:
+        return [f"its {dist_info} directory is not {dist.project} {dist.version}'s"]
+    return []
 
 
 def _install_problems(
@@ -409,17 +431,29 @@ def _twine_metadata(zf: zipfile.ZipFile) -> str:
     return "nothing"
 
 
-def _wheel_tags(lines: Iterable[str]) -> frozenset[Tag]:
+def _wheel_tags(lines: Iterable[object]) -> frozenset[Tag]:
     """The tag set of WHEEL's ``Tag`` lines (one per tag as tools write them; a compressed
-    ``a.b`` set is expanded too)."""
+    ``a.b`` set is expanded too). A line with a non-ASCII character comes from the email
+    parser as a ``Header``, not a str: each is read as its text."""
     out: set[Tag] = set()
     for line in lines:
-        if line.strip().count("-") == 2:
-            out |= parse_tag(line.strip())
+        text = str(line).strip()
+        if text.count("-") == 2:
+            out |= parse_tag(text)
     return frozenset(out)
 
 
-def _sdist_problems(path: Path, filename: str) -> list[str]:
+def _read_to_end(tf: tarfile.TarFile, canceller: Canceller | None) -> None:
+    """Read the compressed stream on from the tar's end-of-archive blocks to its own end:
+    gzip checks its CRC-32 and length only there, so a flipped byte or a cut trailer would
+    pass (``tar -tzf`` refuses both). Cancelled between reads once ``canceller`` is."""
+    stream = tf.fileobj
+    while stream.read(_BLOCK):
+        if canceller is not None and canceller.cancelled:
+            raise Cancelled
+
+
+def _sdist_problems(path: Path, filename: str, canceller: Canceller | None) -> list[str]:
     dist = parse_dist(filename)
     try:
         with tarfile.open(path) as tf:
@@ -435,8 +469,11 @@ def _sdist_problems(path: Path, filename: str) -> list[str]:
                 ]
             handle = tf.extractfile(pkg_info[0])
             meta = _headers(handle.read(4 << 20) if handle else b"")
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        return [f"not a tar archive ({type(exc).__name__}; {_first_bytes(path)})"]
+            _read_to_end(tf, canceller)
+    except (tarfile.TarError, OSError, ValueError, *_DAMAGED) as exc:
+        # zlib.error: a damaged deflate stream; BadGzipFile (an OSError): a wrong CRC-32 or
+        # length in the gzip trailer, or bytes after it that are not another gzip member
+        return [f"not a readable tar.gz archive ({type(exc).__name__}; {_first_bytes(path)})"]
     name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
     if canonicalize_name(name) != dist.project or version != str(dist.version):
         return [f"METADATA says {name} {version}, the file name {dist.project} {dist.version}"]
@@ -457,7 +494,7 @@ def check_file(
     if filename.endswith(".whl"):
         problems = _wheel_problems(path, filename, canceller)
     else:
-        problems = _sdist_problems(path, filename)
+        problems = _sdist_problems(path, filename, canceller)
     if problems:
         msg = f"{filename} is not a valid {'wheel' if filename.endswith('.whl') else 'sdist'}: "
         raise InvalidDistribution(msg + "; ".join(problems))

@@ -2322,6 +2322,60 @@ for label, build, code in (
 ):
     case(f"terminal/{label}", 12, code, build, owns=("dl",))
 
+
+def index_answering(reason: str) -> Build:
+    """A release to an index that refuses each upload with 400 and ``reason`` (twine prints
+    it)."""
+
+    def build(sb: Sandbox) -> list[str]:
+        index = sb.url("/index/", Route(behaviour="status", status=400, reason=reason))
+        simple = sb.url("/simple/", Route(behaviour="status", status=404))
+        return release("--repository-url", index, "--index-url", simple, dry=False)(sb)
+
+    return build
+
+
+case(
+    "terminal/index-reason",  # through twine's output, which the tool relays
+    12,
+    INDEX,
+    index_answering(ESCAPES),
+    owns=("dl",),
+    bound=30,
+    env={"TWINE_USERNAME": "u"},
+)
+case(
+    "terminal/listing-line-break-in-a-name",  # a name would forge a line of the output
+    12,
+    GATE,
+    release(listing=lambda sb: sb.listing(href=sb.prefix + "/x/{name}%0Arelease%20verified.whl")),
+    absent="release verified",
+)
+for label, path, expect in (
+    # sent percent-encoded (the server answers: the request line was valid)
+    ("path", "/caf\u00e9/", "HTTP 404"),
+    ("control-in-path", "/a\x1b[2Jb c/", "HTTP 404"),
+    ("host", "", "is not a plain ASCII name"),
+):
+    case(
+        f"network/url-non-ascii-{label}",
+        9,
+        STORE,
+        lambda sb, p=path: root(
+            sb,
+            "release",
+            "0.1.0",
+            "-u",
+            f"{sb.server.url}{sb.prefix}{p}" if p else "http://ex\u00e4mple.invalid/",
+            "-w",
+            str(sb.dl),
+            "--timeout",
+            "2",
+            "-n",
+        ),
+        expect=expect,
+    )
+
 case(
     "network/links-named-nothing-releasable",
     9,

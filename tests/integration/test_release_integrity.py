@@ -125,7 +125,7 @@ def test_html_pages_served_as_wheels(
     # the first to arrive of the (parallel) downloads is named
     assert (
         any(f"{n} is not a valid wheel: not a zip archive" in output for n in names[:2])
-        or "fooext-0.1.0.tar.gz is not a valid sdist: not a tar archive" in output
+        or "fooext-0.1.0.tar.gz is not a valid sdist: not a readable tar.gz archive" in output
     )
     assert "an HTML page?" in output
     assert "--allow-" not in output.split("hint:")[1]  # no flag releases it

@@ -46,7 +46,7 @@ def test_an_html_page_named_whl(tmp_path: Path) -> None:
         check_file(page)
     sdist = tmp_path / "numpy-2.4.6.tar.gz"
     sdist.write_bytes(b"<html>rate limited</html>")
-    with pytest.raises(InvalidDistribution, match="not a tar archive"):
+    with pytest.raises(InvalidDistribution, match=r"not a readable tar\.gz archive"):
         check_file(sdist)
 
 
