@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.images import sbin_env
+
 IMAGE = "local/manylinux-deb12:1"
 PLAT = "manylinux_2_36_x86_64"
 # Baked into /opt/wheels: what the fixture's build (isolated) and tests need without network.
@@ -161,6 +163,7 @@ def _make_rootfs(rootfs: Path) -> None:
         "ca-certificates,pkg-config,git",
         "bookworm",
         str(rootfs),
+        env=sbin_env(),
     )
     wheels = rootfs / "opt" / "wheels"
     wheels.mkdir(parents=True)

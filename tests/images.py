@@ -66,6 +66,13 @@ SUITES = {
 }
 
 
+def sbin_env() -> dict[str, str]:
+    """This process's environment with the system directories first on PATH: debootstrap
+    lives in /usr/sbin and runs chroot from there, which a user's PATH (and CI's
+    ``PATH=/usr/bin:/bin``) does not name."""
+    return {**os.environ, "PATH": f"/usr/sbin:/usr/bin:/sbin:/bin:{os.environ.get('PATH', '')}"}
+
+
 def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
     if env.get("NUMPY_WHEELS_TEST_IMAGE_CACHE"):
         return Path(env["NUMPY_WHEELS_TEST_IMAGE_CACHE"])
@@ -110,14 +117,13 @@ def rootfs_tarball(suite: Suite, cache: Path | None = None) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=f"nw-{suite.name}-", dir=cache) as tmp:
             rootfs = Path(tmp) / "rootfs"
-            path = "/usr/sbin:/usr/bin:/sbin:/bin"
             _run(
                 "debootstrap",
                 "--variant=minbase",
                 f"--include={','.join(PACKAGES)}",
                 suite.name,
                 str(rootfs),
-                env={**os.environ, "PATH": f"{path}:{os.environ.get('PATH', '')}"},
+                env=sbin_env(),
             )
             # The downloaded .debs are not part of the system.
             for deb in (rootfs / "var" / "cache" / "apt" / "archives").glob("*.deb"):

@@ -19,6 +19,7 @@ from packaging.utils import parse_wheel_filename
 from numpy_wheels.__main__ import main
 from numpy_wheels.errors import ConfigError, SelectionError, SourceError
 from tests.mb_repo import make_multibuild_repo
+from tests.wheels_repo import git
 
 
 def run_cli(root: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -267,7 +268,7 @@ def test_build_depends_reach_a_build_pip_wheel_override(tmp_path: Path) -> None:
     setup.write_text("import six  # a BUILD_DEPENDS package, not a declared requirement\n"
                      + setup.read_text())  # fmt: skip
     for args in (["commit", "-q", "-am", "needs six"], ["tag", "-f", "v0.1.0"]):
-        subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+        git(*args, cwd=project)  # an identity of its own: a fresh HOME has no git user
     proc = run_cli(root, "build", "--backend", "host", "--no-test", home=tmp_path / "home")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
