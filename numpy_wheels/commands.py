@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from numpy_wheels.errors import ConfigError, FatalError, LintError, SelectionError, UsageError
-from numpy_wheels.files import megabytes, shown
+from numpy_wheels.files import as_version, megabytes, shown
 from numpy_wheels.log import format_table, log
 
 if TYPE_CHECKING:  # the domain modules are imported on use (CLI start-up time)
@@ -738,14 +738,12 @@ def normal_version(text: str) -> str:
     >>> normal_version("v2.4.6"), normal_version("2.5.0rc1")
     ('2.4.6', '2.5.0rc1')
     """
-    from packaging.version import Version
-
     given = text[1:] if text[:1] in ("v", "V") else text
-    try:
-        normal = str(Version(given))
-    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
+    version = as_version(given)
+    if version is None:
         msg = f"{shown(text)} is not a version (PEP 440, e.g. 2.4.6)"
-        raise UsageError(msg) from None
+        raise UsageError(msg)
+    normal = str(version)
     if given != normal:  # packaging forgives spaces, case, zero padding; file names do not
         msg = f"{text!r} is not a version as file names spell it: write {normal!r}"
         raise UsageError(msg)

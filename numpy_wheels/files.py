@@ -282,6 +282,22 @@ class DistName:
         return None
 
 
+def as_version(text: str) -> Version | None:
+    """``text`` as a PEP 440 version, or None. packaging raises ``InvalidVersion`` for text
+    that is not one, and a plain ``ValueError`` for a number past int()'s 4,300-digit limit
+    (issue 18): both are "not a version" here.
+
+    >>> as_version("2.4.6"), as_version("not a version"), as_version("1" * 5000)
+    (<Version('2.4.6')>, None, None)
+    """
+    from packaging.version import Version
+
+    try:
+        return Version(text)
+    except ValueError:
+        return None
+
+
 #: Characters no distribution file name holds: C0 and C1 controls (line breaks among them),
 #: DEL, and the bidirectional overrides and isolates.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

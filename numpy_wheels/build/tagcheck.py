@@ -41,6 +41,7 @@ from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
 from numpy_wheels.errors import WheelTagError
+from numpy_wheels.files import as_version
 
 Kind: TypeAlias = Literal["symbol", "library", "arch", "macos", "load"]
 
@@ -377,15 +378,8 @@ def _parse_elf(path: str, fh: BinaryIO) -> _Elf:
         return _Elf(path=path, machine=f"unreadable ({exc})", needed=(), versions=())
 
 
-def _as_version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
-        return None
-
-
 def _highest(versions: Iterable[str]) -> str:
-    parsed = [(v, _as_version(v)) for v in versions]
+    parsed = [(v, as_version(v)) for v in versions]
     good = [p for p in parsed if p[1] is not None]
     if len(good) != len(parsed):  # GLIBC_PRIVATE & co.: name them, they are never allowed
         return ", ".join(sorted(v for v, p in parsed if p is None))
@@ -416,7 +410,7 @@ def _elf_violations(elf: _Elf, rules: _Rules, in_wheel: frozenset[str]) -> list[
         family, _, version = name.partition("_")
         used = f" by {', '.join(symbols)}" if symbols else ""
         if family == "GLIBC" and rules.family == "manylinux":
-            parsed = _as_version(version)
+            parsed = as_version(version)
             if parsed is None or parsed > Version(libc):
                 bad("symbol", f"needs {name} from {lib}{used}; glibc {libc} has no such version")
         elif family in rules.symbol_versions and name not in {

@@ -35,13 +35,13 @@ from typing import cast
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 from zlib_ng import zlib_ng
 
 from numpy_wheels.files import (
     MAX_METADATA_BYTES,
     BadDistribution,
     DistName,
+    as_version,
     member_sha256,
     parse_dist,
 )
@@ -362,11 +362,7 @@ def _dist_info_problems(dist_info: str, dist: DistName) -> list[str]:
     project and version (PEP 427); pip refuses to install a wheel whose directory names
     another project ("does not start with")."""
     stem_name, _, stem_version = dist_info.removesuffix(".dist-info").rpartition("-")
-    try:
-        same_version = Version(stem_version) == dist.version
-    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
-        same_version = False
-    if canonicalize_name(stem_name) != dist.project or not same_version:
+    if canonicalize_name(stem_name) != dist.project or as_version(stem_version) != dist.version:
         return [f"its {dist_info} directory is not {dist.project} {dist.version}'s"]
     return []
 

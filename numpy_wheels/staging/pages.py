@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from numpy_wheels.files import megabytes
+from numpy_wheels.files import as_version, megabytes
 from numpy_wheels.model.matrix import BuildId, match_manifest, sdist_name
 
 
@@ -55,10 +55,8 @@ def build_line(build: Mapping[str, object] | None) -> str:
 
 
 def _version_key(text: str) -> tuple[int, Version | str]:
-    try:
-        return (1, Version(text))
-    except ValueError:  # InvalidVersion, or int()'s limit on a 4,300-digit number
-        return (0, text)
+    version = as_version(text)
+    return (0, text) if version is None else (1, version)
 
 
 _STYLE = """body{font-family:sans-serif;margin:1.5em}
