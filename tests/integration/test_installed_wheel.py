@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.mb_repo import make_multibuild_repo
+from tests.selfwheel import build_this_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,13 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """This tree built into a wheel (PEP 517, isolated) and installed, without its
     dependencies, into a directory of its own (they come from the test environment)."""
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-        check=True,
-        timeout=600,
-    )
-    (wheel,) = dist.glob("numpy_wheels-*.whl")
+    wheel = build_this_wheel(tmp_path_factory.mktemp("build"))
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),

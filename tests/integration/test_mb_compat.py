@@ -19,6 +19,7 @@ from numpy_wheels.__main__ import main
 from numpy_wheels.build.hooks import MB_MAPPED, MB_PROVIDED, Hooks
 from numpy_wheels.cifiles.checks import NOT_HONOURED
 from numpy_wheels.errors import BuildError, HookError
+from tests.selfwheel import build_this_wheel
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 COMPAT = str(resources.files("numpy_wheels").joinpath("resources/mb_compat.sh"))
@@ -194,13 +195,7 @@ def test_run_tests_does_not_inherit_the_wheels_repos_pytest_config(tmp_path: Pat
         "    python -m pytest -q -p no:cacheprovider test_x.py\n"
         "}\n"
     )
-    wheel_dir = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir),
-         str(Path(__file__).resolve().parents[2])],
-        check=True,
-        timeout=600,
-    )  # fmt: skip
+    wheel_dir = build_this_wheel(tmp_path / "build").parent
     hooks = Hooks(config_path=root / "config.sh", env_vars_path=root / "none.sh", root=root)
     # pytest from this environment's index cache; the wheel under test is any pure wheel.
     run_wheel_tests(
