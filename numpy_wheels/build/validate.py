@@ -392,7 +392,10 @@ def _install_problems(
     else:
         if major > 1:
             problems.append(f"Wheel-Version {version} (pip refuses a major version above 1)")
-    read = _twine_metadata(zf)
+    try:
+        read = twine_metadata(zf)
+    except InvalidDistribution as exc:
+        read = str(exc)
     if read != f"{dist_info}/METADATA":
         problems.append(f"twine would upload {read} as its METADATA, not {dist_info}/METADATA")
     return problems
@@ -411,21 +414,27 @@ def _leaves(name: str) -> bool:
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
-def _twine_metadata(zf: zipfile.ZipFile) -> str:
-    """The member twine reads as the wheel's METADATA (twine's own candidate order), or why it
-    would read none."""
+def twine_metadata(zf: zipfile.ZipFile) -> str:
+    """The member twine reads and uploads as the wheel's METADATA: the first, in twine's own
+    candidate order (``twine.wheel.Wheel.find_candidate_metadata_files``: by depth, then
+    name), that holds ``Metadata-Version``. InvalidDistribution saying what twine would read
+    instead (``nothing``, or a member too large or unreadable here)."""
     from twine.wheel import Wheel
 
     for parts in Wheel.find_candidate_metadata_files(zf.namelist()):
         name = "/".join(parts)
+        if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
+            msg = f"{name} (larger than {MAX_METADATA_BYTES >> 20} MiB)"
+            raise InvalidDistribution(msg)
         try:
-            if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
-                return f"{name} (larger than {MAX_METADATA_BYTES >> 20} MiB)"
-            if b"Metadata-Version" in zf.read(name):
-                return name
+            data = zf.read(name)
         except (*_DAMAGED, RuntimeError, NotImplementedError):
-            return f"{name} (unreadable)"
-    return "nothing"
+            msg = f"{name} (unreadable)"
+            raise InvalidDistribution(msg) from None
+        if b"Metadata-Version" in data:
+            return name
+    msg = "nothing"
+    raise InvalidDistribution(msg)
 
 
 def _wheel_tags(lines: Iterable[object]) -> frozenset[Tag]:

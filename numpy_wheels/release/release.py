@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import hashlib
 import itertools
-import logging
 import os
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from typing import Literal, TypeAlias
 
 from packaging.utils import canonicalize_name
 
-from numpy_wheels.build import validate
+from numpy_wheels.build import twinecheck, validate
 from numpy_wheels.build.tagcheck import TagReport, check_files, enforce
 from numpy_wheels.cmd import call
 from numpy_wheels.config.release import Target
@@ -38,7 +37,6 @@ from numpy_wheels.errors import (
     UsageError,
 )
 from numpy_wheels.files import (
-    MAX_METADATA_BYTES,
     count_dists,
     megabytes,
     sha256_of,
@@ -229,7 +227,7 @@ class TwineCheck:
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self.lock = threading.Lock()
         self.checked: dict[str, concurrent.futures.Future[None]] = {}
-        self.pool.submit(_import_twine_check)
+        self.pool.submit(twinecheck.import_check)
 
     def __enter__(self) -> TwineCheck:
         return self
@@ -242,97 +240,20 @@ class TwineCheck:
         key = hashlib.sha256(metadata).hexdigest()
         with self.lock:
             if key not in self.checked:
-                self.checked[key] = self.pool.submit(twine_check, path)
+                self.checked[key] = self.pool.submit(_release_twine_check, path)
 
     def wait(self) -> None:
         for future in list(self.checked.values()):
             future.result()
 
 
-def _import_twine_check() -> Callable[..., bool]:
-    from twine.commands.check import check
-
-    return check
-
-
-class _Records(logging.Handler):
-    """The log records of twine's check (its warnings and errors say why a file fails)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname}: {record.getMessage()}")
-
-
-_TWINE_LOCK = threading.Lock()
-
-
-def twine_check(path: Path) -> None:
-    """``twine check --strict`` of ``path`` in this process: twine's own ``check`` (what its
-    command line runs), its console output discarded and its logger's warnings and errors
-    kept for the message. ReleaseGateError when it fails, or when twine raises on the file
-    (its command line exits 1 then too).
-
-    Not a subprocess: a new interpreter importing twine cost ~0.23 s of CPU per check (a
-    release checks one wheel METADATA and the sdist's PKG-INFO), competing with the downloads
-    on a 2-core machine; in process the imports are paid once (~0.12 s) and a check takes
-    ~5 ms."""
-    check = _import_twine_check()
-    records = _Records()
-    with tempfile.TemporaryDirectory(prefix="numpy-wheels-twine-") as scratch:
-        failed = _run_twine_check(check, _metadata_stand_in(path, Path(scratch)), records)
-    if not failed:
-        log.write(f"twine check --strict {path.name}: PASSED")
-        return
-    why = "\n  ".join(records.lines) or "it printed no reason"
-    msg = f"twine check --strict {path.name} FAILED:\n  {why}\nNothing was uploaded."
-    raise ReleaseGateError(msg)
-
-
-def _run_twine_check(check: Callable[..., bool], path: Path, records: _Records) -> bool:
-    """Whether twine's ``check`` fails ``path`` (its reasons go to ``records``)."""
-    import rich
-
-    twine_log = logging.getLogger("twine")
-    with _TWINE_LOCK:  # twine's logger and rich's console are process-wide
-        level, propagate = twine_log.level, twine_log.propagate
-        twine_log.addHandler(records)
-        twine_log.setLevel(logging.WARNING)
-        twine_log.propagate = False
-        try:
-            with rich.get_console().capture():
-                failed = check([str(path)], strict=True)
-        except Exception as exc:  # twine failing on the file: its command line exits 1 too
-            failed, records.lines = True, [*records.lines, f"{type(exc).__name__}: {exc}"]
-        finally:
-            twine_log.removeHandler(records)
-            twine_log.setLevel(level)
-            twine_log.propagate = propagate
-    return failed
-
-
-def _metadata_stand_in(path: Path, scratch: Path) -> Path:
-    """A wheel named as ``path`` in ``scratch`` holding only the members twine's check can
-    read: those whose name contains ``METADATA`` (twine's ``Wheel.read`` takes the first of
-    them, by depth then name, that holds ``Metadata-Version``). Everything else twine does
-    with the file is hash it for an upload (sha256 and blake2b, in 8 KiB reads), which its
-    check never uses: on a 20 MiB wheel that was most of the check's CPU, taken from the
-    downloads beside it. ``path`` itself for an sdist, or when those members are not small."""
-    import zipfile
-
-    if not path.name.endswith(".whl"):
-        return path
-    with zipfile.ZipFile(path) as zf:
-        wanted = [i for i in zf.infolist() if "METADATA" in i.filename]
-        if sum(i.file_size for i in wanted) > MAX_METADATA_BYTES:
-            return path
-        stand_in = scratch / path.name
-        with zipfile.ZipFile(stand_in, "w") as out:
-            for info in wanted:
-                out.writestr(info.filename, zf.read(info))
-    return stand_in
+def _release_twine_check(path: Path) -> None:
+    """``twinecheck.twine_check``, its failure the release gate's."""
+    try:
+        twinecheck.twine_check(path)
+    except twinecheck.TwineCheckFailed as exc:
+        msg = f"{exc}\nNothing was uploaded."
+        raise ReleaseGateError(msg) from None
 
 
 def download_all(

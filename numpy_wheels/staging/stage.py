@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeAlias
 
 from packaging.version import Version
 
-from numpy_wheels.build import validate
+from numpy_wheels.build import twinecheck, validate
 from numpy_wheels.build.tagcheck import check_files
 from numpy_wheels.build.tagcheck import enforce as enforce_tags
 from numpy_wheels.errors import StoreError, UploadConflictError, UsageError
@@ -439,8 +439,9 @@ def _say_in_flight(in_flight: list[str]) -> None:
 
 
 def _check_before_upload(files: Sequence[Path]) -> None:
-    """Something to upload, each a regular local file, and no wheel whose tags overclaim:
-    a WheelTagError before anything reaches the container."""
+    """Something to upload, each a regular local file, no wheel whose tags overclaim (a
+    WheelTagError) and none that ``twine check --strict`` fails (a UsageError, as PyPI would
+    refuse its upload at the release): nothing reaches the container before all pass."""
     if not files:
         msg = "no wheels or sdists to upload"
         raise UsageError(msg)
@@ -451,6 +452,11 @@ def _check_before_upload(files: Sequence[Path]) -> None:
         if report.checked != "not checked":
             log.write(report.summary())
     enforce_tags(reports)
+    try:
+        twinecheck.check_distinct(files)
+    except twinecheck.TwineCheckFailed as exc:
+        msg = f"{exc}\nNothing was staged: PyPI would refuse this file at the release."
+        raise UsageError(msg) from None
 
 
 def _would_upload(plan: Sequence[Planned], now: str) -> list[Staged]:

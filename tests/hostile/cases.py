@@ -1018,6 +1018,18 @@ def wheel_tags_disagree(_sb: Sandbox, house: Path) -> None:
     )
 
 
+def _described(description: str) -> Callable[[Sandbox, Path], None]:
+    """The first wheel made again with a METADATA that twine check --strict refuses (PyPI
+    would refuse its upload at the release): staged with exit 0 before."""
+
+    def mutate(_sb: Sandbox, house: Path) -> None:
+        tag = EXPECTED[0].removeprefix("fooext-0.1.0-").removesuffix(".whl")
+        head = "Metadata-Version: 2.1\nName: fooext\nVersion: 0.1.0\n"
+        make_wheel(house, tag=tag, metadata=(head + description).encode())
+
+    return mutate
+
+
 def bad_sdist(_sb: Sandbox, house: Path) -> None:
     (house / "fooext-0.1.0.tar.gz").write_bytes(b"\x1f\x8b garbage")
 
@@ -1091,6 +1103,15 @@ for fn, expect in (
         house_with(fn),
         expect=expect,
     )
+
+
+# What PyPI refuses at the release (twine check --strict) is refused by the job that built it.
+for label, description, expect in (
+    ("rst-not-rendered", "Description-Content-Type: text/x-rst\n\nA `broken\n", "rendered"),
+    ("no-content-type", "\nA description.\n", "long_description_content_type"),
+):
+    case(f"wheelhouse/twine-check/{label}", 7, USAGE, house_with(_described(description)),
+         expect=expect)  # fmt: skip
 
 
 def summary_as(name: str, make: Callable[[Path], object]) -> Callable[[Sandbox, Path], None]:

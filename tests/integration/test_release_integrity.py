@@ -20,6 +20,7 @@ from numpy_wheels.errors import (
     CredentialsMissingError,
     ReleaseGateError,
     SigningError,
+    UsageError,
 )
 from numpy_wheels.files import sha256_of
 from numpy_wheels.model.matrix import load_catalogue, manifest, select
@@ -529,6 +530,20 @@ def test_early_failures_leave_a_redacted_report(
     assert CANARY not in written  # neither the URL's password nor TWINE_PASSWORD's value
 
 
+def slip_in(store_root: Path, wheels: list[Path]) -> None:
+    """Replace staged fooext 0.1.0 files in local container ``w`` behind ``upload``'s back (by
+    hand, or by an older tool), with records and pages that agree with the new bytes."""
+    local = LocalStore(StoreConfig(provider="local", container="w", local_root=store_root))
+    for wheel in wheels:
+        local.put_file(wheel.name, wheel, content_type="application/zip")
+        record = Record(filename=wheel.name, project="fooext", version="0.1.0",
+                        sha256=sha256_of(wheel), size=wheel.stat().st_size,
+                        uploaded="2026-01-01T00:00:00+00:00")  # fmt: skip
+        local.put_bytes(f"{RECORDS}{wheel.name}.json", json.dumps(record.as_json()).encode(),
+                        content_type="application/json")  # fmt: skip
+    publish_pages(local, project="fooext", expected=select(load_catalogue(), build=BUILD, skip=[]))
+
+
 def test_a_wheel_whose_binary_overclaims_its_valid_name_is_refused_at_release(
     tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -551,14 +566,7 @@ def test_a_wheel_whose_binary_overclaims_its_valid_name_is_refused_at_release(
     )  # fmt: skip
     assert overclaiming.name == linux.name  # the manifest's name: the name checks pass
     # upload refuses it (its own tag check): slipped in by hand, or by an older tool
-    local = LocalStore(StoreConfig(provider="local", container="w", local_root=tmp_path / "store"))
-    local.put_file(overclaiming.name, overclaiming, content_type="application/zip")
-    record = Record(filename=overclaiming.name, project="fooext", version="0.1.0",
-                    sha256=sha256_of(overclaiming), size=overclaiming.stat().st_size,
-                    uploaded="2026-01-01T00:00:00+00:00")  # fmt: skip
-    local.put_bytes(f"{RECORDS}{overclaiming.name}.json", json.dumps(record.as_json()).encode(),
-                    content_type="application/json")  # fmt: skip
-    publish_pages(local, project="fooext", expected=select(load_catalogue(), build=BUILD, skip=[]))
+    slip_in(tmp_path / "store", [overclaiming])
     argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
             "-w", str(tmp_path / "dl")]  # fmt: skip
     code, output = numpy_wheels(capsys, argv, twine_env())
@@ -587,15 +595,22 @@ def test_a_description_twine_check_refuses_stops_the_release(
     tmp_path: Path, pypi: str, capsys: pytest.CaptureFixture[str], description: str, why: str
 ) -> None:
     """``twine check --strict`` (run in process, once per distinct METADATA) refuses the
-    wheels' METADATA: a ReleaseGateError naming twine's reason, nothing uploaded."""
+    wheels' METADATA: ``upload`` refuses to stage them (exit 2, nothing staged); slipped into
+    the container anyway, the release refuses them naming twine's reason, nothing uploaded."""
     repo = wheels_repo(tmp_path, "fooext")
     house = tmp_path / "house"
     files = built_set(house, "fooext", "0.1.0")
-    metadata = f"Metadata-Version: 2.1\nName: fooext\nVersion: 0.1.0\n{description}".encode()
-    for wheel in files[:-1]:
-        tag = wheel.name.removeprefix("fooext-0.1.0-").removesuffix(".whl")
-        make_wheel(house, tag=tag, metadata=metadata)
     store = stage_local(tmp_path, repo, house, capsys)
+    metadata = f"Metadata-Version: 2.1\nName: fooext\nVersion: 0.1.0\n{description}".encode()
+    tags = [w.name.removeprefix("fooext-0.1.0-").removesuffix(".whl") for w in files[:-1]]
+    bad = [make_wheel(tmp_path / "bad", tag=tag, metadata=metadata) for tag in tags]
+    upload = ["--root", str(repo), "upload", *store[:4], "v", "--local-folder", str(bad[0].parent)]
+    code, output = numpy_wheels(capsys, upload, {"PATH": "/usr/bin:/bin"})
+    assert code == UsageError.return_code, output
+    assert why in output
+    assert "Nothing was staged: PyPI would refuse this file at the release." in output
+    assert not (tmp_path / "store" / "v").exists() or not any((tmp_path / "store" / "v").iterdir())
+    slip_in(tmp_path / "store", bad)
     argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
             "-w", str(tmp_path / "dl")]  # fmt: skip
     code, output = numpy_wheels(capsys, argv, twine_env())
