@@ -1,7 +1,8 @@
 """``wheel-uploader -n`` against terryfy's way, side by side in one run (issue 18):
 
 a. this tool: list the container page, gate the set, download every file in parallel
-   (hashed as it arrives, checked against the published sha256), each wheel's structure,
+   (hashed as it arrives, checked against the published sha256; each wheel's members read
+   and hashed as they arrive too, validate.MemberScan), each wheel's structure,
    RECORD hashes and CRC-32s, its binaries against its tags (these wheels hold none),
    METADATA coherence and ``twine check --strict``, nothing uploaded. Every check of a
    release but provenance: hand-made wheels carry no build records, so it is waived;

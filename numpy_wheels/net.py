@@ -410,15 +410,25 @@ def download(
     canceller: Canceller | None = None,
     allow_file: bool = False,
     what: str | None = None,
+    tap: Sink | None = None,
 ) -> Response:
     """Stream ``url`` into ``dest`` (the caller's ``.part``), hashing as it arrives; a retry
-    starts the file again. Returns the size and sha256 of what was written."""
+    starts the file again. Returns the size and sha256 of what was written. ``tap``: called
+    at the start of each attempt like a Sink; its writer is handed every block written."""
     with dest.open("wb") as fh:
 
         def sink() -> Writer:
             fh.seek(0)
             fh.truncate()
-            return fh.write
+            if tap is None:
+                return fh.write
+            also = tap()
+
+            def both(block: memoryview) -> None:
+                fh.write(block)
+                also(block)
+
+            return both
 
         return get(
             url,

@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 
 from numpy_wheels.errors import AuthError, ReleaseGateError, StoreError
 from numpy_wheels.files import is_dist
-from numpy_wheels.net import Canceller, Limits, Response, download, get_bytes
+from numpy_wheels.net import Canceller, Limits, Response, Sink, download, get_bytes
 from numpy_wheels.staging.stage import read_records
 from numpy_wheels.staging.store import Store
 
@@ -268,7 +268,13 @@ def from_store(store: Store) -> list[Remote]:
 
 
 def download_url(
-    url: str, dest: Path, *, limits: Limits | None = None, canceller: Canceller | None = None
+    url: str,
+    dest: Path,
+    *,
+    limits: Limits | None = None,
+    canceller: Canceller | None = None,
+    tap: Sink | None = None,
 ) -> Response:
-    """Stream ``url`` into ``dest`` (the caller's ``.part`` file), hashing as it arrives."""
-    return download(url, dest, limits=limits or Limits(), canceller=canceller)
+    """Stream ``url`` into ``dest`` (the caller's ``.part`` file), hashing as it arrives;
+    ``tap`` as ``net.download``'s."""
+    return download(url, dest, limits=limits or Limits(), canceller=canceller, tap=tap)

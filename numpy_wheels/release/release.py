@@ -160,6 +160,7 @@ def _fetch_one(
         raise Cancelled
 
     def write(part: Path) -> str:
+        scan = None
         if remote.url is None:
             assert store is not None
             store.download(remote.filename, part)
@@ -167,16 +168,19 @@ def _fetch_one(
         else:
             # Bounded by the size the listing published (if any): a server cannot fill the disk.
             bound = remote.size if remote.size is not None else MAX_DIST_BYTES
+            # A wheel's members are read as they arrive, not read back from the file after.
+            scan = validate.MemberScan(canceller) if remote.filename.endswith(".whl") else None
             got = download_url(
                 remote.url,
                 part,
                 limits=dataclasses.replace(limits, max_bytes=bound),
                 canceller=canceller,
+                tap=scan.restart if scan is not None else None,
             ).sha256  # hashed while it arrived: no second read of the file
         if published is None or got == published:
             # Checked before the rename: a file that is not what its name says never lands
             # in the wheel directory (verified_file removes the .part).
-            _valid(part, remote.filename, canceller)
+            _valid(part, remote.filename, canceller, scan)
         return got
 
     verified_file(
@@ -190,11 +194,16 @@ def _fetch_one(
     return dest, "downloaded"
 
 
-def _valid(path: Path, filename: str, canceller: Canceller | None = None) -> None:
+def _valid(
+    path: Path,
+    filename: str,
+    canceller: Canceller | None = None,
+    scanned: validate.MemberScan | None = None,
+) -> None:
     """A ReleaseGateError, whatever the flags, for a file that is not the wheel/sdist its
     name says (validate.py); Cancelled once ``canceller`` is."""
     try:
-        validate.check_file(path, filename, canceller=canceller)
+        validate.check_file(path, filename, canceller=canceller, scanned=scanned)
     except validate.InvalidDistribution as exc:
         msg = f"{exc}. Nothing was uploaded."
         raise ReleaseGateError(msg, hint=INVALID_HINT) from None
