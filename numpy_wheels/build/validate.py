@@ -16,12 +16,14 @@ Pure checks of a file's bytes (the archive is read, nothing is extracted).
 from __future__ import annotations
 
 import base64
+import bz2
 import collections
 import contextlib
 import csv
 import email.parser
 import hashlib
 import io
+import lzma
 import mmap
 import posixpath
 import re
@@ -31,7 +33,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import NamedTuple, Protocol, cast
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
@@ -42,7 +44,6 @@ from numpy_wheels.files import (
     BadDistribution,
     DistName,
     as_version,
-    member_sha256,
     parse_dist,
 )
 from numpy_wheels.net import Cancelled, Canceller
@@ -101,7 +102,7 @@ def _record_problems(
             try:
                 # read to its end for every member (RECORD's own too): its CRC is checked there
                 end = ends[info.header_offset]
-                actual = _b64(_member_sha256(zf, archive, info, end, canceller, scanned))
+                actual = _b64(_member_sha256(archive, info, end, canceller, scanned))
             except _DAMAGED as exc:
                 problems.append(f"{name}: {exc} (a damaged archive)")
                 continue
@@ -193,11 +194,17 @@ def _data_ends(infos: list[zipfile.ZipInfo], size: int) -> dict[int, int]:
 #: A damaged archive: zlib's and zlib-ng's errors (a damaged deflate stream, read by zipfile or
 #: by ``_member_sha256``) are no BadZipFile. zlib-ng's stub calls ``error`` an instance; it is
 #: the exception class.
-_DAMAGED = (zipfile.BadZipFile, zlib.error, cast("type[Exception]", zlib_ng.error), EOFError)
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    cast("type[Exception]", zlib_ng.error),
+    EOFError,
+    lzma.LZMAError,
+    OSError,  # bz2's "Invalid data stream"; a seek before the file's start (a negative offset)
+)
 
 
 def _member_sha256(
-    zf: zipfile.ZipFile,
     archive: _Archive,
     info: zipfile.ZipInfo,
     end: int,
@@ -215,8 +222,10 @@ def _member_sha256(
     pip refuses a member whose CRC is wrong, whatever RECORD says. Inflating stops at the
     size the directory gives (a zip bomb costs time, never memory), and a member that does not
     inflate to exactly that size is refused (zipfile would cut it or accept it short). bzip2
-    and lzma members go through zipfile; encrypted or patched members and other methods are
-    refused (pip cannot install them). ``canceller`` (Ctrl-C/SIGTERM) stops it between reads
+    and LZMA members (which zipfile, so pip, also reads) are read the same way, bounded as
+    well: zipfile decompresses them without a bound (a 4 KiB bzip2 member of 4 GiB of zeros
+    took 8.4 GB of memory). Encrypted or patched members and other methods are refused (pip
+    cannot install them). ``canceller`` (Ctrl-C/SIGTERM) stops it between reads
     with Cancelled: a member inflating to gigabytes takes seconds. ``scanned``: what a
     MemberScan read of the same bytes as they arrived, used where it read exactly this
     member's byte range the same way (else the member is read here)."""
@@ -227,11 +236,9 @@ def _member_sha256(
     if info.flag_bits & _NOT_PLAIN:
         msg = f"it is encrypted or patched (flags {info.flag_bits:#06x}), which pip cannot read"
         raise zipfile.BadZipFile(msg)
-    if info.compress_type not in _OWN_METHODS:
-        if info.compress_type not in _ZIPFILE_METHODS:
-            msg = f"compression method {info.compress_type}, which pip cannot read"
-            raise zipfile.BadZipFile(msg)
-        return member_sha256(zf, info)
+    if info.compress_type not in _METHODS:
+        msg = f"compression method {info.compress_type}, which pip cannot read"
+        raise zipfile.BadZipFile(msg)
     if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
         msg = "its stored size disagrees with the archive's layout"
         raise zipfile.BadZipFile(msg)
@@ -274,24 +281,78 @@ class _MemberReader:
 
     def __init__(self, extent: _Extent, canceller: Canceller | None) -> None:
         self.hashed = _Hashed(extent.limit, canceller)
-        deflated = extent.compress_type == zipfile.ZIP_DEFLATED
-        self.inflate = zlib_ng.decompressobj(-15) if deflated else None
+        method = extent.compress_type
+        self.inflate = zlib_ng.decompressobj(-15) if method == zipfile.ZIP_DEFLATED else None
+        self.other: _Bounded | None = None
+        if method == zipfile.ZIP_BZIP2:
+            self.other = bz2.BZ2Decompressor()
+        elif method == zipfile.ZIP_LZMA:
+            self.other = _ZipLzma()
 
     @property
     def done(self) -> bool:
-        """The deflate stream has ended: the rest of the extent is not read."""
+        """The compressed stream has ended: the rest of the extent is not read."""
+        if self.other is not None:
+            return self.other.eof
         return self.inflate is not None and self.inflate.eof
 
     def feed(self, data: bytes | memoryview) -> None:
-        if self.inflate is None:
-            self.hashed.update(data)
-        elif not self.inflate.eof:
+        if self.done:
+            return
+        if self.other is not None:
+            _decompress_into(self.hashed, self.other, data)
+        elif self.inflate is not None:
             _inflate_into(self.hashed, self.inflate, data)
+        else:
+            self.hashed.update(data)
 
     def finish(self) -> _Content:
         if self.inflate is not None and not self.inflate.eof:
             self.hashed.update(self.inflate.flush())
         return _Content(self.hashed.size, self.hashed.crc, self.hashed.digest.digest())
+
+
+class _Bounded(Protocol):
+    """A decompressor whose output is bounded per call (bz2's, lzma's)."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    def decompress(self, data: bytes | memoryview, max_length: int = -1) -> bytes: ...
+
+
+class _ZipLzma:
+    """A zip member's LZMA stream (APPNOTE 5.8.8): a 4-byte header (version, properties size),
+    the LZMA1 properties, then the raw stream, read as zipfile reads it, bounded per call."""
+
+    def __init__(self) -> None:
+        self.header = bytearray()
+        self.raw: lzma.LZMADecompressor | None = None
+
+    @property
+    def eof(self) -> bool:
+        return self.raw is not None and self.raw.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return self.raw is None or self.raw.needs_input
+
+    def decompress(self, data: bytes | memoryview, max_length: int = -1) -> bytes:
+        if self.raw is None:
+            self.header += data
+            if len(self.header) < 4:
+                return b""
+            end = 4 + int.from_bytes(self.header[2:4], "little")
+            if len(self.header) < end:
+                return b""
+            props = bytes(self.header[4:end])
+            # zipfile's own reader (zipfile.LZMADecompressor) builds it this way
+            decode = lzma._decode_filter_properties  # type: ignore[attr-defined]
+            filters = [decode(lzma.FILTER_LZMA1, props)]
+            self.raw = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
+            data = bytes(self.header[end:])
+        return self.raw.decompress(data, max_length)
 
 
 def _read_member(archive: _Archive, extent: _Extent, canceller: Canceller | None) -> _Content:
@@ -385,7 +446,7 @@ class MemberScan:
         flags, method = int(fields[2]), int(fields[3])
         start = self.header_at + len(self.header)  # the data follows its local header
         self.extent = _Extent(start, int(fields[7]), method, int(fields[8]))
-        plain = method in _OWN_METHODS and not flags & _NOT_PLAIN
+        plain = method in _METHODS and not flags & _NOT_PLAIN
         self.reader = _MemberReader(self.extent, self.canceller) if plain else None
         self.left = self.extent.compress_size
         self.header.clear()
@@ -418,10 +479,8 @@ class MemberScan:
         self.extent, self.reader = None, None
 
 
-#: Methods ``_member_sha256`` reads itself; zipfile reads bzip2 and lzma (pip, which reads
-#: wheels with zipfile, cannot install any other).
-_OWN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_ZIPFILE_METHODS = (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+#: The methods zipfile reads (pip, which reads wheels with zipfile, cannot install any other).
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 class _Hashed:
@@ -453,6 +512,18 @@ def _inflate_into(hashed: _Hashed, inflate: zlib_ng._Decompress, data: bytes | m
     while data and not inflate.eof:
         hashed.update(inflate.decompress(data, min(_BLOCK, hashed.limit - hashed.size + 1)))
         data = inflate.unconsumed_tail
+
+
+def _decompress_into(hashed: _Hashed, other: _Bounded, data: bytes | memoryview) -> None:
+    """``_inflate_into`` for bz2 and LZMA, whose decompressors keep the unread input."""
+    hashed.update(other.decompress(data, _room(hashed)))
+    while not other.eof and not other.needs_input:
+        hashed.update(other.decompress(b"", _room(hashed)))
+
+
+def _room(hashed: _Hashed) -> int:
+    """At most one block, and one byte past the limit (which ``update`` refuses)."""
+    return min(_BLOCK, hashed.limit - hashed.size + 1)
 
 
 def _data_start(fh: io.FileIO, info: zipfile.ZipInfo) -> int:
@@ -488,6 +559,11 @@ def _wheel_problems(
         with zipfile.ZipFile(path) as zf:
             # No testzip(): hashing every member for RECORD below inflates each to its end,
             # which checks its CRC as well; a second pass over a 20 MiB wheel cost as much.
+            if any(not n for n in zf.namelist()):  # zipfile's is_dir() fails on it
+                return ["a member with an empty name (a damaged archive)"]
+            twice = sorted(n for n, c in collections.Counter(zf.namelist()).items() if c > 1)
+            if twice:  # which copy is installed (or checked) depends on the reader
+                return [f"{', '.join(twice[:3])}: in the archive more than once"]
             tops = {n.split("/", 1)[0] for n in zf.namelist() if "/" in n}
             dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
             if len(dist_infos) != 1:
@@ -500,7 +576,8 @@ def _wheel_problems(
             big = [n for n in needed if zf.getinfo(n).file_size > MAX_METADATA_BYTES]
             if big:  # read whole below: bounded first (a zip bomb claims gigabytes)
                 return [f"{', '.join(big)} larger than {MAX_METADATA_BYTES >> 20} MiB"]
-            meta = _headers(zf.read(needed[0]))
+            raw_meta = zf.read(needed[0])
+            meta = _headers(raw_meta)
             wheel = _headers(zf.read(needed[1]))
             problems = _install_problems(zf, dist_info, wheel)
             problems += _record_problems(zf, dist_info, path, canceller, scanned)
@@ -510,11 +587,7 @@ def _wheel_problems(
         return [f"a damaged archive ({exc})"]
     except (RuntimeError, NotImplementedError) as exc:  # zipfile: encrypted, unknown method
         return [f"a member pip cannot read ({exc})"]
-    name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
-    if canonicalize_name(name) != dist.project or version != str(dist.version):
-        problems.append(
-            f"METADATA says {name} {version}, the file name {dist.project} {dist.version}"
-        )
+    problems += _identity_problems(raw_meta, meta, dist)
     problems += _dist_info_problems(dist_info, dist)
     tags = _wheel_tags(wheel.get_all("Tag") or [])
     if tags != dist.tags:
@@ -584,23 +657,42 @@ def twine_metadata(zf: zipfile.ZipFile) -> str:
     """The member twine reads and uploads as the wheel's METADATA: the first, in twine's own
     candidate order (``twine.wheel.Wheel.find_candidate_metadata_files``: by depth, then
     name), that holds ``Metadata-Version``. InvalidDistribution saying what twine would read
-    instead (``nothing``, or a member too large or unreadable here)."""
+    instead (``nothing``, or a member too large or unreadable here).
+
+    A candidate larger than MAX_METADATA_BYTES (``pkg/METADATA_TABLE.bin``) is searched in
+    pieces, never held whole: twine skips it unless it holds ``Metadata-Version``."""
     from twine.wheel import Wheel
 
     for parts in Wheel.find_candidate_metadata_files(zf.namelist()):
         name = "/".join(parts)
-        if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
-            msg = f"{name} (larger than {MAX_METADATA_BYTES >> 20} MiB)"
-            raise InvalidDistribution(msg)
         try:
-            data = zf.read(name)
+            if _holds(zf, zf.getinfo(name), b"Metadata-Version"):
+                if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
+                    msg = f"{name} (larger than {MAX_METADATA_BYTES >> 20} MiB)"
+                    raise InvalidDistribution(msg)
+                return name
         except (*_DAMAGED, RuntimeError, NotImplementedError):
             msg = f"{name} (unreadable)"
             raise InvalidDistribution(msg) from None
-        if b"Metadata-Version" in data:
-            return name
     msg = "nothing"
     raise InvalidDistribution(msg)
+
+
+def _holds(zf: zipfile.ZipFile, info: zipfile.ZipInfo, needle: bytes) -> bool:
+    """Whether member ``info`` holds ``needle``, read in pieces of ``_BLOCK`` bytes. A large
+    bzip2 or LZMA member (zipfile inflates those without a bound) is taken to hold it."""
+    if info.file_size > MAX_METADATA_BYTES and info.compress_type not in (
+        zipfile.ZIP_STORED,
+        zipfile.ZIP_DEFLATED,
+    ):
+        return True
+    tail = b""
+    with zf.open(info) as member:
+        while block := member.read(_BLOCK):
+            if needle in tail + block[: len(needle)] or needle in block:
+                return True
+            tail = block[-(len(needle) - 1) :]
+    return False
 
 
 def _wheel_tags(lines: Iterable[object]) -> frozenset[Tag]:
@@ -640,13 +732,23 @@ def _sdist_problems(path: Path, filename: str, canceller: Canceller | None) -> l
                     "(an sdist has one of each)"
                 ]
             handle = tf.extractfile(pkg_info[0])
-            meta = _headers(handle.read(4 << 20) if handle else b"")
+            raw_meta = handle.read(4 << 20) if handle else b""
+            meta = _headers(raw_meta)
             _read_to_end(tf, canceller)
     except (tarfile.TarError, OSError, ValueError, *_DAMAGED) as exc:
         # zlib.error: a damaged deflate stream; BadGzipFile (an OSError): a wrong CRC-32 or
         # length in the gzip trailer, or bytes after it that are not another gzip member
         return [f"not a readable tar.gz archive ({type(exc).__name__}; {_first_bytes(path)})"]
+    return _identity_problems(raw_meta, meta, dist)
+
+
+def _identity_problems(raw: bytes, meta: email.message.Message, dist: DistName) -> list[str]:
+    """METADATA's (PKG-INFO's) Name and Version against the file name's."""
     name, version = str(meta.get("Name", "")), str(meta.get("Version", ""))
+    if not name or not version:
+        # headers must start the file: after a byte-order mark they are read as the body
+        bom = " (it starts with a byte-order mark)" if raw.startswith(b"\xef\xbb\xbf") else ""
+        return [f"METADATA gives no {'Name' if not name else 'Version'} header{bom}"]
     if canonicalize_name(name) != dist.project or version != str(dist.version):
         return [f"METADATA says {name} {version}, the file name {dist.project} {dist.version}"]
     return []

@@ -101,7 +101,28 @@ def _streamed(d: Path) -> Path:
     return path
 
 
-INTACT: dict[str, Callable[[Path], Path]] = {"stored": _stored, "deflated": _deflated}
+def _recompressed(method: int) -> Callable[[Path], Path]:
+    """The deflated wheel rewritten with every member compressed by ``method`` (bzip2, LZMA:
+    zipfile, so pip, reads them; no build tool writes them)."""
+
+    def make(d: Path) -> Path:
+        path = _deflated(d)
+        with zipfile.ZipFile(path) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+        with zipfile.ZipFile(path, "w", method) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        return path
+
+    return make
+
+
+INTACT: dict[str, Callable[[Path], Path]] = {
+    "stored": _stored,
+    "deflated": _deflated,
+    "bzip2": _recompressed(zipfile.ZIP_BZIP2),
+    "lzma": _recompressed(zipfile.ZIP_LZMA),
+}
 
 
 def _damaged(d: Path) -> Iterator[tuple[str, Path]]:
@@ -115,6 +136,17 @@ def _damaged(d: Path) -> Iterator[tuple[str, Path]]:
     yield "repeated", repeated
     yield "encrypted", patched(_stored(d / "encrypted"), "numpy/zeros.bin", flags=0x1)
     yield "method 99", patched(_stored(d / "method"), "numpy/zeros.bin", method=99)
+    for method in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):  # 4 GiB claimed as 1 byte
+        zeros = {"numpy/zeros.bin": bytes(8 << 20)}
+        packed = make_wheel(d / f"bomb{method}", name="numpy", version="2.4.6", tag=TAG,
+                            members=zeros)  # fmt: skip
+        with zipfile.ZipFile(packed) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+        with zipfile.ZipFile(packed, "w", method) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        with_size(packed, "numpy/zeros.bin", 1)
+        yield f"bomb {method}", packed
     for cut in (0.3, 0.9):
         path = _deflated(d / f"cut{cut}")
         path.write_bytes(path.read_bytes()[: int(path.stat().st_size * cut)])

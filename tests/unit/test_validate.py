@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import struct
 import tarfile
+import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -176,9 +178,10 @@ _EOCD = struct.Struct("<4s4H2LH")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile.structCentralDir
 
 
-def with_central_entry_repeated(path: Path, member: str) -> None:
+def with_central_entry_repeated(path: Path, member: str, *, as_name: str | None = None) -> None:
     """The wheel's central directory with ``member``'s entry listed twice (both pointing at
-    the one local header): what a zip that hashes one big member N times looks like."""
+    the one local header): what a zip that hashes one big member N times looks like. The
+    copy is named ``as_name`` (as long as ``member``) when given."""
     raw = path.read_bytes()
     sig, disk, cd_disk, count, total, size, offset, _ = _EOCD.unpack(raw[-_EOCD.size :])
     central = raw[offset : offset + size]
@@ -190,16 +193,23 @@ def with_central_entry_repeated(path: Path, member: str) -> None:
         if central[at + _CENTRAL.size : at + _CENTRAL.size + fields[12]] == member.encode():
             entry = central[at : at + length]
         at += length
+    if as_name is not None:
+        entry = entry.replace(member.encode(), as_name.encode(), 1)
     eocd = _EOCD.pack(sig, disk, cd_disk, count + 1, total + 1, size + len(entry), offset, 0)
     path.write_bytes(raw[:offset] + central + entry + eocd)
 
 
 def test_two_directory_entries_for_one_member_are_refused(tmp_path: Path) -> None:
     """Overlapping entries (CPython 3.12's zipfile refuses them, 3.11.7's does not): refused
-    before the member is hashed twice, whichever Python runs the release."""
+    before the member is hashed twice, whichever Python runs the release; under one name
+    twice, refused for that."""
     path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=4096)
+    with_central_entry_repeated(path, "numpy/blob.bin", as_name="numpy/blob.bim")
+    with pytest.raises(InvalidDistribution, match=r"numpy/blob\.bin: .*overlaps.*a damaged"):
+        check_file(path)
+    path = make_wheel(tmp_path / "same", name="numpy", version="2.4.6", tag=TAG, size=4096)
     with_central_entry_repeated(path, "numpy/blob.bin")
-    with pytest.raises(InvalidDistribution, match=r"numpy/blob\.bin: .*a damaged archive"):
+    with pytest.raises(InvalidDistribution, match=r"numpy/blob\.bin: in the archive more than"):
         check_file(path)
 
 
@@ -244,7 +254,7 @@ def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path, mapped: boo
         assert (archive.mapping is not None) == mapped
         for info in zf.infolist():
             assert info.compress_type == zipfile.ZIP_DEFLATED
-            digest = _member_sha256(zf, archive, info, path.stat().st_size)
+            digest = _member_sha256(archive, info, path.stat().st_size)
             assert digest == hashlib.sha256(zf.read(info)).digest(), info.filename
 
 
@@ -346,6 +356,21 @@ def test_metadata_named_members_twine_skips_are_fine(tmp_path: Path) -> None:
     check_file(make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members))
 
 
+def test_a_large_member_named_like_metadata_is_searched_not_refused(tmp_path: Path) -> None:
+    """Tryout 30: a valid wheel with a 5 MiB ``numpy/METADATA_TABLE.bin`` (twine tries it first,
+    finds no Metadata-Version, takes the .dist-info's) was refused as "larger than 4 MiB".
+    It is searched in pieces now; one that does hold the line, across a piece's edge, is
+    still refused (twine would upload 5 MiB as the METADATA)."""
+    table = {"numpy/METADATA_TABLE.bin": bytes(5 << 20)}
+    check_file(make_wheel(tmp_path / "a", name="numpy", version="2.4.6", tag=TAG, members=table))
+    edge = (1 << 20) - 5  # "Metadata-Version" starts 5 bytes before the first piece ends
+    held = bytes(edge) + OTHER + bytes((5 << 20) - edge - len(OTHER))
+    path = make_wheel(tmp_path / "b", name="numpy", version="2.4.6", tag=TAG,
+                      members={"numpy/METADATA_TABLE.bin": held})  # fmt: skip
+    with pytest.raises(InvalidDistribution, match=r"METADATA_TABLE\.bin \(larger than 4 MiB\)"):
+        check_file(path)
+
+
 @pytest.mark.parametrize(
     ("line", "why"),
     [
@@ -401,3 +426,102 @@ def test_a_cancelled_check_stops_with_cancelled(tmp_path: Path) -> None:
     canceller.cancel()
     with pytest.raises(Cancelled):
         check_file(path, canceller=canceller)
+
+
+def _recompressed(path: Path, method: int) -> Path:
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _offsets_past_the_start(path: Path) -> None:
+    """The end record places the central directory later than it is: zipfile takes the
+    difference for prepended data, and METADATA's offset comes out as -1 (a seek error)."""
+    with zipfile.ZipFile(path) as zf:
+        shift = zf.getinfo("numpy-2.4.6.dist-info/METADATA").header_offset + 1
+    raw = bytearray(path.read_bytes())
+    (offset,) = struct.unpack_from("<L", raw, len(raw) - 6)
+    struct.pack_into("<L", raw, len(raw) - 6, offset + shift)
+    path.write_bytes(bytes(raw))
+
+
+def _member_named_nothing(path: Path) -> None:
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr(zipfile.ZipInfo(""), b"x")
+
+
+def _metadata_twice(path: Path) -> None:
+    """The same METADATA stored a second time (zipfile warns, and writes it)."""
+    with zipfile.ZipFile(path, "a") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        name = "numpy-2.4.6.dist-info/METADATA"
+        zf.writestr(name, zf.read(name))
+
+
+def _garbage_in(method: int) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        _recompressed(path, method)
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("numpy/blob.bin")
+        raw = bytearray(path.read_bytes())
+        start = info.header_offset + 30 + len(info.filename) + 20
+        raw[start : start + 16] = b"\xa5" * 16
+        path.write_bytes(bytes(raw))
+
+    return damage
+
+
+def _bomb_in(method: int) -> Callable[[Path], None]:
+    """8 MiB of zeros compressed to a few hundred bytes, its sizes saying 1 byte."""
+
+    def damage(path: Path) -> None:
+        _recompressed(path, method)
+        with_size(path, "numpy/blob.bin", 1)
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (_offsets_past_the_start, "a damaged archive"),
+        (_member_named_nothing, "a member with an empty name"),
+        (_metadata_twice, r"dist-info/METADATA: in the archive more than once"),
+        (_garbage_in(zipfile.ZIP_BZIP2), r"numpy/blob\.bin: Invalid data stream"),
+        (_garbage_in(zipfile.ZIP_LZMA), r"numpy/blob\.bin: Corrupt input data"),
+        (_bomb_in(zipfile.ZIP_BZIP2), r"numpy/blob\.bin: it holds more than the 1 bytes"),
+        (_bomb_in(zipfile.ZIP_LZMA), r"numpy/blob\.bin: it holds more than the 1 bytes"),
+    ],
+    ids=[
+        "negative-offsets",
+        "empty-name",
+        "twice",
+        "bzip2-garbage",
+        "lzma-garbage",
+        "bzip2-bomb",
+        "lzma-bomb",
+    ],
+)
+def test_archives_zipfile_fails_on_are_refused(
+    tmp_path: Path, damage: Callable[[Path], None], why: str
+) -> None:
+    """Found by a fuzzer (tryout 30): zipfile raised OSError, IndexError or LZMAError on these
+    (an internal error, exit 1, or "cannot write" from the download), and read a bzip2 bomb
+    without a bound (8.4 GB of memory for 4 KiB). Each is an InvalidDistribution now; bzip2
+    and LZMA members are read in bounded pieces like deflated ones."""
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, size=8 << 20)
+    damage(path)
+    with pytest.raises(InvalidDistribution, match=why):
+        check_file(path)
+
+
+def test_metadata_after_a_byte_order_mark_is_named_so(tmp_path: Path) -> None:
+    """Tryout 30: a METADATA starting with a UTF-8 BOM (its headers read as the body) was
+    refused as ``METADATA says  , the file name ...``."""
+    metadata = b"\xef\xbb\xbfMetadata-Version: 2.1\nName: numpy\nVersion: 2.4.6\n\nx\n"
+    path = make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, metadata=metadata)
+    with pytest.raises(InvalidDistribution, match=r"no Name header \(it starts with a byte-order"):
+        check_file(path)
