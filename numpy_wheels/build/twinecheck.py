@@ -17,12 +17,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from numpy_wheels.build import validate
-from numpy_wheels.files import raw_metadata
+from numpy_wheels.files import megabytes, raw_metadata
 from numpy_wheels.log import log
 
 
 class TwineCheckFailed(ValueError):
     """twine's check fails the file; the message names it and gives twine's reasons."""
+
+
+#: What to do about a file twine's check fails (upload's and the release's hint).
+FIX_HINT = (
+    "Fix the package's metadata (long_description and long_description_content_type, or "
+    "[project] readme), build and stage again; `twine check --strict FILE` shows the same."
+)
 
 
 def import_check() -> Callable[..., bool]:
@@ -44,6 +51,9 @@ class _Records(logging.Handler):
 
 
 _TWINE_LOCK = threading.Lock()
+#: Above this, rendering the description takes seconds (docutils: ~40 s a MB of
+#: reStructuredText table): the check says so before it starts.
+SLOW_METADATA_BYTES = 256 << 10
 
 
 def twine_check(path: Path) -> None:
@@ -59,7 +69,14 @@ def twine_check(path: Path) -> None:
     check = import_check()
     records = _Records()
     with tempfile.TemporaryDirectory(prefix="numpy-wheels-twine-") as scratch:
-        failed = _run_twine_check(check, metadata_stand_in(path, Path(scratch)), records)
+        stand_in = metadata_stand_in(path, Path(scratch))
+        size = stand_in.stat().st_size
+        if size > SLOW_METADATA_BYTES:  # else minutes of silence (tryout 30: 4 MiB, 214 s)
+            log.write(
+                f"twine check --strict {path.name}: rendering a {megabytes(size)} description "
+                "(docutils takes about a minute a megabyte)..."
+            )
+        failed = _run_twine_check(check, stand_in, records)
     if not failed:
         log.write(f"twine check --strict {path.name}: PASSED")
         return

@@ -454,9 +454,9 @@ def _check_before_upload(files: Sequence[Path]) -> None:
     enforce_tags(reports)
     try:
         twinecheck.check_distinct(files)
-    except twinecheck.TwineCheckFailed as exc:
+    except (twinecheck.TwineCheckFailed, BadDistribution) as exc:
         msg = f"{exc}\nNothing was staged: PyPI would refuse this file at the release."
-        raise UsageError(msg) from None
+        raise UsageError(msg, hint=twinecheck.FIX_HINT) from None
 
 
 def _would_upload(plan: Sequence[Planned], now: str) -> list[Staged]:

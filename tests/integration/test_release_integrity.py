@@ -609,6 +609,7 @@ def test_a_description_twine_check_refuses_stops_the_release(
     assert code == UsageError.return_code, output
     assert why in output
     assert "Nothing was staged: PyPI would refuse this file at the release." in output
+    assert "Fix the package's metadata" in output.split("hint:")[1]  # not "see --help"
     assert not (tmp_path / "store" / "v").exists() or not any((tmp_path / "store" / "v").iterdir())
     slip_in(tmp_path / "store", bad)
     argv = ["--root", str(repo), "release", "0.1.0", *store, "--repository-url", pypi,
@@ -617,5 +618,7 @@ def test_a_description_twine_check_refuses_stops_the_release(
     assert code == ReleaseGateError.return_code, output
     assert "twine check --strict fooext-0.1.0-" in output
     assert why in output
+    assert output.count("Nothing was uploaded") == 1
+    assert "Fix the package's metadata" in output.split("hint:")[1]
     assert "uploading" not in output
     assert on_index(pypi) == {}
