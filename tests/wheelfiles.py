@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import struct
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -69,3 +71,72 @@ def make_sdist(directory: Path, *, name: str = "fooext", version: str = "0.1.0")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return path
+
+
+# -- archives zipfile fails on (tryout 30's fuzzer), shared by the unit and hostile tests --
+
+
+def recompressed(path: Path, method: int) -> Path:
+    """The wheel rewritten with every member compressed by ``method``."""
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def with_member_size(path: Path, member: str, size: int) -> None:
+    """``member``'s uncompressed size changed to ``size`` in its local header and in the
+    central directory (a zip bomb's lie, or a cut member's)."""
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    local = raw.index(b"PK\x03\x04")
+    while raw[local + 30 : local + 30 + len(name)] != name:
+        local = raw.index(b"PK\x03\x04", local + 4)
+    struct.pack_into("<L", raw, local + 22, size)
+    central = raw.index(b"PK\x01\x02")
+    while raw[central + 46 : central + 46 + len(name)] != name:
+        central = raw.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<L", raw, central + 24, size)
+    path.write_bytes(bytes(raw))
+
+
+def offsets_before_the_start(path: Path, member: str) -> None:
+    """The end record places the central directory later than it is: zipfile takes the
+    difference for prepended data, and ``member``'s offset comes out as -1 (a seek error)."""
+    with zipfile.ZipFile(path) as zf:
+        shift = zf.getinfo(member).header_offset + 1
+    raw = bytearray(path.read_bytes())
+    (offset,) = struct.unpack_from("<L", raw, len(raw) - 6)
+    struct.pack_into("<L", raw, len(raw) - 6, offset + shift)
+    path.write_bytes(bytes(raw))
+
+
+def member_named_nothing(path: Path) -> None:
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr(zipfile.ZipInfo(""), b"x")
+
+
+def member_twice(path: Path, member: str) -> None:
+    """``member`` stored a second time under its name (zipfile warns, and writes it)."""
+    with zipfile.ZipFile(path, "a") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        zf.writestr(member, zf.read(member))
+
+
+def garbage_in(path: Path, member: str, method: int) -> None:
+    """The wheel compressed by ``method`` with 16 bytes of ``member``'s data overwritten."""
+    recompressed(path, method)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + 20
+    raw[start : start + 16] = b"\xa5" * 16
+    path.write_bytes(bytes(raw))
+
+
+def bomb_in(path: Path, member: str, method: int) -> None:
+    """The wheel compressed by ``method``, ``member``'s sizes saying 1 byte."""
+    recompressed(path, method)
+    with_member_size(path, member, 1)

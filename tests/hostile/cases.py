@@ -16,7 +16,15 @@ from pathlib import Path
 
 from tests.hostile.badserver import Route
 from tests.hostile.sandbox import CANARY, EXPECTED, PYPROJECT, TRAVIS, Sandbox
-from tests.wheelfiles import make_sdist, make_wheel
+from tests.wheelfiles import (
+    bomb_in,
+    garbage_in,
+    make_sdist,
+    make_wheel,
+    member_named_nothing,
+    member_twice,
+    offsets_before_the_start,
+)
 
 Build = Callable[[Sandbox], list[str]]
 
@@ -1018,6 +1026,16 @@ def wheel_tags_disagree(_sb: Sandbox, house: Path) -> None:
     )
 
 
+def _damaged(damage: Callable[[Path], object]) -> Callable[[Sandbox, Path], None]:
+    """The first wheel made again with 8 MiB of zeros in ``fooext/blob.bin``, then damaged."""
+
+    def mutate(_sb: Sandbox, house: Path) -> None:
+        tag = EXPECTED[0].removeprefix("fooext-0.1.0-").removesuffix(".whl")
+        damage(make_wheel(house, tag=tag, size=8 << 20))
+
+    return mutate
+
+
 def _described(description: str) -> Callable[[Sandbox, Path], None]:
     """The first wheel made again with a METADATA that twine check --strict refuses (PyPI
     would refuse its upload at the release): staged with exit 0 before."""
@@ -1103,6 +1121,26 @@ for fn, expect in (
         house_with(fn),
         expect=expect,
     )
+
+
+# Archives zipfile fails on (tryout 30's fuzzer): OSError, IndexError, LZMAError, 8.4 GB of
+# memory for a 4 KiB bzip2 bomb; each refused with its reason, nothing staged.
+_FIRST_META = "fooext-0.1.0.dist-info/METADATA"
+ZIP_DAMAGE: tuple[tuple[str, Callable[[Path], object], str], ...] = (
+    ("offsets-before-start", lambda p: offsets_before_the_start(p, _FIRST_META), "damaged"),
+    ("member-named-nothing", member_named_nothing, "a member with an empty name"),
+    ("member-twice", lambda p: member_twice(p, _FIRST_META), "in the archive more than once"),
+    ("bzip2-garbage", lambda p: garbage_in(p, "fooext/blob.bin", zipfile.ZIP_BZIP2),
+     "Invalid data stream"),
+    ("lzma-garbage", lambda p: garbage_in(p, "fooext/blob.bin", zipfile.ZIP_LZMA),
+     "Corrupt input data"),
+    ("bzip2-bomb", lambda p: bomb_in(p, "fooext/blob.bin", zipfile.ZIP_BZIP2),
+     "holds more than the 1 bytes"),
+    ("lzma-bomb", lambda p: bomb_in(p, "fooext/blob.bin", zipfile.ZIP_LZMA),
+     "holds more than the 1 bytes"),
+)  # fmt: skip
+for label, damage, expect in ZIP_DAMAGE:
+    case(f"wheelhouse/zip/{label}", 7, USAGE, house_with(_damaged(damage)), expect=expect)
 
 
 # What PyPI refuses at the release (twine check --strict) is refused by the job that built it.
@@ -1738,6 +1776,30 @@ for label, mutate, message in (
         release(listing=staged_bad(mutate)),
         owns=("dl",),
         expect=message,
+    )
+
+
+def _made_again_damaged(damage: Callable[[Path], object]) -> Callable[[Path], None]:
+    """The staged wheel's bytes replaced by a wheel of its tag with 8 MiB in blob.bin, damaged:
+    the release reads it as it arrives (validate.MemberScan) and refuses it as upload does."""
+
+    def mutate(path: Path) -> None:
+        tag = path.name.removeprefix("fooext-0.1.0-").removesuffix(".whl")
+        made = make_wheel(path.parent.parent / "damaged", tag=tag, size=8 << 20)
+        damage(made)
+        path.write_bytes(made.read_bytes())
+
+    return mutate
+
+
+for label, damage, expect in ZIP_DAMAGE:
+    case(
+        f"network/staged-zip/{label}",
+        7,
+        GATE,
+        release(listing=staged_bad(_made_again_damaged(damage))),
+        owns=("dl",),
+        expect=expect,
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import struct
 import tarfile
-import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,16 @@ import pytest
 from numpy_wheels.build.validate import InvalidDistribution, check_file, set_problems
 from numpy_wheels.errors import ReleaseGateError
 from numpy_wheels.release import gate
-from tests.wheelfiles import make_sdist, make_wheel
+from tests.wheelfiles import (
+    bomb_in,
+    garbage_in,
+    make_sdist,
+    make_wheel,
+    member_named_nothing,
+    member_twice,
+    offsets_before_the_start,
+    with_member_size,
+)
 
 TAG = "cp312-cp312-manylinux_2_28_x86_64"
 WHEEL = f"numpy-2.4.6-{TAG}.whl"
@@ -258,22 +266,6 @@ def test_deflated_members_hash_as_zipfile_reads_them(tmp_path: Path, mapped: boo
             assert digest == hashlib.sha256(zf.read(info)).digest(), info.filename
 
 
-def with_size(path: Path, member: str, size: int) -> None:
-    """``member``'s uncompressed size changed to ``size`` in its local header and in the
-    central directory (a zip bomb's lie, or a cut member's)."""
-    raw = bytearray(path.read_bytes())
-    name = member.encode()
-    local = raw.index(b"PK\x03\x04")
-    while raw[local + 30 : local + 30 + len(name)] != name:
-        local = raw.index(b"PK\x03\x04", local + 4)
-    struct.pack_into("<L", raw, local + 22, size)
-    central = raw.index(b"PK\x01\x02")
-    while raw[central + 46 : central + 46 + len(name)] != name:
-        central = raw.index(b"PK\x01\x02", central + 4)
-    struct.pack_into("<L", raw, central + 24, size)
-    path.write_bytes(bytes(raw))
-
-
 @pytest.mark.parametrize(
     ("size", "why"),
     [
@@ -286,7 +278,7 @@ def test_a_deflated_member_of_another_size_is_refused(tmp_path: Path, size: int,
     size given) or less than its directory entry says is a damaged archive."""
     members = {"numpy/zeros.bin": bytes(4 << 20)}
     path = deflated(make_wheel(tmp_path, name="numpy", version="2.4.6", tag=TAG, members=members))
-    with_size(path, "numpy/zeros.bin", size)
+    with_member_size(path, "numpy/zeros.bin", size)
     with pytest.raises(InvalidDistribution, match=f"numpy/zeros.bin: it {why}"):
         check_file(path)
 
@@ -428,72 +420,20 @@ def test_a_cancelled_check_stops_with_cancelled(tmp_path: Path) -> None:
         check_file(path, canceller=canceller)
 
 
-def _recompressed(path: Path, method: int) -> Path:
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    with zipfile.ZipFile(path, "w", method) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
-
-
-def _offsets_past_the_start(path: Path) -> None:
-    """The end record places the central directory later than it is: zipfile takes the
-    difference for prepended data, and METADATA's offset comes out as -1 (a seek error)."""
-    with zipfile.ZipFile(path) as zf:
-        shift = zf.getinfo("numpy-2.4.6.dist-info/METADATA").header_offset + 1
-    raw = bytearray(path.read_bytes())
-    (offset,) = struct.unpack_from("<L", raw, len(raw) - 6)
-    struct.pack_into("<L", raw, len(raw) - 6, offset + shift)
-    path.write_bytes(bytes(raw))
-
-
-def _member_named_nothing(path: Path) -> None:
-    with zipfile.ZipFile(path, "a") as zf:
-        zf.writestr(zipfile.ZipInfo(""), b"x")
-
-
-def _metadata_twice(path: Path) -> None:
-    """The same METADATA stored a second time (zipfile warns, and writes it)."""
-    with zipfile.ZipFile(path, "a") as zf, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        name = "numpy-2.4.6.dist-info/METADATA"
-        zf.writestr(name, zf.read(name))
-
-
-def _garbage_in(method: int) -> Callable[[Path], None]:
-    def damage(path: Path) -> None:
-        _recompressed(path, method)
-        with zipfile.ZipFile(path) as zf:
-            info = zf.getinfo("numpy/blob.bin")
-        raw = bytearray(path.read_bytes())
-        start = info.header_offset + 30 + len(info.filename) + 20
-        raw[start : start + 16] = b"\xa5" * 16
-        path.write_bytes(bytes(raw))
-
-    return damage
-
-
-def _bomb_in(method: int) -> Callable[[Path], None]:
-    """8 MiB of zeros compressed to a few hundred bytes, its sizes saying 1 byte."""
-
-    def damage(path: Path) -> None:
-        _recompressed(path, method)
-        with_size(path, "numpy/blob.bin", 1)
-
-    return damage
+META = "numpy-2.4.6.dist-info/METADATA"
+BLOB = "numpy/blob.bin"
 
 
 @pytest.mark.parametrize(
     ("damage", "why"),
     [
-        (_offsets_past_the_start, "a damaged archive"),
-        (_member_named_nothing, "a member with an empty name"),
-        (_metadata_twice, r"dist-info/METADATA: in the archive more than once"),
-        (_garbage_in(zipfile.ZIP_BZIP2), r"numpy/blob\.bin: Invalid data stream"),
-        (_garbage_in(zipfile.ZIP_LZMA), r"numpy/blob\.bin: Corrupt input data"),
-        (_bomb_in(zipfile.ZIP_BZIP2), r"numpy/blob\.bin: it holds more than the 1 bytes"),
-        (_bomb_in(zipfile.ZIP_LZMA), r"numpy/blob\.bin: it holds more than the 1 bytes"),
+        (lambda p: offsets_before_the_start(p, META), "a damaged archive"),
+        (member_named_nothing, "a member with an empty name"),
+        (lambda p: member_twice(p, META), r"dist-info/METADATA: in the archive more than once"),
+        (lambda p: garbage_in(p, BLOB, zipfile.ZIP_BZIP2), r"blob\.bin: Invalid data stream"),
+        (lambda p: garbage_in(p, BLOB, zipfile.ZIP_LZMA), r"blob\.bin: Corrupt input data"),
+        (lambda p: bomb_in(p, BLOB, zipfile.ZIP_BZIP2), r"blob\.bin: it holds more than the 1"),
+        (lambda p: bomb_in(p, BLOB, zipfile.ZIP_LZMA), r"blob\.bin: it holds more than the 1"),
     ],
     ids=[
         "negative-offsets",
