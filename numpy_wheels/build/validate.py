@@ -80,14 +80,15 @@ def _b64(digest: bytes) -> str:
 def _record_problems(
     zf: zipfile.ZipFile,
     dist_info: str,
-    path: Path,
+    archive: _Archive,
+    ends: dict[int, int],
     canceller: Canceller | None,
     scanned: MemberScan | None,
 ) -> list[str]:
     """RECORD against the members: every member listed with its sha256, every entry present."""
-    raw = zf.read(f"{dist_info}/RECORD").decode("utf-8", errors="replace")
+    raw = _bounded_read(archive, zf.getinfo(f"{dist_info}/RECORD"), ends)
     listed: dict[str, str] = {}
-    for row in csv.reader(raw.splitlines()):
+    for row in csv.reader(raw.decode("utf-8", errors="replace").splitlines()):
         if not row:
             continue
         if len(row) != 3:
@@ -95,26 +96,24 @@ def _record_problems(
         listed[row[0]] = row[1]
     problems = []
     members = [i for i in zf.infolist() if not i.is_dir()]
-    ends = _data_ends(zf.infolist(), path.stat().st_size)
-    with path.open("rb", buffering=0) as fh, _Archive(fh) as archive:
-        for info in members:
-            name = info.filename
-            try:
-                # read to its end for every member (RECORD's own too): its CRC is checked there
-                end = ends[info.header_offset]
-                actual = _b64(_member_sha256(archive, info, end, canceller, scanned))
-            except _DAMAGED as exc:
-                problems.append(f"{name}: {exc} (a damaged archive)")
-                continue
-            if name.endswith(_UNHASHED):
-                continue
-            digest = listed.get(name)
-            if digest is None:
-                problems.append(f"{name} is not in RECORD")
-            elif not digest.startswith("sha256="):
-                problems.append(f"{name}: RECORD gives no sha256")
-            elif digest.removeprefix("sha256=") != actual:
-                problems.append(f"{name}: its sha256 differs from RECORD's")
+    for info in members:
+        name = info.filename
+        try:
+            # read to its end for every member (RECORD's own too): its CRC is checked there
+            end = ends[info.header_offset]
+            actual = _b64(_member_sha256(archive, info, end, canceller, scanned))
+        except _DAMAGED as exc:
+            problems.append(f"{name}: {exc} (a damaged archive)")
+            continue
+        if name.endswith(_UNHASHED):
+            continue
+        digest = listed.get(name)
+        if digest is None:
+            problems.append(f"{name} is not in RECORD")
+        elif not digest.startswith("sha256="):
+            problems.append(f"{name}: RECORD gives no sha256")
+        elif digest.removeprefix("sha256=") != actual:
+            problems.append(f"{name}: its sha256 differs from RECORD's")
     names = {i.filename for i in members}
     problems += [f"RECORD lists {n}, which is not in the wheel" for n in listed if n not in names]
     return problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
@@ -210,6 +209,7 @@ def _member_sha256(
     end: int,
     canceller: Canceller | None = None,
     scanned: MemberScan | None = None,
+    sink: Callable[[bytes | memoryview], object] | None = None,
 ) -> bytes:
     """The raw sha256 digest of one member, its CRC-32 checked (zipfile.BadZipFile if not, or
     if its local header, extent or size is damaged).
@@ -228,7 +228,8 @@ def _member_sha256(
     cannot install them). ``canceller`` (Ctrl-C/SIGTERM) stops it between reads
     with Cancelled: a member inflating to gigabytes takes seconds. ``scanned``: what a
     MemberScan read of the same bytes as they arrived, used where it read exactly this
-    member's byte range the same way (else the member is read here)."""
+    member's byte range the same way (else the member is read here). ``sink``: handed the
+    member's bytes as they are read (then it is read here, whatever ``scanned`` holds)."""
     start = _data_start(archive.fh, info)
     if start + info.compress_size > end:
         msg = "its data overlaps the next member"
@@ -243,9 +244,9 @@ def _member_sha256(
         msg = "its stored size disagrees with the archive's layout"
         raise zipfile.BadZipFile(msg)
     key = _Extent(start, info.compress_size, info.compress_type, info.file_size)
-    content = scanned.results.get(key) if scanned is not None else None
+    content = scanned.results.get(key) if scanned is not None and sink is None else None
     if content is None:
-        content = _read_member(archive, key, canceller)
+        content = _read_member(archive, key, canceller, sink)
     if content.size != info.file_size:
         msg = f"it holds {content.size} bytes, its directory entry says {info.file_size}"
         raise zipfile.BadZipFile(msg)
@@ -279,8 +280,13 @@ class _MemberReader:
     (``MemberScan``): inflating stops at the end of the deflate stream, and a stream cut
     short gives what zipfile reads of it."""
 
-    def __init__(self, extent: _Extent, canceller: Canceller | None) -> None:
-        self.hashed = _Hashed(extent.limit, canceller)
+    def __init__(
+        self,
+        extent: _Extent,
+        canceller: Canceller | None,
+        sink: Callable[[bytes | memoryview], object] | None = None,
+    ) -> None:
+        self.hashed = _Hashed(extent.limit, canceller, sink)
         method = extent.compress_type
         self.inflate = zlib_ng.decompressobj(-15) if method == zipfile.ZIP_DEFLATED else None
         self.other: _Bounded | None = None
@@ -355,8 +361,13 @@ class _ZipLzma:
         return self.raw.decompress(data, max_length)
 
 
-def _read_member(archive: _Archive, extent: _Extent, canceller: Canceller | None) -> _Content:
-    reader = _MemberReader(extent, canceller)
+def _read_member(
+    archive: _Archive,
+    extent: _Extent,
+    canceller: Canceller | None,
+    sink: Callable[[bytes | memoryview], object] | None = None,
+) -> _Content:
+    reader = _MemberReader(extent, canceller, sink)
     left = extent.compress_size
     for view in archive.views(extent.start, extent.compress_size):
         left -= len(view)
@@ -487,12 +498,18 @@ class _Hashed:
     """sha256, CRC-32 and size of a member's bytes so far; BadZipFile past ``limit`` bytes,
     Cancelled once ``canceller`` is."""
 
-    def __init__(self, limit: int, canceller: Canceller | None) -> None:
+    def __init__(
+        self,
+        limit: int,
+        canceller: Canceller | None,
+        sink: Callable[[bytes | memoryview], object] | None = None,
+    ) -> None:
         self.digest = hashlib.sha256()
         self.crc = 0
         self.size = 0
         self.limit = limit
         self.canceller = canceller
+        self.sink = sink
 
     def update(self, data: bytes | memoryview) -> None:
         if self.canceller is not None and self.canceller.cancelled:
@@ -503,6 +520,8 @@ class _Hashed:
             raise zipfile.BadZipFile(msg)
         self.digest.update(data)
         self.crc = zlib_ng.crc32(data, self.crc)
+        if self.sink is not None:
+            self.sink(data)
 
 
 def _inflate_into(hashed: _Hashed, inflate: zlib_ng._Decompress, data: bytes | memoryview) -> None:
@@ -556,7 +575,11 @@ def _wheel_problems(
 ) -> list[str]:
     dist = parse_dist(filename)
     try:
-        with zipfile.ZipFile(path) as zf:
+        with (
+            zipfile.ZipFile(path) as zf,
+            path.open("rb", buffering=0) as fh,
+            _Archive(fh) as archive,
+        ):
             # No testzip(): hashing every member for RECORD below inflates each to its end,
             # which checks its CRC as well; a second pass over a 20 MiB wheel cost as much.
             if any(not n for n in zf.namelist()):  # zipfile's is_dir() fails on it
@@ -576,11 +599,17 @@ def _wheel_problems(
             big = [n for n in needed if zf.getinfo(n).file_size > MAX_METADATA_BYTES]
             if big:  # read whole below: bounded first (a zip bomb claims gigabytes)
                 return [f"{', '.join(big)} larger than {MAX_METADATA_BYTES >> 20} MiB"]
-            raw_meta = zf.read(needed[0])
-            meta = _headers(raw_meta)
-            wheel = _headers(zf.read(needed[1]))
-            problems = _install_problems(zf, dist_info, wheel)
-            problems += _record_problems(zf, dist_info, path, canceller, scanned)
+            ends = _data_ends(zf.infolist(), path.stat().st_size)
+            read: dict[str, bytes] = {}
+            for name in needed[:2]:
+                try:
+                    read[name] = _bounded_read(archive, zf.getinfo(name), ends)
+                except _DAMAGED as exc:
+                    return [f"{name}: {exc} (a damaged archive)"]
+            raw_meta = read[needed[0]]
+            meta, wheel = _headers(raw_meta), _headers(read[needed[1]])
+            problems = _install_problems(zf, dist_info, wheel, archive, ends)
+            problems += _record_problems(zf, dist_info, archive, ends, canceller, scanned)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError) as exc:
         return [f"not a zip archive ({type(exc).__name__}; {_first_bytes(path)})"]
     except _DAMAGED as exc:  # zipfile's read of METADATA/WHEEL/RECORD: a damaged deflate stream
@@ -607,7 +636,11 @@ def _dist_info_problems(dist_info: str, dist: DistName) -> list[str]:
 
 
 def _install_problems(
-    zf: zipfile.ZipFile, dist_info: str, wheel: email.message.Message
+    zf: zipfile.ZipFile,
+    dist_info: str,
+    wheel: email.message.Message,
+    archive: _Archive,
+    ends: dict[int, int],
 ) -> list[str]:
     """What pip or twine would refuse, or read otherwise than these checks do:
 
@@ -632,7 +665,7 @@ def _install_problems(
         if major > 1:
             problems.append(f"Wheel-Version {version} (pip refuses a major version above 1)")
     try:
-        read = twine_metadata(zf)
+        read = _twine_metadata(zf, archive, ends)
     except InvalidDistribution as exc:
         read = str(exc)
     if read != f"{dist_info}/METADATA":
@@ -659,14 +692,21 @@ def twine_metadata(zf: zipfile.ZipFile) -> str:
     name), that holds ``Metadata-Version``. InvalidDistribution saying what twine would read
     instead (``nothing``, or a member too large or unreadable here).
 
-    A candidate larger than MAX_METADATA_BYTES (``pkg/METADATA_TABLE.bin``) is searched in
-    pieces, never held whole: twine skips it unless it holds ``Metadata-Version``."""
+    A candidate is searched as it is read, never held whole, by the bounded reader: a
+    ``pkg/METADATA_TABLE.bin`` of 5 MiB is skipped (twine skips it too), a bomb named like
+    METADATA is unreadable, not gigabytes of memory."""
+    path = Path(zf.filename or "")
+    with path.open("rb", buffering=0) as fh, _Archive(fh) as archive:
+        return _twine_metadata(zf, archive, _data_ends(zf.infolist(), path.stat().st_size))
+
+
+def _twine_metadata(zf: zipfile.ZipFile, archive: _Archive, ends: dict[int, int]) -> str:
     from twine.wheel import Wheel
 
     for parts in Wheel.find_candidate_metadata_files(zf.namelist()):
         name = "/".join(parts)
         try:
-            if _holds(zf, zf.getinfo(name), b"Metadata-Version"):
+            if _holds(archive, zf.getinfo(name), ends, b"Metadata-Version"):
                 if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
                     msg = f"{name} (larger than {MAX_METADATA_BYTES >> 20} MiB)"
                     raise InvalidDistribution(msg)
@@ -678,21 +718,29 @@ def twine_metadata(zf: zipfile.ZipFile) -> str:
     raise InvalidDistribution(msg)
 
 
-def _holds(zf: zipfile.ZipFile, info: zipfile.ZipInfo, needle: bytes) -> bool:
-    """Whether member ``info`` holds ``needle``, read in pieces of ``_BLOCK`` bytes. A large
-    bzip2 or LZMA member (zipfile inflates those without a bound) is taken to hold it."""
-    if info.file_size > MAX_METADATA_BYTES and info.compress_type not in (
-        zipfile.ZIP_STORED,
-        zipfile.ZIP_DEFLATED,
-    ):
-        return True
+def _holds(archive: _Archive, info: zipfile.ZipInfo, ends: dict[int, int], needle: bytes) -> bool:
+    """Whether member ``info`` holds ``needle``, searched as the bounded reader reads it."""
+    found = False
     tail = b""
-    with zf.open(info) as member:
-        while block := member.read(_BLOCK):
-            if needle in tail + block[: len(needle)] or needle in block:
-                return True
-            tail = block[-(len(needle) - 1) :]
-    return False
+
+    def search(data: bytes | memoryview) -> None:
+        nonlocal found, tail
+        piece = tail + bytes(data)
+        found = found or needle in piece
+        tail = piece[-(len(needle) - 1) :]
+
+    _member_sha256(archive, info, ends[info.header_offset], sink=search)
+    return found
+
+
+def _bounded_read(archive: _Archive, info: zipfile.ZipInfo, ends: dict[int, int]) -> bytes:
+    """A small member's bytes (METADATA, WHEEL, RECORD; its size checked before) read by the
+    bounded reader, CRC checked: zipfile inflates bzip2 and LZMA without a bound, and deflate
+    up to 2 GB a call, whatever the size the directory gives (tryout 30: a 2 KB wheel whose
+    METADATA inflated to 1.5 GiB took 3.2 GB of memory). A damaged-archive error if not."""
+    kept: list[bytes] = []
+    _member_sha256(archive, info, ends[info.header_offset], sink=lambda d: kept.append(bytes(d)))
+    return b"".join(kept)
 
 
 def _wheel_tags(lines: Iterable[object]) -> frozenset[Tag]:

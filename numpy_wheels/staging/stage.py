@@ -87,7 +87,13 @@ def check_local_file(path: Path) -> None:
         validate.check_file(path)
     except validate.InvalidDistribution as exc:
         msg = f"{path.parent}/{exc}; nothing was staged"
-        raise UsageError(msg) from None
+        raise UsageError(msg, hint=INVALID_FILE_HINT) from None
+
+
+INVALID_FILE_HINT = (
+    "Build the file again (or remove it from --local-folder): what the release would refuse "
+    "is never staged."
+)
 
 
 def _refuse_unreleasable_name(path: Path) -> None:

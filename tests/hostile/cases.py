@@ -1138,6 +1138,8 @@ ZIP_DAMAGE: tuple[tuple[str, Callable[[Path], object], str], ...] = (
      "holds more than the 1 bytes"),
     ("lzma-bomb", lambda p: bomb_in(p, "fooext/blob.bin", zipfile.ZIP_LZMA),
      "holds more than the 1 bytes"),
+    ("metadata-bomb", lambda p: bomb_in(p, _FIRST_META, zipfile.ZIP_BZIP2),
+     "METADATA: it holds more than the 1 bytes"),
 )  # fmt: skip
 for label, damage, expect in ZIP_DAMAGE:
     case(f"wheelhouse/zip/{label}", 7, USAGE, house_with(_damaged(damage)), expect=expect)
