@@ -351,11 +351,7 @@ def _suspicious(rules: Sequence[_Rules]) -> Attribute:
     return lambda name: any(_version_problem(r, name) for r in rules)
 
 
-def _every(_name: str) -> bool:
-    return True
-
-
-def _parse_elf(path: str, fh: BinaryIO, *, attribute: Attribute = _every) -> _Elf:
+def _parse_elf(path: str, fh: BinaryIO, *, attribute: Attribute) -> _Elf:
     """The facts of an ELF; the symbols using a version only where ``attribute`` says so.
 
     Walking ``.dynsym`` is most of the cost: pyelftools parses each symbol and its version

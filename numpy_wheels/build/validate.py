@@ -276,9 +276,9 @@ class _Content(NamedTuple):
 
 class _MemberReader:
     """A member's stored bytes in, in pieces; its content out. The one spelling of how a
-    stored or deflated member is read, after a download (``_read_member``) or during it
-    (``MemberScan``): inflating stops at the end of the deflate stream, and a stream cut
-    short gives what zipfile reads of it."""
+    stored, deflated, bzip2 or LZMA member is read, after a download (``_read_member``) or
+    during it (``MemberScan``), its output bounded per call: decompressing stops at the end
+    of the compressed stream, and a deflate stream cut short gives what zipfile reads of it."""
 
     def __init__(
         self,
@@ -388,7 +388,7 @@ class MemberScan:
     the release benchmark's download took).
 
     It follows the local headers from the start of the file, as a streaming unzip does, and
-    reads each stored or deflated member's extent with the same reader ``check_file`` uses.
+    reads each member's extent with the same reader ``check_file`` uses.
     Nothing here is trusted: a result is used only for the member whose central-directory
     entry gives exactly the extent it read (start, sizes, method), so a file the scan cannot
     follow (data descriptors, ZIP64, a damaged member, local headers that disagree with the
